@@ -1,0 +1,90 @@
+"""ocpp_cs: an OCPP 1.6J central system inside Home Assistant."""
+
+from __future__ import annotations
+
+import logging
+
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN, SERVER_OPTIONS
+from .hub import OcppConfigEntry, OcppHub, entry_config
+from .services import async_setup_services
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions once, for every entry."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
+    """Load the state, open the port and create the entities."""
+    hub = OcppHub(hass, entry)
+    await hub.async_load()
+    try:
+        await hub.async_start()
+    except OSError as err:
+        config = entry_config(entry)
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_listen",
+            translation_placeholders={
+                "host": str(config.get("host")),
+                "port": str(config.get("port")),
+                "error": str(err),
+            },
+        ) from err
+    entry.runtime_data = hub
+    server_config = {key: entry_config(entry).get(key) for key in SERVER_OPTIONS}
+
+    async def _stop_on_ha_stop(_event: Event) -> None:
+        await hub.async_stop()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop_on_ha_stop))
+
+    async def _options_updated(hass: HomeAssistant, entry: OcppConfigEntry) -> None:
+        # Policies apply live; only a change of what the server binds to needs a reload,
+        # so chargers stay connected when the user edits id tags or policies.
+        if {key: entry_config(entry).get(key) for key in SERVER_OPTIONS} != server_config:
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+        else:
+            hub.apply_options()
+
+    entry.async_on_unload(entry.add_update_listener(_options_updated))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    hub.populate()
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
+    """Close every connection, stop listening and write the state."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.async_stop()
+    return unloaded
+
+
+async def async_remove_config_entry_device(
+    hass: HomeAssistant, entry: OcppConfigEntry, device: DeviceEntry
+) -> bool:
+    """Let the user remove a charger that is not connected; it is forgotten."""
+    hub = entry.runtime_data
+    for domain, identifier in device.identifiers:
+        if domain != DOMAIN:
+            continue
+        charger = hub.central.chargers.get(identifier)
+        if charger is not None:
+            if charger.connected:
+                return False
+            hub.central.remove_charger(identifier)
+    return True

@@ -1,0 +1,364 @@
+"""Config flow (one entry per port), options flow (settings and id tags), reconfigure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import errno
+import os
+import socket
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import selector
+from homeassistant.util import dt as dt_util
+import voluptuous as vol
+
+from .const import (
+    CONF_HEARTBEAT_INTERVAL,
+    CONF_NEW_CHARGERS,
+    CONF_REMOTE_ID_TAG,
+    CONF_SSL_CERTFILE,
+    CONF_SSL_KEYFILE,
+    CONF_UNKNOWN_ID_TAGS,
+    CONF_UPSTREAM_URL,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_HOST,
+    DEFAULT_NEW_CHARGERS,
+    DEFAULT_PORT,
+    DEFAULT_REMOTE_ID_TAG,
+    DEFAULT_UNKNOWN_ID_TAGS,
+    DOMAIN,
+    NEW_CHARGERS_OPTIONS,
+    UNKNOWN_ID_TAGS_OPTIONS,
+)
+from .engine.state import ID_TAG_STATUSES, IdTag
+from .engine.util import snake
+from .hub import OcppHub, entry_config
+
+ID_TAG_MAX_LENGTH = 20  # IdToken is CiString20Type
+CONF_ID_TAG = "id_tag"
+CONF_NAME = "name"
+CONF_STATUS = "status"
+CONF_EXPIRY_DATE = "expiry_date"
+CONF_PARENT_ID_TAG = "parent_id_tag"
+CONF_ID_TAGS = "id_tags"
+
+_TEXT = selector.TextSelector()
+_PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+
+
+def _select(options: list[str], key: str) -> selector.SelectSelector:
+    return selector.SelectSelector(
+        selector.SelectSelectorConfig(options=options, translation_key=key, mode=selector.SelectSelectorMode.LIST)
+    )
+
+
+def _defaults(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        CONF_HOST: config.get(CONF_HOST, DEFAULT_HOST),
+        CONF_PORT: config.get(CONF_PORT, DEFAULT_PORT),
+        CONF_NEW_CHARGERS: config.get(CONF_NEW_CHARGERS, DEFAULT_NEW_CHARGERS),
+        CONF_UNKNOWN_ID_TAGS: config.get(CONF_UNKNOWN_ID_TAGS, DEFAULT_UNKNOWN_ID_TAGS),
+        CONF_REMOTE_ID_TAG: config.get(CONF_REMOTE_ID_TAG, DEFAULT_REMOTE_ID_TAG),
+        CONF_HEARTBEAT_INTERVAL: config.get(CONF_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL),
+    }
+
+
+def _optional(key: str, config: Mapping[str, Any]) -> vol.Optional:
+    value = config.get(key)
+    return vol.Optional(key, description={"suggested_value": value} if value else None)
+
+
+def settings_schema(config: Mapping[str, Any], *, include_server: bool = True) -> vol.Schema:
+    """Return the schema of every setting, filled with the current values."""
+    defaults = _defaults(config)
+    fields: dict[Any, Any] = {}
+    if include_server:
+        fields[vol.Required(CONF_HOST, default=defaults[CONF_HOST])] = _TEXT
+        fields[vol.Required(CONF_PORT, default=defaults[CONF_PORT])] = vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=65535)
+        )
+    fields.update(
+        {
+            vol.Required(CONF_NEW_CHARGERS, default=defaults[CONF_NEW_CHARGERS]): _select(
+                NEW_CHARGERS_OPTIONS, CONF_NEW_CHARGERS
+            ),
+            vol.Required(CONF_UNKNOWN_ID_TAGS, default=defaults[CONF_UNKNOWN_ID_TAGS]): _select(
+                UNKNOWN_ID_TAGS_OPTIONS, CONF_UNKNOWN_ID_TAGS
+            ),
+            vol.Required(CONF_REMOTE_ID_TAG, default=defaults[CONF_REMOTE_ID_TAG]): _TEXT,
+            vol.Required(CONF_HEARTBEAT_INTERVAL, default=defaults[CONF_HEARTBEAT_INTERVAL]): vol.All(
+                vol.Coerce(int), vol.Range(min=10, max=86400)
+            ),
+            _optional(CONF_PASSWORD, config): _PASSWORD,
+            _optional(CONF_SSL_CERTFILE, config): _TEXT,
+            _optional(CONF_SSL_KEYFILE, config): _TEXT,
+            _optional(CONF_UPSTREAM_URL, config): _TEXT,
+        }
+    )
+    return vol.Schema(fields)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Return False when something already listens on host:port (blocking)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            return err.errno not in (errno.EADDRINUSE, errno.EACCES)
+    return True
+
+
+async def validate_settings(
+    hass: HomeAssistant, user_input: dict[str, Any], *, own_entry: ConfigEntry | None = None
+) -> dict[str, str]:
+    """Check settings; return form errors by field."""
+    errors: dict[str, str] = {}
+    remote_id_tag = user_input.get(CONF_REMOTE_ID_TAG)
+    if remote_id_tag is not None and not 0 < len(remote_id_tag) <= ID_TAG_MAX_LENGTH:
+        errors[CONF_REMOTE_ID_TAG] = "id_tag_length"
+    certfile, keyfile = user_input.get(CONF_SSL_CERTFILE), user_input.get(CONF_SSL_KEYFILE)
+    for key, path in ((CONF_SSL_CERTFILE, certfile), (CONF_SSL_KEYFILE, keyfile)):
+        if path and not await hass.async_add_executor_job(os.path.isfile, path):
+            errors[key] = "file_not_found"
+    if keyfile and not certfile:
+        errors[CONF_SSL_CERTFILE] = "certfile_required"
+    upstream = user_input.get(CONF_UPSTREAM_URL)
+    if upstream and not upstream.startswith(("ws://", "wss://")):
+        errors[CONF_UPSTREAM_URL] = "invalid_upstream_url"
+    if CONF_PORT in user_input:
+        port = int(user_input[CONF_PORT])
+        host = user_input.get(CONF_HOST, DEFAULT_HOST)
+        for entry in hass.config_entries.async_entries(DOMAIN):
+            if entry is not own_entry and int(entry_config(entry).get(CONF_PORT, DEFAULT_PORT)) == port:
+                errors[CONF_PORT] = "port_configured"
+                return errors
+        own_port = int(entry_config(own_entry).get(CONF_PORT, DEFAULT_PORT)) if own_entry else None
+        if port != own_port and not await hass.async_add_executor_job(port_is_free, host, port):
+            errors[CONF_PORT] = "port_in_use"
+    return errors
+
+
+def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Drop optional text fields left empty."""
+    return {key: value for key, value in user_input.items() if value not in ("", None)}
+
+
+class OcppConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Create a central system listening on one port."""
+
+    VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the settings of a new central system."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await validate_settings(self.hass, user_input)
+            if not errors:
+                data = _clean(user_input)
+                await self.async_set_unique_id(str(data[CONF_PORT]))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(title=f"OCPP Central System :{data[CONF_PORT]}", data=data)
+        return self.async_show_form(
+            step_id="user",
+            data_schema=self.add_suggested_values_to_schema(settings_schema({}), user_input or {}),
+            errors=errors,
+        )
+
+    async def async_step_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Change the host and port a central system listens on."""
+        entry = self._get_reconfigure_entry()
+        config = entry_config(entry)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await validate_settings(self.hass, user_input, own_entry=entry)
+            if not errors:
+                options = {k: v for k, v in entry.options.items() if k not in (CONF_HOST, CONF_PORT)}
+                return self.async_update_reload_and_abort(
+                    entry,
+                    unique_id=str(user_input[CONF_PORT]),
+                    title=f"OCPP Central System :{user_input[CONF_PORT]}",
+                    data_updates={CONF_HOST: user_input[CONF_HOST], CONF_PORT: int(user_input[CONF_PORT])},
+                    options=options,
+                )
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_HOST, default=config.get(CONF_HOST, DEFAULT_HOST)): _TEXT,
+                vol.Required(CONF_PORT, default=config.get(CONF_PORT, DEFAULT_PORT)): vol.All(
+                    vol.Coerce(int), vol.Range(min=1, max=65535)
+                ),
+            }
+        )
+        return self.async_show_form(step_id="reconfigure", data_schema=schema, errors=errors)
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> OcppOptionsFlow:
+        """Return the options flow."""
+        return OcppOptionsFlow()
+
+
+class OcppOptionsFlow(OptionsFlow):
+    """Edit the settings and the id tags of a central system."""
+
+    def __init__(self) -> None:
+        """Start with no id tag selected."""
+        self._editing: str | None = None
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the settings and the id tag steps."""
+        return self.async_show_menu(
+            step_id="init", menu_options=["settings", "add_id_tag", "edit_id_tag", "remove_id_tag"]
+        )
+
+    async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Edit every setting of the entry."""
+        config = entry_config(self.config_entry)
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = await validate_settings(self.hass, user_input, own_entry=self.config_entry)
+            if not errors:
+                new_port = int(user_input[CONF_PORT])
+                if str(new_port) != self.config_entry.unique_id:
+                    self.hass.config_entries.async_update_entry(
+                        self.config_entry, unique_id=str(new_port), title=f"OCPP Central System :{new_port}"
+                    )
+                return self.async_create_entry(data=_clean(user_input))
+        schema = self.add_suggested_values_to_schema(settings_schema(config), user_input or {})
+        return self.async_show_form(step_id="settings", data_schema=schema, errors=errors)
+
+    # --- id tags ------------------------------------------------------------------------
+
+    def _loaded_hub(self) -> OcppHub | None:
+        hub = getattr(self.config_entry, "runtime_data", None)
+        return hub if isinstance(hub, OcppHub) else None
+
+    def _id_tag_schema(self, tag: IdTag | None) -> vol.Schema:
+        fields: dict[Any, Any] = {}
+        if tag is None:
+            fields[vol.Required(CONF_ID_TAG)] = _TEXT
+        fields.update(
+            {
+                vol.Optional(CONF_NAME): _TEXT,
+                vol.Required(CONF_STATUS, default="accepted"): _select(
+                    [snake(status) for status in ID_TAG_STATUSES], CONF_STATUS
+                ),
+                vol.Optional(CONF_EXPIRY_DATE): selector.DateTimeSelector(),
+                vol.Optional(CONF_PARENT_ID_TAG): _TEXT,
+            }
+        )
+        schema = vol.Schema(fields)
+        if tag is None:
+            return schema
+        current = {
+            CONF_NAME: tag.name,
+            CONF_STATUS: snake(tag.status),
+            CONF_EXPIRY_DATE: tag.expiry_date.isoformat() if tag.expiry_date else None,
+            CONF_PARENT_ID_TAG: tag.parent_id_tag,
+        }
+        return self.add_suggested_values_to_schema(schema, {k: v for k, v in current.items() if v})
+
+    def _save_tag(self, hub: OcppHub, id_tag: str, user_input: dict[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        if not 0 < len(id_tag) <= ID_TAG_MAX_LENGTH:
+            errors[CONF_ID_TAG] = "id_tag_length"
+        parent = (user_input.get(CONF_PARENT_ID_TAG) or "").strip() or None
+        if parent is not None and len(parent) > ID_TAG_MAX_LENGTH:
+            errors[CONF_PARENT_ID_TAG] = "id_tag_length"
+        expiry = None
+        if user_input.get(CONF_EXPIRY_DATE):
+            expiry = dt_util.parse_datetime(str(user_input[CONF_EXPIRY_DATE]))
+            if expiry is None:
+                errors[CONF_EXPIRY_DATE] = "invalid_datetime"
+            elif expiry.tzinfo is None:
+                # The date-time selector gives the local time without an offset.
+                expiry = expiry.replace(tzinfo=dt_util.get_default_time_zone())
+        if errors:
+            return errors
+        status = {snake(s): s for s in ID_TAG_STATUSES}[user_input.get(CONF_STATUS, "accepted")]
+        hub.central.set_id_tag(
+            IdTag(
+                id_tag=id_tag,
+                status=status,
+                expiry_date=expiry,
+                parent_id_tag=parent,
+                name=(user_input.get(CONF_NAME) or "").strip() or None,
+            )
+        )
+        return errors
+
+    async def async_step_add_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add an id tag (or replace one with the same id)."""
+        hub = self._loaded_hub()
+        if hub is None:
+            return self.async_abort(reason="not_loaded")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = self._save_tag(hub, str(user_input[CONF_ID_TAG]).strip(), user_input)
+            if not errors:
+                return self.async_create_entry(data=dict(self.config_entry.options))
+        schema = self.add_suggested_values_to_schema(self._id_tag_schema(None), user_input or {})
+        return self.async_show_form(step_id="add_id_tag", data_schema=schema, errors=errors)
+
+    async def async_step_edit_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose an id tag to edit."""
+        hub = self._loaded_hub()
+        if hub is None:
+            return self.async_abort(reason="not_loaded")
+        if not hub.central.id_tags:
+            return self.async_abort(reason="no_id_tags")
+        if user_input is not None:
+            self._editing = user_input[CONF_ID_TAG]
+            return await self.async_step_edit_id_tag_details()
+        options = [
+            selector.SelectOptionDict(value=tag.id_tag, label=f"{tag.name} ({tag.id_tag})" if tag.name else tag.id_tag)
+            for tag in hub.central.id_tags.values()
+        ]
+        schema = vol.Schema(
+            {vol.Required(CONF_ID_TAG): selector.SelectSelector(selector.SelectSelectorConfig(options=options))}
+        )
+        return self.async_show_form(step_id="edit_id_tag", data_schema=schema)
+
+    async def async_step_edit_id_tag_details(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Edit the chosen id tag."""
+        hub = self._loaded_hub()
+        assert hub is not None and self._editing is not None
+        tag = hub.central.id_tags.get(self._editing.casefold())
+        if tag is None:
+            return self.async_abort(reason="no_id_tags")
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = self._save_tag(hub, tag.id_tag, user_input)
+            if not errors:
+                return self.async_create_entry(data=dict(self.config_entry.options))
+        return self.async_show_form(
+            step_id="edit_id_tag_details",
+            data_schema=self._id_tag_schema(tag),
+            errors=errors,
+            description_placeholders={"id_tag": tag.id_tag},
+        )
+
+    async def async_step_remove_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Remove id tags."""
+        hub = self._loaded_hub()
+        if hub is None:
+            return self.async_abort(reason="not_loaded")
+        if not hub.central.id_tags:
+            return self.async_abort(reason="no_id_tags")
+        if user_input is not None:
+            for id_tag in user_input.get(CONF_ID_TAGS, []):
+                hub.central.remove_id_tag(id_tag)
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        options = [tag.id_tag for tag in hub.central.id_tags.values()]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_ID_TAGS): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=options, multiple=True)
+                )
+            }
+        )
+        return self.async_show_form(step_id="remove_id_tag", data_schema=schema)

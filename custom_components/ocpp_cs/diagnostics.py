@@ -1,0 +1,57 @@
+"""Diagnostics downloads for an entry and for a charger (passwords redacted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_PASSWORD
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceEntry
+
+from .const import DOMAIN
+from .hub import OcppConfigEntry
+
+TO_REDACT = {CONF_PASSWORD, "upstream_password", "authorization_key"}
+
+
+def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[str, Any]:
+    hub = entry.runtime_data
+    charger = hub.central.chargers[charge_point_id]
+    data = charger.to_dict()
+    data["connected"] = charger.connected
+    data["registration"] = hub.central.registration_status(charge_point_id)
+    data["open_transactions"] = [
+        t.to_dict() for t in hub.central.open_transactions.values() if t.charge_point_id == charge_point_id
+    ]
+    session = hub.central.sessions.get(charge_point_id)
+    if session is not None:
+        connection = session.connection
+        data["connection"] = {
+            "remote_address": str(getattr(connection, "remote_address", None)),
+            "subprotocol": getattr(connection, "subprotocol", None),
+        }
+    return async_redact_data(data, TO_REDACT)
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: OcppConfigEntry) -> dict[str, Any]:
+    """Return the entry's settings and the state of every charger."""
+    hub = entry.runtime_data
+    return {
+        "entry": async_redact_data({**entry.data, **entry.options}, TO_REDACT),
+        "next_transaction_id": hub.central.next_transaction_id,
+        "rejected_handshakes": hub.server.rejected_handshakes if hub.server else 0,
+        "id_tags": len(hub.central.id_tags),
+        "chargers": {cp_id: _charger_diagnostics(entry, cp_id) for cp_id in hub.central.chargers},
+    }
+
+
+async def async_get_device_diagnostics(
+    hass: HomeAssistant, entry: OcppConfigEntry, device: DeviceEntry
+) -> dict[str, Any]:
+    """Return the state of the charger behind a device."""
+    hub = entry.runtime_data
+    for domain, identifier in device.identifiers:
+        if domain == DOMAIN and identifier in hub.central.chargers:
+            return _charger_diagnostics(entry, identifier)
+    return {}

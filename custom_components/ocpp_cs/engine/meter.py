@@ -1,0 +1,164 @@
+"""MeterValues: sampled values to keyed readings (spec 4.7, 7.31-7.35, 7.43, 7.45)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+import logging
+import math
+from typing import Any
+
+from .util import parse_datetime, snake
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_MEASURAND = "Energy.Active.Import.Register"
+ENERGY_REGISTER = "energy_active_import_register"
+
+# Locations that add a suffix to the key; Outlet (the default) and EV add nothing.
+_KEYED_LOCATIONS = {"Body": "body", "Cable": "cable", "Inlet": "inlet"}
+
+# The spec's units, matched without regard to case (chargers send "kw", "KWH", "celsius").
+_UNITS = {
+    unit.lower(): unit
+    for unit in (
+        "Wh", "kWh", "varh", "kvarh", "W", "kW", "VA", "kVA", "var", "kvar",
+        "A", "V", "K", "Celsius", "Fahrenheit", "Percent",
+    )
+}
+# Some chargers send these spellings of the spec's units.
+_UNITS.update({"c": "Celsius", "°c": "Celsius", "%": "Percent", "f": "Fahrenheit", "hz": "Hz", "rpm": "RPM"})
+
+
+def default_unit(measurand: str) -> str | None:
+    """Return the unit a sampled value of this measurand has when the charger gives none."""
+    if measurand.startswith("Energy.Reactive"):
+        return "varh"
+    if measurand.startswith("Energy."):
+        return "Wh"
+    if measurand.startswith("Current."):
+        return "A"
+    if measurand.startswith("Power.Reactive"):
+        return "var"
+    if measurand.startswith("Power.") and measurand != "Power.Factor":
+        return "W"
+    return {
+        "Voltage": "V",
+        "SoC": "Percent",
+        "Temperature": "Celsius",
+        "Frequency": "Hz",
+        "RPM": "RPM",
+    }.get(measurand)
+
+
+def normalize_unit(unit: str | None, measurand: str) -> str | None:
+    """Return the spec's spelling of a unit, or the measurand's default unit."""
+    if not unit:
+        return default_unit(measurand)
+    return _UNITS.get(unit.strip().lower(), unit)
+
+
+def meter_key(measurand: str, phase: str | None, location: str | None) -> str:
+    """Return the entity key of a measurand, phase and location (CONTRACT.md, meter keys)."""
+    key = snake(measurand)
+    if phase:
+        key = f"{key}_{snake(phase)}"
+    if location and location in _KEYED_LOCATIONS:
+        key = f"{key}_{_KEYED_LOCATIONS[location]}"
+    return key
+
+
+@dataclass(slots=True)
+class MeterReading:
+    """One sampled value as the charger reported it."""
+
+    value: float
+    unit: str | None
+    timestamp: datetime
+    measurand: str
+    phase: str | None = None
+    location: str | None = None
+    context: str | None = None
+
+    def as_wh(self) -> float | None:
+        """Return an active energy value in Wh, or None when the unit is not energy."""
+        if self.unit == "Wh":
+            return self.value
+        if self.unit == "kWh":
+            return self.value * 1000.0
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for persistence and diagnostics."""
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "timestamp": self.timestamp.isoformat(),
+            "measurand": self.measurand,
+            "phase": self.phase,
+            "location": self.location,
+            "context": self.context,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MeterReading | None:
+        """Restore a persisted reading; None when it is unreadable."""
+        timestamp = parse_datetime(data.get("timestamp"))
+        if timestamp is None:
+            return None
+        try:
+            return cls(
+                value=float(data["value"]),
+                unit=data.get("unit"),
+                timestamp=timestamp,
+                measurand=str(data.get("measurand") or DEFAULT_MEASURAND),
+                phase=data.get("phase"),
+                location=data.get("location"),
+                context=data.get("context"),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def parse_meter_values(
+    meter_values: Iterable[Mapping[str, Any]], fallback_time: datetime
+) -> list[tuple[str, MeterReading]]:
+    """
+    Turn a MeterValues/transactionData list into (key, reading) pairs, oldest first.
+
+    Values that are not numbers (SignedData, garbage) are skipped: the spec forbids
+    refusing MeterValues over the outcome of sanity checks.
+    """
+    readings: list[tuple[str, MeterReading]] = []
+    for meter_value in meter_values:
+        timestamp = parse_datetime(meter_value.get("timestamp")) or fallback_time
+        for sampled in meter_value.get("sampled_value") or ():
+            if sampled.get("format") == "SignedData":
+                continue
+            measurand = sampled.get("measurand") or DEFAULT_MEASURAND
+            try:
+                value = float(sampled["value"])
+            except (KeyError, TypeError, ValueError):
+                _LOGGER.debug("Skipping non-numeric sampled value %r", sampled.get("value"))
+                continue
+            if not math.isfinite(value):
+                continue
+            phase = sampled.get("phase")
+            location = sampled.get("location")
+            readings.append(
+                (
+                    meter_key(measurand, phase, location),
+                    MeterReading(
+                        value=value,
+                        unit=normalize_unit(sampled.get("unit"), measurand),
+                        timestamp=timestamp,
+                        measurand=measurand,
+                        phase=phase,
+                        location=location,
+                        context=sampled.get("context"),
+                    ),
+                )
+            )
+    readings.sort(key=lambda item: item[1].timestamp)
+    return readings

@@ -1,0 +1,309 @@
+"""The state model: chargers, connectors, transactions, id tags (plain dataclasses)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .meter import ENERGY_REGISTER, MeterReading
+from .util import parse_datetime
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+@dataclass(slots=True)
+class BootInfo:
+    """What a charger said about itself in BootNotification."""
+
+    vendor: str | None = None
+    model: str | None = None
+    charge_point_serial_number: str | None = None
+    charge_box_serial_number: str | None = None
+    firmware_version: str | None = None
+    iccid: str | None = None
+    imsi: str | None = None
+    meter_type: str | None = None
+    meter_serial_number: str | None = None
+
+    @property
+    def serial_number(self) -> str | None:
+        """Return the serial number to show on the device."""
+        return self.charge_point_serial_number or self.charge_box_serial_number
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for persistence."""
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BootInfo:
+        """Restore from persistence, ignoring unknown keys."""
+        return cls(**{name: data.get(name) for name in cls.__slots__})
+
+
+@dataclass(slots=True)
+class Transaction:
+    """A charging session as this central system knows it."""
+
+    transaction_id: int
+    charge_point_id: str
+    connector_id: int
+    id_tag: str | None
+    meter_start: int | None
+    start: datetime | None
+    reservation_id: int | None = None
+    # The latest energy register reading (Wh) seen during the session.
+    last_register_wh: float | None = None
+    meter_stop: int | None = None
+    stop: datetime | None = None
+    reason: str | None = None
+    stop_id_tag: str | None = None
+    # False when the stop was not seen (a StopTransaction for an unknown transaction).
+    start_seen: bool = True
+
+    @property
+    def is_open(self) -> bool:
+        """Return True while no StopTransaction has been received."""
+        return self.stop is None
+
+    def energy_wh(self) -> float | None:
+        """
+        Return the energy of the session in Wh, never negative.
+
+        Uses meterStop when the session has ended; otherwise the newest register. A
+        register that fell below meterStart (a meter reset, a register of 0) counts the
+        highest value the session saw instead, so a glitch never makes energy negative.
+        """
+        if self.meter_start is None:
+            return None
+        end: float | None = self.meter_stop if self.meter_stop is not None else self.last_register_wh
+        if end is None:
+            return 0.0
+        if end < self.meter_start:
+            end = self.last_register_wh if self.last_register_wh is not None else self.meter_start
+            end = max(end, self.meter_start)
+        return float(end - self.meter_start)
+
+    def duration_s(self) -> int | None:
+        """Return the duration in whole seconds, when both ends are known."""
+        if self.start is None or self.stop is None:
+            return None
+        return max(0, int((self.stop - self.start).total_seconds()))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for persistence."""
+        return {
+            "transaction_id": self.transaction_id,
+            "charge_point_id": self.charge_point_id,
+            "connector_id": self.connector_id,
+            "id_tag": self.id_tag,
+            "meter_start": self.meter_start,
+            "start": _iso(self.start),
+            "reservation_id": self.reservation_id,
+            "last_register_wh": self.last_register_wh,
+            "meter_stop": self.meter_stop,
+            "stop": _iso(self.stop),
+            "reason": self.reason,
+            "stop_id_tag": self.stop_id_tag,
+            "start_seen": self.start_seen,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transaction:
+        """Restore from persistence."""
+        return cls(
+            transaction_id=int(data["transaction_id"]),
+            charge_point_id=str(data["charge_point_id"]),
+            connector_id=int(data["connector_id"]),
+            id_tag=data.get("id_tag"),
+            meter_start=data.get("meter_start"),
+            start=parse_datetime(data.get("start")),
+            reservation_id=data.get("reservation_id"),
+            last_register_wh=data.get("last_register_wh"),
+            meter_stop=data.get("meter_stop"),
+            stop=parse_datetime(data.get("stop")),
+            reason=data.get("reason"),
+            stop_id_tag=data.get("stop_id_tag"),
+            start_seen=bool(data.get("start_seen", True)),
+        )
+
+
+@dataclass(slots=True)
+class ConnectorState:
+    """A connector (0 = the charger as a whole) and what it reported last."""
+
+    connector_id: int
+    status: str | None = None
+    error_code: str | None = None
+    info: str | None = None
+    vendor_id: str | None = None
+    vendor_error_code: str | None = None
+    status_timestamp: datetime | None = None
+    meters: dict[str, MeterReading] = field(default_factory=dict)
+    # Energy register decreases waiting for confirmation (see ChargerState.apply_reading).
+    pending_drop: list[MeterReading] = field(default_factory=list)
+    transaction: Transaction | None = None
+    last_transaction: Transaction | None = None
+
+    @property
+    def current_or_last_transaction(self) -> Transaction | None:
+        """Return the running transaction, else the last one."""
+        return self.transaction or self.last_transaction
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise what must survive a restart (transactions are stored separately)."""
+        return {
+            "connector_id": self.connector_id,
+            "status": self.status,
+            "error_code": self.error_code,
+            "info": self.info,
+            "vendor_id": self.vendor_id,
+            "vendor_error_code": self.vendor_error_code,
+            "status_timestamp": _iso(self.status_timestamp),
+            "meters": {key: reading.to_dict() for key, reading in self.meters.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConnectorState:
+        """Restore from persistence."""
+        meters = {}
+        for key, raw in (data.get("meters") or {}).items():
+            reading = MeterReading.from_dict(raw)
+            if reading is not None:
+                meters[key] = reading
+        return cls(
+            connector_id=int(data["connector_id"]),
+            status=data.get("status"),
+            error_code=data.get("error_code"),
+            info=data.get("info"),
+            vendor_id=data.get("vendor_id"),
+            vendor_error_code=data.get("vendor_error_code"),
+            status_timestamp=parse_datetime(data.get("status_timestamp")),
+            meters=meters,
+        )
+
+
+# How many lower energy-register readings in a row confirm a real meter reset.
+REGISTER_DROP_CONFIRMATIONS = 3
+
+
+@dataclass(slots=True)
+class ChargerState:
+    """Everything known about one charge point."""
+
+    charge_point_id: str
+    accepted: bool = False
+    boot: BootInfo = field(default_factory=BootInfo)
+    connected: bool = False
+    last_seen: datetime | None = None
+    last_boot: datetime | None = None
+    firmware_status: str | None = None
+    diagnostics_status: str | None = None
+    connectors: dict[int, ConnectorState] = field(default_factory=dict)
+    number_of_connectors: int = 0
+
+    def connector(self, connector_id: int) -> tuple[ConnectorState, bool]:
+        """Return the connector, creating it; the flag says whether it is new."""
+        found = self.connectors.get(connector_id)
+        if found is not None:
+            return found, False
+        created = ConnectorState(connector_id)
+        self.connectors[connector_id] = created
+        self.number_of_connectors = max(self.number_of_connectors, connector_id)
+        return created, True
+
+    def apply_reading(self, connector: ConnectorState, key: str, reading: MeterReading) -> bool:
+        """
+        Store a reading unless an equal-or-newer one is already stored.
+
+        An energy register that goes down is held back until it is confirmed by
+        REGISTER_DROP_CONFIRMATIONS readings in a row: a charger that glitches to 0
+        mid-session must not make the Energy dashboard count the whole register again.
+        Returns True when the stored reading changed.
+        """
+        current = connector.meters.get(key)
+        if current is not None and reading.timestamp < current.timestamp:
+            return False
+        if key == ENERGY_REGISTER and current is not None:
+            new_wh, old_wh = reading.as_wh(), current.as_wh()
+            if new_wh is not None and old_wh is not None and new_wh < old_wh:
+                connector.pending_drop.append(reading)
+                if len(connector.pending_drop) < REGISTER_DROP_CONFIRMATIONS:
+                    return False
+            connector.pending_drop.clear()
+        if current is not None and current.value == reading.value and current.unit == reading.unit:
+            connector.meters[key] = reading
+            return False
+        connector.meters[key] = reading
+        return True
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise what must survive a restart."""
+        return {
+            "charge_point_id": self.charge_point_id,
+            "accepted": self.accepted,
+            "boot": self.boot.to_dict(),
+            "last_seen": _iso(self.last_seen),
+            "last_boot": _iso(self.last_boot),
+            "firmware_status": self.firmware_status,
+            "diagnostics_status": self.diagnostics_status,
+            "number_of_connectors": self.number_of_connectors,
+            "connectors": [c.to_dict() for c in self.connectors.values()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChargerState:
+        """Restore from persistence."""
+        charger = cls(
+            charge_point_id=str(data["charge_point_id"]),
+            accepted=bool(data.get("accepted")),
+            boot=BootInfo.from_dict(data.get("boot") or {}),
+            last_seen=parse_datetime(data.get("last_seen")),
+            last_boot=parse_datetime(data.get("last_boot")),
+            firmware_status=data.get("firmware_status"),
+            diagnostics_status=data.get("diagnostics_status"),
+            number_of_connectors=int(data.get("number_of_connectors") or 0),
+        )
+        for raw in data.get("connectors") or ():
+            connector = ConnectorState.from_dict(raw)
+            charger.connectors[connector.connector_id] = connector
+        return charger
+
+
+ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
+
+
+@dataclass(slots=True)
+class IdTag:
+    """An id tag on the entry's list."""
+
+    id_tag: str
+    status: str = "Accepted"
+    expiry_date: datetime | None = None
+    parent_id_tag: str | None = None
+    name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for persistence."""
+        return {
+            "id_tag": self.id_tag,
+            "status": self.status,
+            "expiry_date": _iso(self.expiry_date),
+            "parent_id_tag": self.parent_id_tag,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> IdTag:
+        """Restore from persistence."""
+        status = data.get("status") or "Accepted"
+        return cls(
+            id_tag=str(data["id_tag"]),
+            status=status if status in ID_TAG_STATUSES else "Invalid",
+            expiry_date=parse_datetime(data.get("expiry_date")),
+            parent_id_tag=data.get("parent_id_tag") or None,
+            name=data.get("name") or None,
+        )

@@ -1,0 +1,80 @@
+"""The base entity: unique id, device, availability, push updates from the hub."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from homeassistant.core import callback
+from homeassistant.helpers.entity import Entity, EntityDescription
+
+from .engine.state import ChargerState, ConnectorState
+
+if TYPE_CHECKING:
+    from .hub import OcppHub
+
+
+@dataclass(frozen=True, kw_only=True)
+class OcppEntityDescription(EntityDescription):
+    """What every ocpp_cs entity description carries."""
+
+    # Change keys (from the engine) after which this entity writes its state.
+    watch: frozenset[str] = frozenset()
+    # Shown while the charger is disconnected (last known values).
+    always_available: bool = False
+
+
+class OcppEntity(Entity):
+    """An entity of one charger (connector 0) or one of its connectors."""
+
+    _attr_has_entity_name = True
+    _attr_should_poll = False
+    entity_description: OcppEntityDescription
+
+    def __init__(
+        self, hub: OcppHub, charge_point_id: str, connector_id: int, description: OcppEntityDescription
+    ) -> None:
+        """Bind the entity to its charger and connector."""
+        self.hub = hub
+        self.charge_point_id = charge_point_id
+        self.connector_id = connector_id
+        self.entity_description = description
+        self._attr_unique_id = f"{charge_point_id}_{connector_id}_{description.key}"
+        self._attr_device_info = hub.device_info(charge_point_id, connector_id)
+        self._attr_translation_placeholders = {
+            "connector": hub.name_prefix(charge_point_id, connector_id)
+        }
+
+    @property
+    def charger(self) -> ChargerState:
+        """Return the charger's state."""
+        return self.hub.central.chargers[self.charge_point_id]
+
+    @property
+    def connector(self) -> ConnectorState:
+        """Return the connector's state (connector 0 is the charger as a whole)."""
+        return self.charger.connector(self.connector_id)[0]
+
+    @property
+    def available(self) -> bool:
+        """Return True while the charger is connected (or for always-available entities)."""
+        charger = self.hub.central.chargers.get(self.charge_point_id)
+        if charger is None:
+            return False
+        return self.entity_description.always_available or charger.connected
+
+    async def async_added_to_hass(self) -> None:
+        """Subscribe to the charger's changes."""
+        await super().async_added_to_hass()
+        self.async_on_remove(
+            self.hub.subscribe(self.charge_point_id, self.connector_id, self._handle_change)
+        )
+
+    @callback
+    def _handle_change(self, keys: frozenset[str]) -> None:
+        if "connected" in keys or "placement" in keys or not keys.isdisjoint(self.entity_description.watch):
+            if "placement" in keys:
+                self._attr_translation_placeholders = {
+                    "connector": self.hub.name_prefix(self.charge_point_id, self.connector_id)
+                }
+            self.async_write_ha_state()

@@ -1,0 +1,410 @@
+"""One central system per config entry: engine, server, Store, devices, entities and events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+import logging
+import ssl
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.storage import Store
+from ocpp.v16 import call
+from ocpp.v16.enums import MessageTrigger
+
+from .const import (
+    CONF_HEARTBEAT_INTERVAL,
+    CONF_NEW_CHARGERS,
+    CONF_REMOTE_ID_TAG,
+    CONF_SSL_CERTFILE,
+    CONF_SSL_KEYFILE,
+    CONF_UNKNOWN_ID_TAGS,
+    DEFAULT_HEARTBEAT_INTERVAL,
+    DEFAULT_HOST,
+    DEFAULT_NEW_CHARGERS,
+    DEFAULT_PORT,
+    DEFAULT_REMOTE_ID_TAG,
+    DEFAULT_UNKNOWN_ID_TAGS,
+    DOMAIN,
+    EVENT_DATA_TRANSFER,
+    EVENT_ID_TAG_PRESENTED,
+    EVENT_TRANSACTION_STARTED,
+    EVENT_TRANSACTION_STOPPED,
+    PING_INTERVAL,
+    PING_TIMEOUT,
+    RESPONSE_TIMEOUT,
+    STORAGE_SAVE_DELAY,
+    STORAGE_VERSION,
+)
+from .engine.central import CentralSettings, CentralSystem
+from .engine.listener import DataTransferReceived, IdTagPresented
+from .engine.server import CentralSystemServer
+from .engine.session import ChargePointSession
+from .engine.state import ChargerState, Transaction
+from .engine.util import snake
+
+_LOGGER = logging.getLogger(__name__)
+
+type OcppConfigEntry = ConfigEntry[OcppHub]
+type ChangeCallback = Callable[[frozenset[str]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntities:
+    """What appeared: a charger (connector 0), a connector, or meter keys on a connector."""
+
+    charge_point_id: str
+    connector_id: int
+    meter_keys: tuple[str, ...] = ()
+
+
+type EntityFactory = Callable[[OcppHub, NewEntities], Iterable[Entity]]
+
+
+def entry_config(entry: ConfigEntry) -> dict[str, Any]:
+    """Return the entry's settings: data overlaid with options."""
+    return {**entry.data, **entry.options}
+
+
+def central_settings(config: Mapping[str, Any]) -> CentralSettings:
+    """Build the engine's policy settings from an entry's settings."""
+    return CentralSettings(
+        new_chargers=config.get(CONF_NEW_CHARGERS, DEFAULT_NEW_CHARGERS),
+        unknown_id_tags=config.get(CONF_UNKNOWN_ID_TAGS, DEFAULT_UNKNOWN_ID_TAGS),
+        heartbeat_interval=int(config.get(CONF_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL)),
+        remote_id_tag=config.get(CONF_REMOTE_ID_TAG, DEFAULT_REMOTE_ID_TAG),
+    )
+
+
+def build_ssl_context(certfile: str, keyfile: str | None) -> ssl.SSLContext:
+    """Load the certificate for wss:// (blocking: run in the executor)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(certfile, keyfile or None)
+    return context
+
+
+def pending_issue_id(charge_point_id: str) -> str:
+    """Return the repair issue id for a pending charger."""
+    return f"pending_{charge_point_id}"
+
+
+class OcppHub:
+    """Owns the engine of one entry and adapts it to Home Assistant."""
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Create the hub; `async_start` loads the state and opens the port."""
+        self.hass = hass
+        self.entry = entry
+        config = entry_config(entry)
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+        self.central = CentralSystem(central_settings(config), self, self)
+        self.server: CentralSystemServer | None = None
+        self._subscribers: defaultdict[str, defaultdict[int, set[ChangeCallback]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        self._factories: list[tuple[EntityFactory, AddConfigEntryEntitiesCallback]] = []
+        self._populated: set[str] = set()
+        self.on_accepted_boot: list[Callable[[ChargePointSession], Any]] = []
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def async_load(self) -> None:
+        """Restore the persisted state (before platforms are set up)."""
+        self.central.restore(await self._store.async_load())
+
+    async def async_start(self) -> None:
+        """Open the port; raises OSError when it cannot be bound."""
+        config = entry_config(self.entry)
+        ssl_context = None
+        if config.get(CONF_SSL_CERTFILE):
+            ssl_context = await self.hass.async_add_executor_job(
+                build_ssl_context, config[CONF_SSL_CERTFILE], config.get(CONF_SSL_KEYFILE)
+            )
+        password = config.get(CONF_PASSWORD) or None
+        self.server = CentralSystemServer(
+            self.central,
+            host=config.get(CONF_HOST, DEFAULT_HOST),
+            port=int(config.get(CONF_PORT, DEFAULT_PORT)),
+            password_for=lambda _charge_point_id: password,
+            ssl_context=ssl_context,
+            claimed_elsewhere=self._claimed_elsewhere,
+            on_accepted_boot=self._accepted_boot,
+            ping_interval=PING_INTERVAL,
+            ping_timeout=PING_TIMEOUT,
+            response_timeout=RESPONSE_TIMEOUT,
+        )
+        await self.server.start()
+
+    async def async_stop(self) -> None:
+        """Close every connection, stop listening and write the state."""
+        if self.server is not None:
+            await self.server.stop()
+        await self._store.async_save(self.central.snapshot())
+
+    def apply_options(self) -> None:
+        """Apply policy options that need no restart of the server."""
+        self.central.settings = central_settings(entry_config(self.entry))
+
+    def _claimed_elsewhere(self, charge_point_id: str) -> bool:
+        if charge_point_id in self.central.chargers:
+            return False
+        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
+            hub: OcppHub = entry.runtime_data
+            if hub is not self and charge_point_id in hub.central.chargers:
+                return True
+        return False
+
+    async def _accepted_boot(self, session: ChargePointSession) -> None:
+        for hook in self.on_accepted_boot:
+            result = hook(session)
+            if result is not None:
+                await result
+
+    @callback
+    def accept_pending(self, charge_point_id: str) -> None:
+        """Accept a pending charger and ask it to send BootNotification again."""
+        self.central.accept_charger(charge_point_id)
+        ir.async_delete_issue(self.hass, DOMAIN, pending_issue_id(charge_point_id))
+        session = self.central.sessions.get(charge_point_id)
+        if session is not None:
+            session.run_in_background(self._trigger_boot(session))
+
+    async def _trigger_boot(self, session: ChargePointSession) -> None:
+        await session.call(call.TriggerMessage(requested_message=MessageTrigger.boot_notification))
+
+    # --- persistence port ---------------------------------------------------------------
+
+    async def async_save_now(self, data: dict[str, Any]) -> None:
+        """Write the engine's state now."""
+        await self._store.async_save(data)
+
+    def save_later(self) -> None:
+        """Write the engine's state soon, coalescing bursts."""
+        self._store.async_delay_save(self.central.snapshot, STORAGE_SAVE_DELAY)
+
+    # --- devices and entities -----------------------------------------------------------
+
+    def connector_on_own_device(self, charge_point_id: str, connector_id: int) -> bool:
+        """Return True when a connector has a device of its own (chargers with 2+ connectors)."""
+        charger = self.central.chargers.get(charge_point_id)
+        return connector_id > 0 and charger is not None and charger.number_of_connectors > 1
+
+    def name_prefix(self, charge_point_id: str, connector_id: int) -> str:
+        """Return the prefix of a connector entity's name that sits on the charger device."""
+        if connector_id == 0 or self.connector_on_own_device(charge_point_id, connector_id):
+            return ""
+        return f"Connector {connector_id} "
+
+    def device_info(self, charge_point_id: str, connector_id: int) -> DeviceInfo:
+        """Return the device of a charger or connector."""
+        charger = self.central.chargers.get(charge_point_id)
+        boot = charger.boot if charger else None
+        info = DeviceInfo(
+            identifiers={(DOMAIN, charge_point_id)},
+            name=charge_point_id,
+            manufacturer=boot.vendor if boot else None,
+            model=boot.model if boot else None,
+            serial_number=boot.serial_number if boot else None,
+            sw_version=boot.firmware_version if boot else None,
+        )
+        if not self.connector_on_own_device(charge_point_id, connector_id):
+            return info
+        return DeviceInfo(
+            identifiers={(DOMAIN, f"{charge_point_id}_{connector_id}")},
+            name=f"{charge_point_id} Connector {connector_id}",
+            manufacturer=info.get("manufacturer"),
+            model=info.get("model"),
+            via_device=(DOMAIN, charge_point_id),
+        )
+
+    def entry_device_info(self) -> DeviceInfo:
+        """Return the device that carries entry-wide entities."""
+        return DeviceInfo(identifiers={(DOMAIN, self.entry.entry_id)}, name=self.entry.title)
+
+    @callback
+    def register_platform(self, factory: EntityFactory, add_entities: AddConfigEntryEntitiesCallback) -> None:
+        """Add a platform's entities for what is known, and for whatever appears later."""
+        self._factories.append((factory, add_entities))
+        for charger in self.central.chargers.values():
+            if charger.charge_point_id in self._populated:
+                add_entities(list(self._entities_for_charger(factory, charger)))
+
+    def _entities_for_charger(self, factory: EntityFactory, charger: ChargerState) -> Iterable[Entity]:
+        cp_id = charger.charge_point_id
+        for connector in list(charger.connectors.values()):
+            yield from factory(self, NewEntities(cp_id, connector.connector_id))
+            if connector.meters:
+                yield from factory(self, NewEntities(cp_id, connector.connector_id, tuple(connector.meters)))
+
+    @callback
+    def populate(self) -> None:
+        """Create entities for every accepted charger in the restored state."""
+        for charger in self.central.chargers.values():
+            if charger.accepted:
+                self._populate_charger(charger)
+
+    def _populate_charger(self, charger: ChargerState) -> None:
+        if charger.charge_point_id in self._populated:
+            return
+        self._populated.add(charger.charge_point_id)
+        for factory, add_entities in self._factories:
+            add_entities(list(self._entities_for_charger(factory, charger)))
+
+    def _add(self, new: NewEntities) -> None:
+        if new.charge_point_id not in self._populated:
+            return
+        for factory, add_entities in self._factories:
+            entities = list(factory(self, new))
+            if entities:
+                add_entities(entities)
+
+    def _update_device(self, charger: ChargerState) -> None:
+        registry = dr.async_get(self.hass)
+        device = registry.async_get_device(identifiers={(DOMAIN, charger.charge_point_id)})
+        if device is None:
+            return
+        boot = charger.boot
+        registry.async_update_device(
+            device.id,
+            manufacturer=boot.vendor,
+            model=boot.model,
+            serial_number=boot.serial_number,
+            sw_version=boot.firmware_version,
+        )
+
+    def _move_first_connector(self, charge_point_id: str) -> None:
+        """Give connector 1 its own device and move its entities: a second connector appeared."""
+        device_registry = dr.async_get(self.hass)
+        info = self.device_info(charge_point_id, 1)
+        device = device_registry.async_get_or_create(config_entry_id=self.entry.entry_id, **info)
+        entity_registry = er.async_get(self.hass)
+        prefix = f"{charge_point_id}_1_"
+        for entity in er.async_entries_for_config_entry(entity_registry, self.entry.entry_id):
+            if entity.unique_id.startswith(prefix) and entity.device_id != device.id:
+                entity_registry.async_update_entity(entity.entity_id, device_id=device.id)
+        self._notify(charge_point_id, 1, frozenset({"placement"}))
+
+    # --- subscriptions ------------------------------------------------------------------
+
+    @callback
+    def subscribe(self, charge_point_id: str, connector_id: int, callback_: ChangeCallback) -> Callable[[], None]:
+        """Call `callback_` with the changed keys of a charger's connector; returns unsubscribe."""
+        subscribers = self._subscribers[charge_point_id][connector_id]
+        subscribers.add(callback_)
+        return lambda: subscribers.discard(callback_)
+
+    def _notify(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
+        by_connector = self._subscribers.get(charge_point_id)
+        if not by_connector:
+            return
+        if "connected" in keys:
+            targets = [cb for callbacks in by_connector.values() for cb in callbacks]
+        else:
+            targets = list(by_connector.get(connector_id, ()))
+        for target in targets:
+            target(keys)
+
+    # --- engine listener ----------------------------------------------------------------
+
+    def charger_added(self, charge_point_id: str) -> None:
+        """Create the device and entities of an accepted charger."""
+        charger = self.central.chargers[charge_point_id]
+        if charger.accepted:
+            self._populate_charger(charger)
+
+    def charger_pending(self, charge_point_id: str) -> None:
+        """Ask the user, through a repair issue, whether to accept a charger."""
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            pending_issue_id(charge_point_id),
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="pending_charger",
+            translation_placeholders={"charge_point_id": charge_point_id, "entry": self.entry.title},
+            data={"entry_id": self.entry.entry_id, "charge_point_id": charge_point_id},
+        )
+
+    def connector_added(self, charge_point_id: str, connector_id: int) -> None:
+        """Create a new connector's entities (and give connector 1 a device when needed)."""
+        if connector_id == 2 and charge_point_id in self._populated:
+            self._move_first_connector(charge_point_id)
+        self._add(NewEntities(charge_point_id, connector_id))
+
+    def meter_keys_added(self, charge_point_id: str, connector_id: int, keys: list[str]) -> None:
+        """Create sensors for measurands seen for the first time."""
+        self._add(NewEntities(charge_point_id, connector_id, tuple(keys)))
+
+    def charger_changed(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
+        """Write the states of the entities that show what changed."""
+        charger = self.central.chargers.get(charge_point_id)
+        if charger is not None:
+            if "registration" in keys and charger.accepted:
+                ir.async_delete_issue(self.hass, DOMAIN, pending_issue_id(charge_point_id))
+                self._populate_charger(charger)
+            if "boot" in keys:
+                self._update_device(charger)
+        self._notify(charge_point_id, connector_id, keys)
+
+    def transaction_started(self, transaction: Transaction) -> None:
+        """Fire `ocpp_cs_transaction_started`."""
+        self.hass.bus.async_fire(EVENT_TRANSACTION_STARTED, transaction_event(transaction))
+
+    def transaction_stopped(self, transaction: Transaction) -> None:
+        """Fire `ocpp_cs_transaction_stopped`."""
+        self.hass.bus.async_fire(EVENT_TRANSACTION_STOPPED, transaction_event(transaction, stopped=True))
+
+    def id_tag_presented(self, event: IdTagPresented) -> None:
+        """Fire `ocpp_cs_id_tag_presented`."""
+        data: dict[str, Any] = {
+            "charge_point_id": event.charge_point_id,
+            "id_tag": event.id_tag,
+            "status": event.status,
+        }
+        if event.connector_id is not None:
+            data["connector_id"] = event.connector_id
+        self.hass.bus.async_fire(EVENT_ID_TAG_PRESENTED, data)
+
+    def data_transfer(self, event: DataTransferReceived) -> None:
+        """Fire `ocpp_cs_data_transfer` so automations can handle vendor messages."""
+        self.hass.bus.async_fire(
+            EVENT_DATA_TRANSFER,
+            {
+                "charge_point_id": event.charge_point_id,
+                "vendor_id": event.vendor_id,
+                "message_id": event.message_id,
+                "data": event.data,
+            },
+        )
+
+
+def transaction_event(transaction: Transaction, *, stopped: bool = False) -> dict[str, Any]:
+    """Return the event data of a started or stopped transaction (CONTRACT.md, Events)."""
+    data: dict[str, Any] = {
+        "charge_point_id": transaction.charge_point_id,
+        "connector_id": transaction.connector_id,
+        "transaction_id": transaction.transaction_id,
+        "id_tag": transaction.id_tag,
+        "meter_start": transaction.meter_start,
+        "timestamp": transaction.start.isoformat() if transaction.start else None,
+    }
+    if stopped:
+        energy = transaction.energy_wh()
+        data.update(
+            meter_stop=transaction.meter_stop,
+            energy=round(energy / 1000.0, 3) if energy is not None else None,
+            duration=transaction.duration_s(),
+            reason=snake(transaction.reason or "Local"),
+            stop_timestamp=transaction.stop.isoformat() if transaction.stop else None,
+        )
+    return data

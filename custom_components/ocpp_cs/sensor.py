@@ -1,0 +1,357 @@
+"""Sensors: status, errors, boot details, sessions and every measurand a charger reports."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    REVOLUTIONS_PER_MINUTE,
+    EntityCategory,
+    UnitOfApparentPower,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfFrequency,
+    UnitOfPower,
+    UnitOfReactivePower,
+    UnitOfTemperature,
+)
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, DiagnosticsStatus, FirmwareStatus, Reason
+
+from .engine.meter import MeterReading
+from .engine.state import ChargerState, ConnectorState
+from .engine.util import snake
+from .entity import OcppEntity, OcppEntityDescription
+from .hub import NewEntities, OcppConfigEntry, OcppHub
+
+PARALLEL_UPDATES = 0
+
+STATUS_OPTIONS = [snake(v.value) for v in ChargePointStatus]
+ERROR_CODE_OPTIONS = [snake(v.value) for v in ChargePointErrorCode]
+FIRMWARE_STATUS_OPTIONS = [snake(v.value) for v in FirmwareStatus]
+DIAGNOSTICS_STATUS_OPTIONS = [snake(v.value) for v in DiagnosticsStatus]
+STOP_REASON_OPTIONS = [snake(v.value) for v in Reason]
+
+type ValueFn = Callable[[ChargerState, ConnectorState], StateType | datetime]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OcppSensorDescription(SensorEntityDescription, OcppEntityDescription):
+    """A sensor computed from a charger's and connector's state."""
+
+    value_fn: ValueFn
+
+
+def _enum(value: str | None, options: list[str]) -> str | None:
+    if value is None:
+        return None
+    converted = snake(value)
+    return converted if converted in options else None
+
+
+def _status_descriptions() -> tuple[OcppSensorDescription, ...]:
+    watch = frozenset({"status", "error_code", "info", "vendor_error_code"})
+    return (
+        OcppSensorDescription(
+            key="status",
+            translation_key="status",
+            device_class=SensorDeviceClass.ENUM,
+            options=STATUS_OPTIONS,
+            watch=watch,
+            value_fn=lambda _ch, co: _enum(co.status, STATUS_OPTIONS),
+        ),
+        OcppSensorDescription(
+            key="error_code",
+            translation_key="error_code",
+            device_class=SensorDeviceClass.ENUM,
+            options=ERROR_CODE_OPTIONS,
+            watch=watch,
+            value_fn=lambda _ch, co: _enum(co.error_code, ERROR_CODE_OPTIONS),
+        ),
+        OcppSensorDescription(
+            key="info",
+            translation_key="info",
+            entity_category=EntityCategory.DIAGNOSTIC,
+            watch=watch,
+            value_fn=lambda _ch, co: co.info,
+        ),
+        OcppSensorDescription(
+            key="vendor_error_code",
+            translation_key="vendor_error_code",
+            entity_category=EntityCategory.DIAGNOSTIC,
+            watch=watch,
+            value_fn=lambda _ch, co: co.vendor_error_code,
+        ),
+    )
+
+
+def _boot(name: str) -> OcppSensorDescription:
+    return OcppSensorDescription(
+        key=name,
+        translation_key=name,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        always_available=True,
+        watch=frozenset({"boot"}),
+        value_fn=lambda ch, _co: getattr(ch.boot, name),
+    )
+
+
+CHARGER_SENSORS: tuple[OcppSensorDescription, ...] = (
+    *_status_descriptions(),
+    OcppSensorDescription(
+        key="last_heartbeat",
+        translation_key="last_heartbeat",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        watch=frozenset({"last_seen"}),
+        value_fn=lambda ch, _co: ch.last_seen,
+    ),
+    OcppSensorDescription(
+        key="firmware_status",
+        translation_key="firmware_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=FIRMWARE_STATUS_OPTIONS,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        watch=frozenset({"firmware_status"}),
+        value_fn=lambda ch, _co: _enum(ch.firmware_status, FIRMWARE_STATUS_OPTIONS),
+    ),
+    OcppSensorDescription(
+        key="diagnostics_status",
+        translation_key="diagnostics_status",
+        device_class=SensorDeviceClass.ENUM,
+        options=DIAGNOSTICS_STATUS_OPTIONS,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        watch=frozenset({"diagnostics_status"}),
+        value_fn=lambda ch, _co: _enum(ch.diagnostics_status, DIAGNOSTICS_STATUS_OPTIONS),
+    ),
+    _boot("iccid"),
+    _boot("imsi"),
+    _boot("meter_serial_number"),
+    _boot("meter_type"),
+)
+
+
+def _session_energy(_charger: ChargerState, connector: ConnectorState) -> float | None:
+    transaction = connector.current_or_last_transaction
+    if transaction is None:
+        return None
+    energy = transaction.energy_wh()
+    return None if energy is None else round(energy / 1000.0, 3)
+
+
+def _stop_reason(_charger: ChargerState, connector: ConnectorState) -> str | None:
+    transaction = connector.current_or_last_transaction
+    if transaction is None or transaction.is_open:
+        return None
+    return _enum(transaction.reason or "Local", STOP_REASON_OPTIONS)
+
+
+_TRANSACTION_WATCH = frozenset({"transaction", "session_energy"})
+
+CONNECTOR_SENSORS: tuple[OcppSensorDescription, ...] = (
+    *_status_descriptions(),
+    OcppSensorDescription(
+        key="session_energy",
+        translation_key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        always_available=True,
+        watch=_TRANSACTION_WATCH,
+        value_fn=_session_energy,
+    ),
+    OcppSensorDescription(
+        key="session_start",
+        translation_key="session_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        always_available=True,
+        watch=_TRANSACTION_WATCH,
+        value_fn=lambda _ch, co: t.start if (t := co.current_or_last_transaction) else None,
+    ),
+    OcppSensorDescription(
+        key="transaction_id",
+        translation_key="transaction_id",
+        always_available=True,
+        watch=_TRANSACTION_WATCH,
+        value_fn=lambda _ch, co: t.transaction_id if (t := co.current_or_last_transaction) else None,
+    ),
+    OcppSensorDescription(
+        key="id_tag",
+        translation_key="id_tag",
+        always_available=True,
+        watch=_TRANSACTION_WATCH,
+        value_fn=lambda _ch, co: t.id_tag if (t := co.current_or_last_transaction) else None,
+    ),
+    OcppSensorDescription(
+        key="stop_reason",
+        translation_key="stop_reason",
+        device_class=SensorDeviceClass.ENUM,
+        options=STOP_REASON_OPTIONS,
+        always_available=True,
+        watch=_TRANSACTION_WATCH,
+        value_fn=_stop_reason,
+    ),
+)
+
+
+class OcppSensor(OcppEntity, SensorEntity):
+    """A sensor described by an OcppSensorDescription."""
+
+    entity_description: OcppSensorDescription
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the value from the charger's state."""
+        return self.entity_description.value_fn(self.charger, self.connector)
+
+
+# --- meter sensors ----------------------------------------------------------------------
+
+# unit as OCPP sends it -> (HA unit, factor to apply to the value)
+_UNIT_MAP: dict[str, tuple[str | None, float]] = {
+    "Wh": (UnitOfEnergy.WATT_HOUR, 1.0),
+    "kWh": (UnitOfEnergy.KILO_WATT_HOUR, 1.0),
+    "varh": ("varh", 1.0),
+    "kvarh": ("kvarh", 1.0),
+    "W": (UnitOfPower.WATT, 1.0),
+    "kW": (UnitOfPower.KILO_WATT, 1.0),
+    "VA": (UnitOfApparentPower.VOLT_AMPERE, 1.0),
+    "kVA": (UnitOfApparentPower.VOLT_AMPERE, 1000.0),
+    "var": (UnitOfReactivePower.VOLT_AMPERE_REACTIVE, 1.0),
+    "kvar": (UnitOfReactivePower.VOLT_AMPERE_REACTIVE, 1000.0),
+    "A": (UnitOfElectricCurrent.AMPERE, 1.0),
+    "V": (UnitOfElectricPotential.VOLT, 1.0),
+    "Celsius": (UnitOfTemperature.CELSIUS, 1.0),
+    "Fahrenheit": (UnitOfTemperature.FAHRENHEIT, 1.0),
+    "K": (UnitOfTemperature.KELVIN, 1.0),
+    "Percent": (PERCENTAGE, 1.0),
+    "Hz": (UnitOfFrequency.HERTZ, 1.0),
+    "RPM": (REVOLUTIONS_PER_MINUTE, 1.0),
+}
+# Units that measure the same thing in different scales, to keep one sensor in one unit.
+_SCALE = {
+    ("Wh", "kWh"): 1000.0, ("kWh", "Wh"): 0.001,
+    ("W", "kW"): 1000.0, ("kW", "W"): 0.001,
+    ("varh", "kvarh"): 1000.0, ("kvarh", "varh"): 0.001,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MeterPresentation:
+    """How a measurand in a unit is shown in Home Assistant."""
+
+    device_class: SensorDeviceClass | None
+    state_class: SensorStateClass | None
+    unit: str | None
+
+
+def meter_presentation(measurand: str, unit: str | None) -> MeterPresentation:
+    """Return device class, state class and HA unit of a measurand as the charger reports it."""
+    ha_unit = _UNIT_MAP.get(unit, (unit, 1.0))[0] if unit else None
+    measurement = SensorStateClass.MEASUREMENT
+    if measurand.startswith("Energy."):
+        state_class = SensorStateClass.TOTAL_INCREASING if measurand.endswith(".Register") else None
+        energy = ha_unit in (UnitOfEnergy.WATT_HOUR, UnitOfEnergy.KILO_WATT_HOUR)
+        return MeterPresentation(SensorDeviceClass.ENERGY if energy else None, state_class, ha_unit)
+    if measurand == "Power.Factor":
+        return MeterPresentation(SensorDeviceClass.POWER_FACTOR, measurement, None)
+    by_unit: dict[str | None, SensorDeviceClass] = {
+        UnitOfPower.WATT: SensorDeviceClass.POWER,
+        UnitOfPower.KILO_WATT: SensorDeviceClass.POWER,
+        UnitOfApparentPower.VOLT_AMPERE: SensorDeviceClass.APPARENT_POWER,
+        UnitOfReactivePower.VOLT_AMPERE_REACTIVE: SensorDeviceClass.REACTIVE_POWER,
+        UnitOfElectricCurrent.AMPERE: SensorDeviceClass.CURRENT,
+        UnitOfElectricPotential.VOLT: SensorDeviceClass.VOLTAGE,
+        UnitOfFrequency.HERTZ: SensorDeviceClass.FREQUENCY,
+        UnitOfTemperature.CELSIUS: SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.FAHRENHEIT: SensorDeviceClass.TEMPERATURE,
+        UnitOfTemperature.KELVIN: SensorDeviceClass.TEMPERATURE,
+    }
+    if measurand == "SoC":
+        return MeterPresentation(SensorDeviceClass.BATTERY, measurement, PERCENTAGE)
+    if measurand == "Frequency":
+        return MeterPresentation(SensorDeviceClass.FREQUENCY, measurement, UnitOfFrequency.HERTZ)
+    return MeterPresentation(by_unit.get(ha_unit), measurement, ha_unit)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeterSensorDescription(SensorEntityDescription, OcppEntityDescription):
+    """A measurand (and phase, location) of a connector."""
+
+
+class OcppMeterSensor(OcppEntity, SensorEntity):
+    """One measurand (and phase, location) of one connector; unit fixed at creation."""
+
+    entity_description: MeterSensorDescription
+
+    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int, key: str, reading: MeterReading) -> None:
+        """Create the sensor from the first reading of its key."""
+        presentation = meter_presentation(reading.measurand, reading.unit)
+        description = MeterSensorDescription(key=key, translation_key=key, watch=frozenset({key}))
+        super().__init__(hub, charge_point_id, connector_id, description)
+        self._unit = reading.unit
+        self._attr_device_class = presentation.device_class
+        self._attr_state_class = presentation.state_class
+        self._attr_native_unit_of_measurement = presentation.unit
+        if reading.measurand.startswith("Energy.") and presentation.unit == UnitOfEnergy.WATT_HOUR:
+            self._attr_suggested_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the newest reading in the sensor's unit."""
+        reading = self.connector.meters.get(self.entity_description.key)
+        if reading is None:
+            return None
+        value = reading.value
+        if reading.unit != self._unit:
+            value *= _SCALE.get((reading.unit or "", self._unit or ""), 1.0)
+        elif self._unit in _UNIT_MAP:
+            value *= _UNIT_MAP[self._unit][1]
+        return value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the reading's context (which event triggered it); it rarely changes."""
+        reading = self.connector.meters.get(self.entity_description.key)
+        if reading is None or reading.context is None:
+            return None
+        return {"context": snake(reading.context)}
+
+
+def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+    """Return the sensors for what appeared."""
+    charger = hub.central.chargers[new.charge_point_id]
+    connector = charger.connector(new.connector_id)[0]
+    if new.meter_keys:
+        for key in new.meter_keys:
+            reading = connector.meters.get(key)
+            if reading is not None:
+                yield OcppMeterSensor(hub, new.charge_point_id, new.connector_id, key, reading)
+        return
+    descriptions = CHARGER_SENSORS if new.connector_id == 0 else CONNECTOR_SENSORS
+    for description in descriptions:
+        yield OcppSensor(hub, new.charge_point_id, new.connector_id, description)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add sensors now and whenever chargers, connectors or measurands appear."""
+    entry.runtime_data.register_platform(build_sensors, async_add_entities)

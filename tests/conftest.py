@@ -1,0 +1,70 @@
+"""Fixtures: the integration loaded on a free port, chargers connected over real WebSockets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+import socket
+import sys
+from typing import Any
+
+import pytest
+
+# Import our package before Home Assistant starts, or the test plugin's own
+# testing_config/custom_components shadows it ("Cannot find integration").
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+import custom_components.ocpp_cs  # noqa: F401
+from custom_components.ocpp_cs.const import DOMAIN
+from custom_components.ocpp_cs.hub import OcppHub
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom integrations in every test."""
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+type EntryFactory = Callable[..., Awaitable[MockConfigEntry]]
+
+
+@pytest.fixture
+async def setup_entry(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[EntryFactory]:
+    """Return a function that adds and sets up an entry listening on 127.0.0.1."""
+    entries: list[MockConfigEntry] = []
+
+    async def factory(**options: Any) -> MockConfigEntry:
+        port = options.pop("port", None) or free_port()
+        data = {"host": "127.0.0.1", "port": port, **options}
+        entry = MockConfigEntry(domain=DOMAIN, data=data, unique_id=str(port), title=f"OCPP :{port}")
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        entries.append(entry)
+        return entry
+
+    yield factory
+    for entry in entries:
+        if entry.state is ConfigEntryState.LOADED:
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def hub_of(entry: MockConfigEntry) -> OcppHub:
+    hub = entry.runtime_data
+    assert isinstance(hub, OcppHub)
+    return hub
+
+
+def port_of(entry: MockConfigEntry) -> int:
+    return int(entry.data["port"])
