@@ -68,3 +68,13 @@ def hub_of(entry: MockConfigEntry) -> OcppHub:
 
 def port_of(entry: MockConfigEntry) -> int:
     return int(entry.data["port"])
+
+
+@pytest.fixture
+async def unload_entries(hass: HomeAssistant, socket_enabled: None) -> AsyncIterator[None]:
+    """Unload every ocpp_cs entry at the end (for entries created through the config flow)."""
+    yield
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
+            await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 import logging
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
@@ -11,13 +12,14 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.typing import ConfigType
 
+from . import commands
 from .const import DOMAIN, SERVER_OPTIONS
 from .hub import OcppConfigEntry, OcppHub, entry_config
 from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR, Platform.SWITCH]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -30,6 +32,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
     """Load the state, open the port and create the entities."""
     hub = OcppHub(hass, entry)
+    hub.on_accepted_boot.append(partial(commands.after_accepted_boot, hub))
+    hub.on_connected.append(partial(commands.on_connected, hub))
     await hub.async_load()
     try:
         await hub.async_start()

@@ -13,6 +13,8 @@ CONF_SSL_CERTFILE: Final = "ssl_certfile"
 CONF_SSL_KEYFILE: Final = "ssl_keyfile"
 CONF_HEARTBEAT_INTERVAL: Final = "heartbeat_interval"
 CONF_UPSTREAM_URL: Final = "upstream_url"
+CONF_METER_VALUE_SAMPLE_INTERVAL: Final = "meter_value_sample_interval"
+CONF_METER_VALUES_SAMPLED_DATA: Final = "meter_values_sampled_data"
 
 DEFAULT_HOST: Final = "0.0.0.0"
 DEFAULT_PORT: Final = 9000

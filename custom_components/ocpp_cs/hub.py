@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 import logging
 import ssl
@@ -22,6 +22,8 @@ from ocpp.v16.enums import MessageTrigger
 
 from .const import (
     CONF_HEARTBEAT_INTERVAL,
+    CONF_METER_VALUE_SAMPLE_INTERVAL,
+    CONF_METER_VALUES_SAMPLED_DATA,
     CONF_NEW_CHARGERS,
     CONF_REMOTE_ID_TAG,
     CONF_SSL_CERTFILE,
@@ -113,7 +115,12 @@ class OcppHub:
         )
         self._factories: list[tuple[EntityFactory, AddConfigEntryEntitiesCallback]] = []
         self._populated: set[str] = set()
-        self.on_accepted_boot: list[Callable[[ChargePointSession], Any]] = []
+        # Work to run (in the session's background) after an accepted boot and on connect.
+        self.on_accepted_boot: list[Callable[[ChargePointSession], Awaitable[None]]] = []
+        self.on_connected: list[Callable[[ChargePointSession], Awaitable[None]]] = []
+        self.boot_grace_seconds = 5.0
+        # (charge point id, connector id) -> ChangeAvailability answered Scheduled.
+        self.availability_scheduled: dict[tuple[str, int], bool] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -138,6 +145,7 @@ class OcppHub:
             ssl_context=ssl_context,
             claimed_elsewhere=self._claimed_elsewhere,
             on_accepted_boot=self._accepted_boot,
+            on_session_started=self._session_started,
             ping_interval=PING_INTERVAL,
             ping_timeout=PING_TIMEOUT,
             response_timeout=RESPONSE_TIMEOUT,
@@ -165,9 +173,29 @@ class OcppHub:
 
     async def _accepted_boot(self, session: ChargePointSession) -> None:
         for hook in self.on_accepted_boot:
-            result = hook(session)
-            if result is not None:
-                await result
+            await hook(session)
+
+    def _session_started(self, session: ChargePointSession) -> None:
+        for hook in self.on_connected:
+            session.run_in_background(hook(session))
+
+    def meter_value_settings(self) -> dict[str, str]:
+        """Return the MeterValue configuration keys the user wants set on every charger."""
+        config = entry_config(self.entry)
+        wanted: dict[str, str] = {}
+        if config.get(CONF_METER_VALUE_SAMPLE_INTERVAL):
+            wanted["MeterValueSampleInterval"] = str(int(config[CONF_METER_VALUE_SAMPLE_INTERVAL]))
+        if config.get(CONF_METER_VALUES_SAMPLED_DATA):
+            wanted["MeterValuesSampledData"] = str(config[CONF_METER_VALUES_SAMPLED_DATA])
+        return wanted
+
+    @callback
+    def set_availability_request(
+        self, charge_point_id: str, connector_id: int, operative: bool, *, scheduled: bool
+    ) -> None:
+        """Remember that a ChangeAvailability was answered Scheduled (shown until the status changes)."""
+        self.availability_scheduled[(charge_point_id, connector_id)] = scheduled
+        self._notify(charge_point_id, connector_id, frozenset({"availability"}))
 
     @callback
     def accept_pending(self, charge_point_id: str) -> None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .configuration import ConfigurationValue
 from .listener import CentralSystemListener, DataTransferReceived, IdTagPresented, Persistence
 from .meter import ENERGY_REGISTER, parse_meter_values
 from .state import BootInfo, ChargerState, ConnectorState, IdTag, Transaction
@@ -245,6 +246,18 @@ class CentralSystem:
         charger = self.chargers.get(charge_point_id)
         if charger is not None and number > 0:
             self._connector(charger, number)
+
+    def update_configuration(self, charge_point_id: str, values: Mapping[str, ConfigurationValue]) -> None:
+        """Record configuration keys read from (or written to) a charger."""
+        charger = self.chargers.get(charge_point_id)
+        if charger is None or not values:
+            return
+        charger.configuration.update(values)
+        number = charger.config_int("NumberOfConnectors")
+        if number is not None and number > 0:
+            self._connector(charger, number)
+        self._listener.charger_changed(charge_point_id, 0, frozenset({"configuration"}))
+        self._save_later()
 
     # --- Core messages ------------------------------------------------------------------
 

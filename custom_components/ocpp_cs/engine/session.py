@@ -80,6 +80,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         self._on_accepted_boot = on_accepted_boot
         self._background: set[asyncio.Task[None]] = set()
         self._logged_errors: set[tuple[str, str]] = set()
+        # True once this connection sent BootNotification.
+        self.booted = False
 
     @property
     def connection(self) -> Any:
@@ -206,6 +208,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     @on(Action.boot_notification)
     async def on_boot_notification(self, **payload: Any) -> call_result.BootNotification:
         """Register the charger per the entry's new-charger policy."""
+        self.booted = True
         status, interval = self.central.boot_notification(self.id, payload)
         if status == REGISTRATION_ACCEPTED:
             self.central.message_received(self.id)

@@ -7,6 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .configuration import (
+    PROFILE_CORE,
+    ConfigurationValue,
+    configuration_from_dict,
+    parse_bool,
+    parse_int,
+    parse_list,
+)
 from .meter import ENERGY_REGISTER, MeterReading
 from .util import parse_datetime
 
@@ -204,6 +212,28 @@ class ChargerState:
     diagnostics_status: str | None = None
     connectors: dict[int, ConnectorState] = field(default_factory=dict)
     number_of_connectors: int = 0
+    # Configuration keys from the last GetConfiguration (spec chapter 9 and vendor keys).
+    configuration: dict[str, ConfigurationValue] = field(default_factory=dict)
+
+    def config_value(self, key: str) -> str | None:
+        """Return a configuration key's value, None when unknown."""
+        found = self.configuration.get(key)
+        return found.value if found else None
+
+    def config_bool(self, key: str) -> bool | None:
+        """Return a boolean configuration key (true/false or 1/0), None when unknown."""
+        return parse_bool(self.config_value(key))
+
+    def config_int(self, key: str) -> int | None:
+        """Return an integer configuration key, None when unknown."""
+        return parse_int(self.config_value(key))
+
+    def supports(self, profile: str) -> bool:
+        """Return True unless SupportedFeatureProfiles is known and lacks the profile."""
+        if profile == PROFILE_CORE or "SupportedFeatureProfiles" not in self.configuration:
+            return True
+        profiles = {p.casefold() for p in parse_list(self.config_value("SupportedFeatureProfiles"))}
+        return profile.casefold() in profiles
 
     def connector(self, connector_id: int) -> tuple[ConnectorState, bool]:
         """Return the connector, creating it; the flag says whether it is new."""
@@ -252,6 +282,7 @@ class ChargerState:
             "diagnostics_status": self.diagnostics_status,
             "number_of_connectors": self.number_of_connectors,
             "connectors": [c.to_dict() for c in self.connectors.values()],
+            "configuration": {key: value.to_dict() for key, value in self.configuration.items()},
         }
 
     @classmethod
@@ -266,6 +297,7 @@ class ChargerState:
             firmware_status=data.get("firmware_status"),
             diagnostics_status=data.get("diagnostics_status"),
             number_of_connectors=int(data.get("number_of_connectors") or 0),
+            configuration=configuration_from_dict(data.get("configuration") or {}),
         )
         for raw in data.get("connectors") or ():
             connector = ConnectorState.from_dict(raw)

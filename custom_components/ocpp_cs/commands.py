@@ -1,0 +1,268 @@
+"""Commands to chargers (central-system-initiated messages), shared by actions and entities.
+
+Each command sends one OCPP call through the charger's session and turns every way it can
+fail into a translated HomeAssistantError that names the charger and its answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+import logging
+from typing import Any
+
+from homeassistant.exceptions import HomeAssistantError
+from ocpp.exceptions import OCPPError
+from ocpp.v16 import call
+from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
+from websockets.exceptions import ConnectionClosed
+
+from .const import DOMAIN
+from .engine.configuration import STANDARD_KEYS, parse_configuration_keys
+from .engine.session import ChargePointSession
+from .hub import OcppHub
+
+_LOGGER = logging.getLogger(__name__)
+
+# Seconds a charger has to send BootNotification after connecting before it is asked to.
+BOOT_GRACE_SECONDS = 5.0
+
+
+def error(key: str, **placeholders: Any) -> HomeAssistantError:
+    """Return a translated HomeAssistantError."""
+    return HomeAssistantError(
+        translation_domain=DOMAIN,
+        translation_key=key,
+        translation_placeholders={k: str(v) for k, v in placeholders.items()},
+    )
+
+
+def answer_dict(result: Any) -> dict[str, Any]:
+    """Return a call result as a snake_case dict without empty fields."""
+    if result is None:
+        return {}
+    return {key: value for key, value in asdict(result).items() if value is not None}
+
+
+async def async_call(
+    hub: OcppHub, charge_point_id: str, payload: Any, *, skip_schema_validation: bool = False
+) -> Any:
+    """Send a call to a charger and return its answer; raise HomeAssistantError on failure."""
+    action = type(payload).__name__
+    session = hub.central.sessions.get(charge_point_id)
+    if session is None:
+        raise error("not_connected", charge_point_id=charge_point_id, action=action)
+    try:
+        return await session.call(payload, suppress=False, skip_schema_validation=skip_schema_validation)
+    except TimeoutError as err:
+        raise error(
+            "timeout", charge_point_id=charge_point_id, action=action, seconds=int(session._response_timeout)
+        ) from err
+    except ConnectionClosed as err:
+        raise error("not_connected", charge_point_id=charge_point_id, action=action) from err
+    except OCPPError as err:
+        raise error(
+            "call_error",
+            charge_point_id=charge_point_id,
+            action=action,
+            code=getattr(err, "code", type(err).__name__),
+            description=err.description or "",
+        ) from err
+
+
+def expect_status(charge_point_id: str, action: str, result: Any, accepted: tuple[str, ...] = ("Accepted",)) -> str:
+    """Return the answer's status, or raise HomeAssistantError when the charger refused."""
+    status = str(getattr(result, "status", ""))
+    if status not in accepted:
+        key = "reboot_required" if status == "RebootRequired" else "refused"
+        raise error(key, charge_point_id=charge_point_id, action=action, status=status)
+    return status
+
+
+# --- Core profile commands ----------------------------------------------------------------
+
+
+async def remote_start(
+    hub: OcppHub,
+    charge_point_id: str,
+    connector_id: int | None,
+    id_tag: str | None = None,
+    charging_profile: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Ask the charger to start a transaction (RemoteStartTransaction)."""
+    payload = call.RemoteStartTransaction(
+        id_tag=id_tag or hub.central.settings.remote_id_tag,
+        connector_id=connector_id,
+        charging_profile=charging_profile,
+    )
+    result = await async_call(hub, charge_point_id, payload)
+    expect_status(charge_point_id, "RemoteStartTransaction", result)
+    return answer_dict(result)
+
+
+async def remote_stop(hub: OcppHub, charge_point_id: str, transaction_id: int) -> dict[str, Any]:
+    """Ask the charger to stop a transaction (RemoteStopTransaction)."""
+    result = await async_call(hub, charge_point_id, call.RemoteStopTransaction(transaction_id=transaction_id))
+    expect_status(charge_point_id, "RemoteStopTransaction", result)
+    return answer_dict(result)
+
+
+async def unlock_connector(hub: OcppHub, charge_point_id: str, connector_id: int) -> dict[str, Any]:
+    """Ask the charger to unlock a connector (UnlockConnector)."""
+    result = await async_call(hub, charge_point_id, call.UnlockConnector(connector_id=connector_id))
+    expect_status(charge_point_id, "UnlockConnector", result, ("Unlocked",))
+    return answer_dict(result)
+
+
+async def reset(hub: OcppHub, charge_point_id: str, hard: bool) -> dict[str, Any]:
+    """Ask the charger to reboot (Reset Soft or Hard)."""
+    payload = call.Reset(type=ResetType.hard if hard else ResetType.soft)
+    result = await async_call(hub, charge_point_id, payload)
+    expect_status(charge_point_id, "Reset", result)
+    return answer_dict(result)
+
+
+async def change_availability(
+    hub: OcppHub, charge_point_id: str, connector_id: int, operative: bool
+) -> dict[str, Any]:
+    """Make a connector (0 = the whole charger) operative or inoperative; Scheduled is a success."""
+    payload = call.ChangeAvailability(
+        connector_id=connector_id, type=AvailabilityType.operative if operative else AvailabilityType.inoperative
+    )
+    result = await async_call(hub, charge_point_id, payload)
+    status = expect_status(charge_point_id, "ChangeAvailability", result, ("Accepted", "Scheduled"))
+    hub.set_availability_request(charge_point_id, connector_id, operative, scheduled=status == "Scheduled")
+    return answer_dict(result)
+
+
+async def clear_cache(hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
+    """Ask the charger to clear its authorization cache (ClearCache)."""
+    result = await async_call(hub, charge_point_id, call.ClearCache())
+    expect_status(charge_point_id, "ClearCache", result)
+    return answer_dict(result)
+
+
+async def trigger_message(
+    hub: OcppHub, charge_point_id: str, requested_message: str, connector_id: int | None = None
+) -> dict[str, Any]:
+    """Ask the charger to send a message now (TriggerMessage)."""
+    payload = call.TriggerMessage(requested_message=MessageTrigger(requested_message), connector_id=connector_id)
+    result = await async_call(hub, charge_point_id, payload)
+    expect_status(charge_point_id, "TriggerMessage", result)
+    return answer_dict(result)
+
+
+async def data_transfer(
+    hub: OcppHub, charge_point_id: str, vendor_id: str, message_id: str | None, data: str | None
+) -> dict[str, Any]:
+    """Send a vendor-specific message (DataTransfer) and return the answer."""
+    payload = call.DataTransfer(vendor_id=vendor_id, message_id=message_id, data=data)
+    result = await async_call(hub, charge_point_id, payload)
+    expect_status(charge_point_id, "DataTransfer", result)
+    return answer_dict(result)
+
+
+async def get_configuration(hub: OcppHub, charge_point_id: str, keys: list[str] | None = None) -> dict[str, Any]:
+    """Read configuration keys (all when none are named) and remember them.
+
+    The answer is not schema-validated: chargers send integer booleans and values longer
+    than the 500 characters the schema allows, and both must be read.
+    """
+    payload = call.GetConfiguration(key=keys or None)
+    result = await async_call(hub, charge_point_id, payload, skip_schema_validation=True)
+    configuration = result.configuration_key or []
+    hub.central.update_configuration(charge_point_id, parse_configuration_keys(configuration))
+    return {
+        "configuration_key": [
+            {"key": item.get("key"), "readonly": bool(item.get("readonly")), "value": item.get("value")}
+            for item in configuration
+            if isinstance(item, dict)
+        ],
+        "unknown_key": list(result.unknown_key or []),
+    }
+
+
+async def change_configuration(hub: OcppHub, charge_point_id: str, key: str, value: str) -> dict[str, Any]:
+    """Change a configuration key (ChangeConfiguration); RebootRequired is reported as such."""
+    result = await async_call(hub, charge_point_id, call.ChangeConfiguration(key=key, value=value))
+    status = str(result.status)
+    if status in ("Accepted", "RebootRequired"):
+        charger = hub.central.chargers.get(charge_point_id)
+        readonly = bool(charger and key in charger.configuration and charger.configuration[key].readonly)
+        hub.central.update_configuration(
+            charge_point_id, parse_configuration_keys([{"key": key, "value": value, "readonly": readonly}])
+        )
+    expect_status(charge_point_id, "ChangeConfiguration", result)
+    return answer_dict(result)
+
+
+# --- what happens when a charger connects ----------------------------------------------------
+
+
+async def read_all_configuration(hub: OcppHub, charge_point_id: str) -> None:
+    """Read every key; fall back to the standard keys in chunks of GetConfigurationMaxKeys."""
+    try:
+        answer = await get_configuration(hub, charge_point_id)
+    except HomeAssistantError as err:
+        _LOGGER.info("%s: reading the configuration failed: %s", charge_point_id, err)
+        return
+    if answer["configuration_key"]:
+        return
+    charger = hub.central.chargers.get(charge_point_id)
+    chunk = (charger.config_int("GetConfigurationMaxKeys") if charger else None) or 10
+    for start in range(0, len(STANDARD_KEYS), chunk):
+        try:
+            await get_configuration(hub, charge_point_id, list(STANDARD_KEYS[start : start + chunk]))
+        except HomeAssistantError as err:
+            _LOGGER.info("%s: reading configuration keys failed: %s", charge_point_id, err)
+            return
+
+
+async def apply_meter_value_options(hub: OcppHub, charge_point_id: str) -> None:
+    """Set MeterValueSampleInterval / MeterValuesSampledData when the user configured them."""
+    for key, value in hub.meter_value_settings().items():
+        charger = hub.central.chargers.get(charge_point_id)
+        if charger is not None and charger.config_value(key) == value:
+            continue
+        try:
+            await change_configuration(hub, charge_point_id, key, value)
+        except HomeAssistantError as err:
+            # Some chargers refuse one or both; that must not stop anything else.
+            _LOGGER.warning("%s: could not set %s to %s: %s", charge_point_id, key, value, err)
+
+
+async def after_accepted_boot(hub: OcppHub, session: ChargePointSession) -> None:
+    """After BootNotification: read the configuration, apply options, ask for statuses."""
+    charge_point_id = session.id
+    await read_all_configuration(hub, charge_point_id)
+    await apply_meter_value_options(hub, charge_point_id)
+    await _trigger_statuses(hub, charge_point_id)
+
+
+async def _trigger_statuses(hub: OcppHub, charge_point_id: str) -> None:
+    charger = hub.central.chargers.get(charge_point_id)
+    if charger is not None and not charger.supports("RemoteTrigger"):
+        return
+    try:
+        await trigger_message(hub, charge_point_id, MessageTrigger.status_notification)
+    except HomeAssistantError as err:
+        _LOGGER.debug("%s: TriggerMessage StatusNotification failed: %s", charge_point_id, err)
+
+
+async def on_connected(hub: OcppHub, session: ChargePointSession) -> None:
+    """A charger connected: if it does not boot within a few seconds, ask it to.
+
+    After Home Assistant restarts, chargers reconnect without booting; asking for
+    BootNotification (or, for one we know, statuses) makes the entities right at once.
+    """
+    await asyncio.sleep(hub.boot_grace_seconds)
+    if session.booted or hub.central.sessions.get(session.id) is not session:
+        return
+    charge_point_id = session.id
+    try:
+        await trigger_message(hub, charge_point_id, MessageTrigger.boot_notification)
+        return
+    except HomeAssistantError as err:
+        _LOGGER.debug("%s: TriggerMessage BootNotification failed: %s", charge_point_id, err)
+    if hub.central.is_accepted(charge_point_id):
+        await _trigger_statuses(hub, charge_point_id)

@@ -1,0 +1,61 @@
+"""Small helpers the scenarios share: entity lookups, bounded waits, raw OCPP-J frames."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+import itertools
+import json
+from typing import Any
+
+from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import entity_registry as er
+
+from custom_components.ocpp_cs.const import DOMAIN
+
+_ids = itertools.count(1)
+
+
+def entity_id(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> str:
+    found = er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id)
+    assert found, f"no {platform} with unique id {unique_id}"
+    return found
+
+
+def has_entity(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> bool:
+    return er.async_get(hass).async_get_entity_id(platform, DOMAIN, unique_id) is not None
+
+
+def full_state(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> State:
+    current = hass.states.get(entity_id(hass, unique_id, platform))
+    assert current is not None, f"{unique_id} has no state"
+    return current
+
+
+def state(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> str:
+    return full_state(hass, unique_id, platform).state
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll `predicate` until it holds; fail after `timeout` seconds."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
+
+
+def call_frame(action: str, payload: Any, unique_id: str | None = None) -> str:
+    """Return an OCPP-J CALL frame as a charger would send it."""
+    return json.dumps([2, unique_id or f"raw-{next(_ids)}", action, payload])
+
+
+def sampled(value: str, measurand: str | None = None, unit: str | None = None, **fields: str) -> dict[str, str]:
+    """Return one sampledValue element (camelCase keys, as on the wire)."""
+    item = {"value": value, **fields}
+    if measurand is not None:
+        item["measurand"] = measurand
+    if unit is not None:
+        item["unit"] = unit
+    return item

@@ -1,0 +1,424 @@
+"""Chargers play the Core messages: boot policies, heartbeat, status, meter values, id tags, notifications."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from ocpp.messages import CallError, CallResult
+from ocpp.v16 import call
+from pytest_homeassistant_custom_component.common import async_capture_events
+
+from custom_components.ocpp_cs.const import DOMAIN, EVENT_DATA_TRANSFER, EVENT_ID_TAG_PRESENTED
+from custom_components.ocpp_cs.engine.state import IdTag
+
+from .charger import charger
+from .conftest import EntryFactory, hub_of, port_of
+from .helpers import call_frame, full_state, has_entity, sampled, state, wait_for
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- BootNotification and the new-charger policy -------------------------------------------
+
+
+async def test_boot_accepted_creates_device_with_configured_interval(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry(new_chargers="accept", heartbeat_interval=120)
+    async with charger(port_of(entry), "CP-A") as cp:
+        boot = await cp.boot(charge_point_serial_number="SN-9", firmware_version="4.0", imsi="2620")
+        assert boot.status == "Accepted"
+        assert boot.interval == 120
+        server_time = datetime.fromisoformat(boot.current_time.replace("Z", "+00:00"))
+        assert abs((server_time - datetime.now(UTC)).total_seconds()) < 60
+        await hass.async_block_till_done()
+
+        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-A")})
+        assert device is not None
+        assert device.name == "CP-A"
+        assert (device.manufacturer, device.model, device.serial_number, device.sw_version) == (
+            "Sim", "Sim-22", "SN-9", "4.0",
+        )
+        assert hub_of(entry).central.chargers["CP-A"].boot.imsi == "2620"
+        assert state(hass, "CP-A_0_connected", "binary_sensor") == "on"
+        # The boot details are diagnostic sensors, disabled by default.
+        assert has_entity(hass, "CP-A_0_imsi")
+
+
+async def test_boot_pending_asks_the_user_and_refuses_everything_else(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry(new_chargers="pending")
+    async with charger(port_of(entry), "CP-P") as cp:
+        boot = await cp.boot()
+        assert boot.status == "Pending"
+        assert boot.interval == 300
+        await hass.async_block_till_done()
+
+        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-P")}) is None
+        assert not has_entity(hass, "CP-P_0_connected", "binary_sensor")
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-P")
+        assert issue is not None
+        assert issue.is_fixable
+
+        for action, payload in (
+            ("Heartbeat", {}),
+            ("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
+            ("Authorize", {"idTag": "CARD"}),
+        ):
+            answer = await cp.raw(call_frame(action, payload))
+            assert isinstance(answer, CallError), action
+            assert answer.error_code == "SecurityError", action
+
+        # Booting again keeps it pending (and the issue), it does not get accepted by retrying.
+        again = await cp.boot()
+        assert again.status == "Pending"
+        assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-P") is not None
+
+
+async def test_boot_rejected_creates_nothing(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry(new_chargers="reject", heartbeat_interval=60)
+    async with charger(port_of(entry), "CP-R") as cp:
+        boot = await cp.boot()
+        assert boot.status == "Rejected"
+        assert boot.interval == 60
+        answer = await cp.raw(call_frame("Heartbeat", {}))
+        assert isinstance(answer, CallError)
+        assert answer.error_code == "SecurityError"
+        await hass.async_block_till_done()
+
+    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-R")}) is None
+    assert "CP-R" not in hub_of(entry).central.chargers
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-R") is None
+    assert not has_entity(hass, "CP-R_0_connected", "binary_sensor")
+
+
+# --- Heartbeat ----------------------------------------------------------------------------
+
+
+async def test_heartbeat_answers_time_and_updates_last_heartbeat(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-H") as cp:
+        await cp.boot()
+        before = datetime.now(UTC) - timedelta(seconds=1)
+        answer = await cp.send(call.Heartbeat())
+        current_time = datetime.fromisoformat(answer.current_time.replace("Z", "+00:00"))
+        assert abs((current_time - datetime.now(UTC)).total_seconds()) < 5
+        await hass.async_block_till_done()
+        last = datetime.fromisoformat(state(hass, "CP-H_0_last_heartbeat"))
+        assert last >= before
+
+
+# --- StatusNotification ---------------------------------------------------------------------
+
+
+async def test_status_notifications_for_charger_and_connectors(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    async with charger(port_of(entry), "CP-S") as cp:
+        await cp.boot()
+        await cp.status(0, "Available", timestamp=iso(now))
+        await cp.status(
+            1, "Faulted", "ConnectorLockFailure", info="lock jammed", vendor_id="Sim", vendor_error_code="E42",
+            timestamp=iso(now),
+        )
+        await hass.async_block_till_done()
+        assert state(hass, "CP-S_0_status") == "available"
+        assert state(hass, "CP-S_0_error_code") == "no_error"
+        assert state(hass, "CP-S_1_status") == "faulted"
+        assert state(hass, "CP-S_1_error_code") == "connector_lock_failure"
+        assert state(hass, "CP-S_1_info") == "lock jammed"
+        assert state(hass, "CP-S_1_vendor_error_code") == "E42"
+        options = full_state(hass, "CP-S_1_status").attributes["options"]
+        assert {"suspended_ev", "suspended_evse", "charging", "reserved"} <= set(options)
+
+        await cp.status(1, "SuspendedEVSE", "EVCommunicationError", timestamp=iso(now + timedelta(seconds=5)))
+        await hass.async_block_till_done()
+        assert state(hass, "CP-S_1_status") == "suspended_evse"
+        assert state(hass, "CP-S_1_error_code") == "ev_communication_error"
+        # The info of the previous notification does not linger.
+        assert state(hass, "CP-S_1_info") == "unknown"
+
+        # A queued notification delivered late is older than what is known: it changes nothing.
+        await cp.status(1, "Available", timestamp=iso(now + timedelta(seconds=2)))
+        await hass.async_block_till_done()
+        assert state(hass, "CP-S_1_status") == "suspended_evse"
+
+        # Without a timestamp the notification is taken as current.
+        await cp.status(1, "Charging")
+        await hass.async_block_till_done()
+        assert state(hass, "CP-S_1_status") == "charging"
+        assert state(hass, "CP-S_1_error_code") == "no_error"
+
+
+# --- MeterValues ----------------------------------------------------------------------------
+
+
+async def test_meter_values_become_sensors_per_measurand_phase_and_location(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-M") as cp:
+        await cp.boot()
+        await cp.status(1, "Charging")
+        await cp.meter(
+            1,
+            [
+                sampled("12.5", "Energy.Active.Import.Register", "kWh"),
+                sampled("7.36", "Power.Active.Import", "kW"),
+                sampled("16.1", "Current.Import", "A", phase="L1"),
+                sampled("15.9", "Current.Import", "A", phase="L2"),
+                sampled("230.4", "Voltage", "V", phase="L1-N"),
+                sampled("400.2", "Voltage", "V", phase="L1-L2"),
+                sampled("41.5", "Temperature", "Celsius", location="Body"),
+                sampled("20", "Temperature", "Celcius", location="Cable"),
+                sampled("63", "SoC", "Percent", location="EV"),
+                sampled("32", "Current.Offered", "A"),
+                sampled("50.01", "Frequency", "Hertz"),
+                sampled("0.98", "Power.Factor"),
+            ],
+        )
+        # A charger-wide meter on connector 0, without a transaction.
+        await cp.meter(0, [sampled("99000", "Energy.Active.Import.Register", "Wh")])
+        await hass.async_block_till_done()
+
+        assert float(state(hass, "CP-M_1_energy_active_import_register")) == 12.5
+        register = full_state(hass, "CP-M_1_energy_active_import_register")
+        assert register.attributes["unit_of_measurement"] == "kWh"
+        assert register.attributes["state_class"] == "total_increasing"
+        assert register.attributes["device_class"] == "energy"
+
+        power = full_state(hass, "CP-M_1_power_active_import")
+        assert float(power.state) == 7.36
+        assert power.attributes["unit_of_measurement"] == "kW"
+        assert power.attributes["device_class"] == "power"
+        assert power.attributes["state_class"] == "measurement"
+
+        assert float(state(hass, "CP-M_1_current_import_l1")) == 16.1
+        assert float(state(hass, "CP-M_1_current_import_l2")) == 15.9
+        assert full_state(hass, "CP-M_1_current_import_l1").attributes["device_class"] == "current"
+        assert float(state(hass, "CP-M_1_voltage_l1_n")) == 230.4
+        assert float(state(hass, "CP-M_1_voltage_l1_l2")) == 400.2
+
+        body = full_state(hass, "CP-M_1_temperature_body")
+        assert float(body.state) == 41.5
+        assert body.attributes["unit_of_measurement"] == "°C"
+        assert body.attributes["device_class"] == "temperature"
+        # OCPP 1.6's JSON schema spells it "Celcius"; it is the same unit.
+        cable = full_state(hass, "CP-M_1_temperature_cable")
+        assert float(cable.state) == 20
+        assert cable.attributes["unit_of_measurement"] == "°C"
+        assert cable.attributes["device_class"] == "temperature"
+
+        soc = full_state(hass, "CP-M_1_soc")
+        assert float(soc.state) == 63
+        assert soc.attributes["device_class"] == "battery"
+        assert soc.attributes["unit_of_measurement"] == "%"
+
+        assert float(state(hass, "CP-M_1_current_offered")) == 32
+        frequency = full_state(hass, "CP-M_1_frequency")
+        assert float(frequency.state) == 50.01
+        assert frequency.attributes["unit_of_measurement"] == "Hz"
+        assert frequency.attributes["device_class"] == "frequency"
+        assert float(state(hass, "CP-M_1_power_factor")) == 0.98
+
+        charger_register = full_state(hass, "CP-M_0_energy_active_import_register")
+        assert float(charger_register.state) == 99.0  # Wh shown in kWh
+        assert charger_register.attributes["unit_of_measurement"] == "kWh"
+
+        # A later reading in another scale of the same unit keeps the sensor's unit.
+        await cp.meter(1, [sampled("6900", "Power.Active.Import", "W")])
+        await hass.async_block_till_done()
+        assert float(state(hass, "CP-M_1_power_active_import")) == 6.9
+
+        # An older reading delivered late does not overwrite a newer one.
+        old = iso(datetime.now(UTC) - timedelta(minutes=10))
+        await cp.meter(1, [sampled("1.0", "Power.Active.Import", "kW")], timestamp=old)
+        await hass.async_block_till_done()
+        assert float(state(hass, "CP-M_1_power_active_import")) == 6.9
+
+
+async def test_meter_values_without_measurand_are_the_energy_register_in_wh(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-D") as cp:
+        await cp.boot()
+        await cp.meter(1, [{"value": "2500", "context": "Sample.Clock"}])
+        await hass.async_block_till_done()
+        register = full_state(hass, "CP-D_1_energy_active_import_register")
+        assert float(register.state) == 2.5
+        assert register.attributes["context"] == "sample_clock"
+
+
+async def test_unreadable_sampled_values_are_skipped_and_answered(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-X") as cp:
+        await cp.boot()
+        answer = await cp.raw(
+            call_frame(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "meterValue": [
+                        {
+                            "timestamp": iso(datetime.now(UTC)),
+                            "sampledValue": [
+                                {"value": "3f9a8b7c", "format": "SignedData"},
+                                {"value": "n/a", "measurand": "Voltage", "unit": "V"},
+                                {"value": "NaN", "measurand": "Current.Import", "unit": "A"},
+                                {"value": "11.2", "measurand": "Current.Offered", "unit": "A"},
+                            ],
+                        }
+                    ],
+                },
+            )
+        )
+        assert isinstance(answer, CallResult)
+        assert answer.payload == {}
+        await hass.async_block_till_done()
+        assert float(state(hass, "CP-X_1_current_offered")) == 11.2
+        assert not has_entity(hass, "CP-X_1_energy_active_import_register")
+        assert not has_entity(hass, "CP-X_1_voltage")
+        assert not has_entity(hass, "CP-X_1_current_import")
+
+        # Only unreadable values: still answered, nothing created.
+        answer = await cp.raw(
+            call_frame(
+                "MeterValues",
+                {"connectorId": 1, "meterValue": [{"timestamp": iso(datetime.now(UTC)),
+                                                   "sampledValue": [{"value": "", "format": "SignedData"}]}]},
+            )
+        )
+        assert isinstance(answer, CallResult)
+
+
+# --- Authorize and id tags ------------------------------------------------------------------
+
+
+async def test_authorize_with_the_entry_id_tags_and_unknown_tag_policy(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry(unknown_id_tags="reject")
+    central = hub_of(entry).central
+    central.set_id_tag(IdTag("GOOD", parent_id_tag="FLEET"))
+    central.set_id_tag(IdTag("STOLEN", status="Blocked"))
+    central.set_id_tag(IdTag("OLD", expiry_date=datetime.now(UTC) - timedelta(days=1)))
+    future = datetime.now(UTC) + timedelta(days=30)
+    central.set_id_tag(IdTag("TEMP", expiry_date=future))
+    presented = async_capture_events(hass, EVENT_ID_TAG_PRESENTED)
+
+    async with charger(port_of(entry), "CP-T") as cp:
+        await cp.boot()
+        good = await cp.authorize("GOOD")
+        assert good.id_tag_info == {"status": "Accepted", "parentIdTag": "FLEET"}
+        # Id tags are compared without regard to case, as the spec's IdToken is.
+        assert (await cp.authorize("good")).id_tag_info["status"] == "Accepted"
+        assert (await cp.authorize("STOLEN")).id_tag_info["status"] == "Blocked"
+        assert (await cp.authorize("OLD")).id_tag_info["status"] == "Expired"
+        temp = await cp.authorize("TEMP")
+        assert temp.id_tag_info["status"] == "Accepted"
+        assert datetime.fromisoformat(temp.id_tag_info["expiryDate"].replace("Z", "+00:00")) == future.replace(
+            microsecond=future.microsecond // 1000 * 1000
+        )
+        assert (await cp.authorize("NOBODY")).id_tag_info == {"status": "Invalid"}
+
+        start = await cp.start_transaction(1, "NOBODY", 0)
+        assert start.id_tag_info["status"] == "Invalid"
+        # The charger decides what to do with an Invalid start; the session is still recorded.
+        assert start.transaction_id in central.open_transactions
+        start_blocked = await cp.start_transaction(2, "STOLEN", 0)
+        assert start_blocked.id_tag_info["status"] == "Blocked"
+        await hass.async_block_till_done()
+
+    statuses = [(e.data["id_tag"], e.data["status"], e.data.get("connector_id")) for e in presented]
+    assert statuses == [
+        ("GOOD", "accepted", None),
+        ("good", "accepted", None),
+        ("STOLEN", "blocked", None),
+        ("OLD", "expired", None),
+        ("TEMP", "accepted", None),
+        ("NOBODY", "invalid", None),
+        ("NOBODY", "invalid", 1),
+        ("STOLEN", "blocked", 2),
+    ]
+    assert all(e.data["charge_point_id"] == "CP-T" for e in presented)
+
+
+async def test_unknown_id_tags_accepted_by_default(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-U") as cp:
+        await cp.boot()
+        assert (await cp.authorize("ANYONE")).id_tag_info == {"status": "Accepted"}
+        # A listed tag answers its own status even when unknown tags are accepted.
+        hub_of(entry).central.set_id_tag(IdTag("BAD", status="Invalid"))
+        assert (await cp.authorize("BAD")).id_tag_info == {"status": "Invalid"}
+        assert hub_of(entry).central.remove_id_tag("BAD")
+        assert not hub_of(entry).central.remove_id_tag("BAD")
+        assert (await cp.authorize("BAD")).id_tag_info == {"status": "Accepted"}
+
+
+# --- DataTransfer and firmware / diagnostics notifications -----------------------------------
+
+
+async def test_data_transfer_is_announced_and_answered_unknown_vendor(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    events = async_capture_events(hass, EVENT_DATA_TRANSFER)
+    async with charger(port_of(entry), "CP-V") as cp:
+        await cp.boot()
+        answer = await cp.send(call.DataTransfer(vendor_id="com.example", message_id="Plug", data='{"x": 1}'))
+        assert answer.status == "UnknownVendorId"
+        answer = await cp.send(call.DataTransfer(vendor_id="org.other"))
+        assert answer.status == "UnknownVendorId"
+        await hass.async_block_till_done()
+    assert [e.data for e in events] == [
+        {"charge_point_id": "CP-V", "vendor_id": "com.example", "message_id": "Plug", "data": '{"x": 1}'},
+        {"charge_point_id": "CP-V", "vendor_id": "org.other", "message_id": None, "data": None},
+    ]
+
+
+async def test_firmware_and_diagnostics_status_sensors(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-F") as cp:
+        await cp.boot()
+        await hass.async_block_till_done()
+        assert state(hass, "CP-F_0_firmware_status") == "unknown"
+        await cp.send(call.FirmwareStatusNotification(status="Downloading"))
+        await cp.send(call.DiagnosticsStatusNotification(status="Uploading"))
+        await hass.async_block_till_done()
+        assert state(hass, "CP-F_0_firmware_status") == "downloading"
+        assert state(hass, "CP-F_0_diagnostics_status") == "uploading"
+
+        await cp.send(call.FirmwareStatusNotification(status="InstallationFailed"))
+        await cp.send(call.DiagnosticsStatusNotification(status="UploadFailed"))
+        await hass.async_block_till_done()
+        assert state(hass, "CP-F_0_firmware_status") == "installation_failed"
+        assert state(hass, "CP-F_0_diagnostics_status") == "upload_failed"
+        firmware = full_state(hass, "CP-F_0_firmware_status")
+        assert "download_failed" in firmware.attributes["options"]
+
+
+async def test_last_heartbeat_follows_any_message_and_survives_disconnect(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-L") as cp:
+        await cp.boot()
+        await hass.async_block_till_done()
+        first = state(hass, "CP-L_0_last_heartbeat")
+        assert first not in ("unknown", "unavailable")
+    await wait_for(lambda: state(hass, "CP-L_0_connected", "binary_sensor") == "off", what="disconnect")
+    # Diagnostic timestamps stay readable while the charger is away.
+    assert state(hass, "CP-L_0_last_heartbeat") == first
