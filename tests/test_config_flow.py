@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 from collections.abc import Iterator
 import json
 import socket
@@ -245,7 +246,9 @@ async def test_user_step_ssl_serves_wss(hass: HomeAssistant, tmp_path: Any) -> N
     await hass.async_block_till_done()
     assert result["result"].state is ConfigEntryState.LOADED
 
-    client_context = await hass.async_add_executor_job(ssl.create_default_context, ssl.Purpose.SERVER_AUTH, certfile)
+    client_context = await hass.async_add_executor_job(
+        functools.partial(ssl.create_default_context, cafile=certfile)
+    )
     async with connect(
         f"wss://127.0.0.1:{port}/ocpp/CP-TLS", subprotocols=["ocpp1.6"], ssl=client_context, open_timeout=5  # type: ignore[list-item]
     ) as ws:

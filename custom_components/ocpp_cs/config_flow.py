@@ -8,7 +8,7 @@ import os
 import socket
 from typing import Any
 
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import selector
@@ -44,6 +44,9 @@ CONF_STATUS = "status"
 CONF_EXPIRY_DATE = "expiry_date"
 CONF_PARENT_ID_TAG = "parent_id_tag"
 CONF_ID_TAGS = "id_tags"
+
+# Settings without a default: absent or empty means "not used".
+OPTIONAL_SETTINGS = (CONF_PASSWORD, CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, CONF_UPSTREAM_URL)
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
@@ -178,13 +181,18 @@ class OcppConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = await validate_settings(self.hass, user_input, own_entry=entry)
             if not errors:
                 options = {k: v for k, v in entry.options.items() if k not in (CONF_HOST, CONF_PORT)}
-                return self.async_update_reload_and_abort(
+                self.hass.config_entries.async_update_entry(
                     entry,
                     unique_id=str(user_input[CONF_PORT]),
                     title=f"OCPP Central System :{user_input[CONF_PORT]}",
-                    data_updates={CONF_HOST: user_input[CONF_HOST], CONF_PORT: int(user_input[CONF_PORT])},
+                    data={**entry.data, CONF_HOST: user_input[CONF_HOST], CONF_PORT: int(user_input[CONF_PORT])},
                     options=options,
                 )
+                # A loaded entry reloads itself when its host or port changes (its update
+                # listener); reloading here as well would restart the server twice.
+                if entry.state is not ConfigEntryState.LOADED:
+                    self.hass.config_entries.async_schedule_reload(entry.entry_id)
+                return self.async_abort(reason="reconfigure_successful")
         schema = vol.Schema(
             {
                 vol.Required(CONF_HOST, default=config.get(CONF_HOST, DEFAULT_HOST)): _TEXT,
@@ -227,7 +235,10 @@ class OcppOptionsFlow(OptionsFlow):
                     self.hass.config_entries.async_update_entry(
                         self.config_entry, unique_id=str(new_port), title=f"OCPP Central System :{new_port}"
                     )
-                return self.async_create_entry(data=_clean(user_input))
+                # Options overlay the data: a field left empty must hide a value set in the
+                # user step (e.g. remove the password), so it is stored as None.
+                cleared = dict.fromkeys(OPTIONAL_SETTINGS)
+                return self.async_create_entry(data={**cleared, **_clean(user_input)})
         schema = self.add_suggested_values_to_schema(settings_schema(config), user_input or {})
         return self.async_show_form(step_id="settings", data_schema=schema, errors=errors)
 

@@ -119,7 +119,7 @@ class OcppHub:
         self.on_accepted_boot: list[Callable[[ChargePointSession], Awaitable[None]]] = []
         self.on_connected: list[Callable[[ChargePointSession], Awaitable[None]]] = []
         self.boot_grace_seconds = 5.0
-        # (charge point id, connector id) -> ChangeAvailability answered Scheduled.
+        # (charge point id, connector id) -> requested operative, while answered Scheduled.
         self.availability_scheduled: dict[tuple[str, int], bool] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -193,8 +193,11 @@ class OcppHub:
     def set_availability_request(
         self, charge_point_id: str, connector_id: int, operative: bool, *, scheduled: bool
     ) -> None:
-        """Remember that a ChangeAvailability was answered Scheduled (shown until the status changes)."""
-        self.availability_scheduled[(charge_point_id, connector_id)] = scheduled
+        """Remember a ChangeAvailability answered Scheduled (shown until the charger's status follows)."""
+        if scheduled:
+            self.availability_scheduled[(charge_point_id, connector_id)] = operative
+        else:
+            self.availability_scheduled.pop((charge_point_id, connector_id), None)
         self._notify(charge_point_id, connector_id, frozenset({"availability"}))
 
     @callback

@@ -245,12 +245,24 @@ _UNIT_MAP: dict[str, tuple[str | None, float]] = {
     "Hz": (UnitOfFrequency.HERTZ, 1.0),
     "RPM": (REVOLUTIONS_PER_MINUTE, 1.0),
 }
-# Units that measure the same thing in different scales, to keep one sensor in one unit.
-_SCALE = {
-    ("Wh", "kWh"): 1000.0, ("kWh", "Wh"): 0.001,
-    ("W", "kW"): 1000.0, ("kW", "W"): 0.001,
-    ("varh", "kvarh"): 1000.0, ("kvarh", "varh"): 0.001,
+# Units that measure the same thing in different scales: unit -> (base unit, size in the base
+# unit). A sensor keeps the unit of its first reading; later readings are converted to it.
+_SCALED_UNITS: dict[str, tuple[str, float]] = {
+    "Wh": ("Wh", 1.0), "kWh": ("Wh", 1000.0),
+    "W": ("W", 1.0), "kW": ("W", 1000.0),
+    "varh": ("varh", 1.0), "kvarh": ("varh", 1000.0),
+    "VA": ("VA", 1.0), "kVA": ("VA", 1000.0),
+    "var": ("var", 1.0), "kvar": ("var", 1000.0),
 }
+
+
+def convert_scale(value: float, from_unit: str | None, to_unit: str | None) -> float:
+    """Convert a value between two scales of one unit (W and kW); other pairs are left alone."""
+    source = _SCALED_UNITS.get(from_unit or "")
+    target = _SCALED_UNITS.get(to_unit or "")
+    if source is None or target is None or source[0] != target[0]:
+        return value
+    return value * source[1] / target[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,10 +331,8 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
         reading = self.connector.meters.get(self.entity_description.key)
         if reading is None:
             return None
-        value = reading.value
-        if reading.unit != self._unit:
-            value *= _SCALE.get((reading.unit or "", self._unit or ""), 1.0)
-        elif self._unit in _UNIT_MAP:
+        value = convert_scale(reading.value, reading.unit, self._unit)
+        if self._unit in _UNIT_MAP:
             value *= _UNIT_MAP[self._unit][1]
         return value
 

@@ -27,8 +27,14 @@ _UNITS = {
         "A", "V", "K", "Celsius", "Fahrenheit", "Percent",
     )
 }
-# Some chargers send these spellings of the spec's units.
-_UNITS.update({"c": "Celsius", "°c": "Celsius", "%": "Percent", "f": "Fahrenheit", "hz": "Hz", "rpm": "RPM"})
+# OCPP 1.6's JSON schema spells two units its own way ("Celcius", "Hertz"); some chargers send
+# other spellings of the spec's units.
+_UNITS.update(
+    {
+        "celcius": "Celsius", "c": "Celsius", "°c": "Celsius", "%": "Percent", "f": "Fahrenheit",
+        "hertz": "Hz", "hz": "Hz", "rpm": "RPM",
+    }
+)
 
 
 def default_unit(measurand: str) -> str | None:

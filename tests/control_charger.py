@@ -1,0 +1,130 @@
+"""A simulated charger that answers the central system's Core commands as a test tells it to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from ocpp.exceptions import InternalError
+from ocpp.routing import after, on
+from ocpp.v16 import call_result
+from ocpp.v16.enums import Action
+from websockets.exceptions import ConnectionClosed
+
+from .charger import SimCharger
+
+# answers[action]: a status to answer, "callerror" for a CALLERROR, "silent" to never answer.
+CALLERROR = "callerror"
+SILENT = "silent"
+
+
+class ControlCharger(SimCharger):
+    """Answers every Core command; RemoteStart/RemoteStop really start/stop a transaction."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.configuration: list[dict[str, Any]] = [
+            {"key": "NumberOfConnectors", "readonly": True, "value": "2"},
+            {"key": "HeartbeatInterval", "readonly": False, "value": "300"},
+            {"key": "SupportedFeatureProfiles", "readonly": True, "value": "Core,RemoteTrigger,SmartCharging"},
+        ]
+        self.transactions: dict[int, int] = {}  # transaction id -> connector id
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def _answer(self, action: str, default: str, **request: Any) -> str:
+        self.received.append((action, request))
+        answer = self.answers.get(action, default)
+        if answer == CALLERROR:
+            raise InternalError(description=f"{action} failed inside the charger")
+        if answer == SILENT:
+            await asyncio.sleep(3600)
+        return str(answer)
+
+    def _spawn(self, coro: Any) -> None:
+        async def runner() -> None:
+            # The test may end (and close the socket) before the charger's follow-up is sent.
+            with contextlib.suppress(ConnectionClosed, asyncio.CancelledError):
+                await coro
+
+        task = asyncio.get_running_loop().create_task(runner())
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    @on(Action.remote_start_transaction)
+    async def on_remote_start(self, id_tag: str, connector_id: int | None = None, **extra: Any) -> Any:
+        status = await self._answer("RemoteStartTransaction", "Accepted", id_tag=id_tag, connector_id=connector_id, **extra)
+        return call_result.RemoteStartTransaction(status=status)
+
+    @after(Action.remote_start_transaction)
+    async def after_remote_start(self, id_tag: str, connector_id: int | None = None, **_: Any) -> None:
+        if self.answers.get("RemoteStartTransaction", "Accepted") == "Accepted":
+            self._spawn(self._start(connector_id or 1, id_tag))
+
+    async def _start(self, connector_id: int, id_tag: str) -> None:
+        await self.status(connector_id, "Preparing")
+        result = await self.start_transaction(connector_id, id_tag, 5000)
+        self.transactions[result.transaction_id] = connector_id
+        await self.status(connector_id, "Charging")
+
+    @on(Action.remote_stop_transaction)
+    async def on_remote_stop(self, transaction_id: int) -> Any:
+        status = await self._answer("RemoteStopTransaction", "Accepted", transaction_id=transaction_id)
+        if status == "Accepted" and transaction_id not in self.transactions:
+            status = "Rejected"
+        return call_result.RemoteStopTransaction(status=status)
+
+    @after(Action.remote_stop_transaction)
+    async def after_remote_stop(self, transaction_id: int) -> None:
+        connector_id = self.transactions.pop(transaction_id, None)
+        if connector_id is not None and self.answers.get("RemoteStopTransaction", "Accepted") == "Accepted":
+            self._spawn(self._stop(transaction_id, connector_id))
+
+    async def _stop(self, transaction_id: int, connector_id: int) -> None:
+        await self.stop_transaction(transaction_id, 6000, reason="Remote")
+        await self.status(connector_id, "Finishing")
+
+    @on(Action.unlock_connector)
+    async def on_unlock(self, connector_id: int) -> Any:
+        return call_result.UnlockConnector(
+            status=await self._answer("UnlockConnector", "Unlocked", connector_id=connector_id)
+        )
+
+    @on(Action.reset)
+    async def on_reset(self, type: str) -> Any:  # noqa: A002
+        return call_result.Reset(status=await self._answer("Reset", "Accepted", type=type))
+
+    @on(Action.change_availability)
+    async def on_change_availability(self, connector_id: int, type: str) -> Any:  # noqa: A002
+        status = await self._answer("ChangeAvailability", "Accepted", connector_id=connector_id, type=type)
+        return call_result.ChangeAvailability(status=status)
+
+    @after(Action.change_availability)
+    async def after_change_availability(self, connector_id: int, type: str) -> None:  # noqa: A002
+        if self.answers.get("ChangeAvailability", "Accepted") == "Accepted":
+            status = "Available" if type == "Operative" else "Unavailable"
+            self._spawn(self.status(connector_id, status))
+
+    # Real chargers send integer booleans and long values: answer without the schema check.
+    @on(Action.get_configuration, skip_schema_validation=True)
+    async def on_get_configuration(self, key: list[str] | None = None) -> Any:
+        await self._answer("GetConfiguration", "Accepted", key=key)
+        if not key:
+            return call_result.GetConfiguration(configuration_key=self.configuration)
+        known = [item for item in self.configuration if item["key"] in key]
+        unknown = [k for k in key if k not in {item["key"] for item in self.configuration}]
+        return call_result.GetConfiguration(configuration_key=known, unknown_key=unknown or None)
+
+    @on(Action.change_configuration)
+    async def on_change_configuration(self, key: str, value: str) -> Any:
+        status = await self._answer("ChangeConfiguration", "Accepted", key=key, value=value)
+        return call_result.ChangeConfiguration(status=status)
+
+    @on(Action.clear_cache)
+    async def on_clear_cache(self) -> Any:
+        return call_result.ClearCache(status=await self._answer("ClearCache", "Accepted"))
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None) -> Any:
+        status = await self._answer("DataTransfer", "Accepted", vendor_id=vendor_id, message_id=message_id, data=data)
+        return call_result.DataTransfer(status=status, data=f"echo:{data}" if data else None)
