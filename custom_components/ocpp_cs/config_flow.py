@@ -181,6 +181,10 @@ class OcppConfigFlow(ConfigFlow, domain=DOMAIN):
             errors = await validate_settings(self.hass, user_input, own_entry=entry)
             if not errors:
                 options = {k: v for k, v in entry.options.items() if k not in (CONF_HOST, CONF_PORT)}
+                # A loaded entry reloads itself when its host or port changes (its update
+                # listener, which may run at once); reloading here too would restart the
+                # server twice. An entry that is not loaded (e.g. waiting for its port) is set up.
+                loaded = entry.state is ConfigEntryState.LOADED
                 self.hass.config_entries.async_update_entry(
                     entry,
                     unique_id=str(user_input[CONF_PORT]),
@@ -188,9 +192,7 @@ class OcppConfigFlow(ConfigFlow, domain=DOMAIN):
                     data={**entry.data, CONF_HOST: user_input[CONF_HOST], CONF_PORT: int(user_input[CONF_PORT])},
                     options=options,
                 )
-                # A loaded entry reloads itself when its host or port changes (its update
-                # listener); reloading here as well would restart the server twice.
-                if entry.state is not ConfigEntryState.LOADED:
+                if not loaded:
                     self.hass.config_entries.async_schedule_reload(entry.entry_id)
                 return self.async_abort(reason="reconfigure_successful")
         schema = vol.Schema(
