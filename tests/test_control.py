@@ -8,7 +8,7 @@ import pytest
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from custom_components.ocpp_cs.const import DOMAIN
 
@@ -290,3 +290,34 @@ async def test_buttons(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
         # Single-connector charger: connector entities sit on the charger device.
         assert has_entity(hass, "CP-B_1_available", "switch")
         assert has_entity(hass, "CP-B_0_available", "switch")
+
+
+async def test_second_connector_gives_connector_one_its_own_device(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-M", cls=ControlCharger) as cp:
+        assert isinstance(cp, ControlCharger)
+        cp.configuration = []  # does not tell NumberOfConnectors: connectors appear one by one
+        await cp.boot()
+        await cp.status(1, "Available")
+        await hass.async_block_till_done()
+        registry = er.async_get(hass)
+        status_1 = registry.async_get(entity_id(hass, "CP-M_1_status"))
+        assert status_1 is not None
+        assert status_1.device_id == device_id(hass, "CP-M")
+        assert hass.states.get(status_1.entity_id).name == "CP-M Connector 1 Status"  # type: ignore[union-attr]
+
+        await cp.status(2, "Available")
+        await hass.async_block_till_done()
+        status_1 = registry.async_get(entity_id(hass, "CP-M_1_status"))
+        assert status_1 is not None
+        connector_1 = dr.async_get(hass).async_get(status_1.device_id or "")
+        assert connector_1 is not None
+        assert connector_1.name == "CP-M Connector 1"
+        assert connector_1.via_device_id == device_id(hass, "CP-M")
+        assert hass.states.get(status_1.entity_id).name == "CP-M Connector 1 Status"  # type: ignore[union-attr]
+        assert status_1.original_name in ("Status", "Connector 1 Status")
+        status_2 = registry.async_get(entity_id(hass, "CP-M_2_status"))
+        assert status_2 is not None
+        assert status_2.device_id == device_id(hass, "CP-M_2")

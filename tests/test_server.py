@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 from typing import Any
 
@@ -13,7 +14,7 @@ from ocpp.v16 import call
 import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.exceptions import InvalidStatus, NegotiationError
+from websockets.exceptions import ConnectionClosed, InvalidStatus, NegotiationError
 
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of
@@ -78,12 +79,17 @@ async def test_subprotocol_negotiation(hass: HomeAssistant, setup_entry: EntryFa
     async with charger(port, "CP-MULTI", subprotocols=["ocpp2.0.1", "ocpp1.6"]) as cp:
         assert cp.connection.subprotocol == "ocpp1.6"
         await heartbeat_works(cp)
-    # None offered: served as OCPP 1.6 all the same.
-    async with charger(port, "CP-NONE", subprotocols=[]) as cp:
-        assert cp.connection.subprotocol is None
-        assert (await cp.boot()).status == "Accepted"
-    async with charger(port, "CP-NONE", subprotocols=[]) as cp:
-        await heartbeat_works(cp)
+    # None offered (no Sec-WebSocket-Protocol header at all): served as OCPP 1.6 all the same.
+    for _ in range(2):
+        async with connect(f"ws://127.0.0.1:{port}/ocpp/CP-NONE", open_timeout=5) as ws:
+            assert ws.subprotocol is None
+            cp = SimCharger("CP-NONE", ws)
+            receiver = asyncio.get_running_loop().create_task(cp.start())
+            assert (await cp.boot()).status == "Accepted"
+            await heartbeat_works(cp)
+            await ws.close()
+            with contextlib.suppress(ConnectionClosed):
+                await receiver
     # Only other versions: refused.
     with pytest.raises((InvalidStatus, NegotiationError)):
         async with charger(port, "CP-201", subprotocols=["ocpp2.0.1"]):

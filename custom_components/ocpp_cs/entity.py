@@ -74,7 +74,10 @@ class OcppEntity(Entity):
     def _handle_change(self, keys: frozenset[str]) -> None:
         if "connected" in keys or "placement" in keys or not keys.isdisjoint(self.entity_description.watch):
             if "placement" in keys:
+                # The connector moved to a device of its own: drop the "Connector N" prefix.
+                # `name` is a cached property computed from the placeholders; forget it.
                 self._attr_translation_placeholders = {
                     "connector": self.hub.name_prefix(self.charge_point_id, self.connector_id)
                 }
+                self.__dict__.pop("name", None)
             self.async_write_ha_state()

@@ -6,6 +6,7 @@ from typing import Any
 
 from homeassistant import data_entry_flow
 from homeassistant.components.repairs import RepairsFlow
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import voluptuous as vol
 
@@ -26,17 +27,21 @@ class AcceptChargerFlow(RepairsFlow):
 
     async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> data_entry_flow.FlowResult:
         """Accept the charger once the user confirms."""
+        entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if user_input is not None:
-            entry = self.hass.config_entries.async_get_entry(self._entry_id)
             hub = getattr(entry, "runtime_data", None) if entry else None
-            if not isinstance(hub, OcppHub):
+            if entry is None or entry.state is not ConfigEntryState.LOADED or not isinstance(hub, OcppHub):
                 return self.async_abort(reason="not_loaded")
             hub.accept_pending(self._charge_point_id)
             return self.async_create_entry(data={})
+        # The same placeholders as the issue's text (the description names the entry).
         return self.async_show_form(
             step_id="confirm",
             data_schema=vol.Schema({}),
-            description_placeholders={"charge_point_id": self._charge_point_id},
+            description_placeholders={
+                "charge_point_id": self._charge_point_id,
+                "entry": entry.title if entry is not None else self._entry_id,
+            },
         )
 
 
