@@ -107,6 +107,12 @@ async def charger(
         try:
             yield sim
         finally:
-            task.cancel()
+            # Follow-up sends the charger spawned (see control_charger.py) end with it.
+            pending = [task, *getattr(sim, "tasks", ())]
+            for item in pending:
+                item.cancel()
+            for item in pending[1:]:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await item
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task

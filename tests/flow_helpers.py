@@ -1,9 +1,8 @@
-"""Helpers for flow tests: form values, translation checks, waiting for a condition."""
+"""Helpers for flow tests: form values, translation checks, whether a port is free."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 import json
 from pathlib import Path
 import socket
@@ -65,13 +64,6 @@ def assert_translated(result: Mapping[str, Any], section: Mapping[str, Any]) -> 
         assert str(key) in step.get("data", {}), f"field {key} of step {step_id} has no label"
     for error in (result.get("errors") or {}).values():
         assert error in section.get("error", {}), f"error {error} has no string"
-
-
-async def wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> None:
-    """Wait until `condition()` is truthy (the charger's answers arrive over a real socket)."""
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.02)
 
 
 def can_bind(port: int) -> bool:

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+import functools
+import ipaddress
 import json
 import socket
 import ssl
 from typing import Any
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from homeassistant import config_entries
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -203,14 +209,6 @@ async def test_user_step_rejects_out_of_range_numbers(hass: HomeAssistant) -> No
 
 def _write_certificate(directory: Any) -> tuple[str, str]:
     """Write a self-signed certificate for 127.0.0.1 and its key (blocking)."""
-    from datetime import UTC, datetime, timedelta  # noqa: PLC0415
-    import ipaddress  # noqa: PLC0415
-
-    from cryptography import x509  # noqa: PLC0415
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
-    from cryptography.x509.oid import NameOID  # noqa: PLC0415
-
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.now(UTC)

@@ -20,7 +20,8 @@ from custom_components.ocpp_cs.hub import OcppHub, entry_config
 
 from .charger import charger
 from .conftest import EntryFactory, free_port, hub_of, port_of
-from .flow_helpers import assert_translated, can_bind, form_values, strings, wait_for
+from .flow_helpers import assert_translated, can_bind, form_values, strings
+from .helpers import wait_for
 
 # --- helpers ------------------------------------------------------------------------------
 

@@ -7,13 +7,15 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, issue_registry as ir
+import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ocpp_cs.const import DOMAIN
 
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of
-from .flow_helpers import strings, wait_for
+from .flow_helpers import strings
+from .helpers import wait_for
 
 
 def fix_flow_strings() -> dict[str, Any]:
@@ -130,13 +132,21 @@ async def test_fix_flow_when_entry_not_loaded(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
 
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-1")
-    if issue is None:
-        # Removing the issue on unload is also fine: nothing is left to fix.
-        return
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-1") is not None
     client = await hass_client()
     flow = await start_fix(client, "pending_CP-1")
     result = await submit_fix(client, flow["flow_id"])
     assert result["type"] == "abort"
     assert result["reason"] == "not_loaded"
     assert result["reason"] in fix_flow_strings()["abort"]
+
+
+async def test_removing_the_entry_removes_its_issues(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry(new_chargers="pending")
+    async with charger(port_of(entry), "CP-1") as cp:
+        assert (await cp.boot()).status == "Pending"
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-1") is not None
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-1") is None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from functools import partial
 import logging
+from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
+from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from . import commands
-from .const import DOMAIN, SERVER_OPTIONS
+from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
 from .hub import OcppConfigEntry, OcppHub, entry_config
 from .services import async_setup_services
 
@@ -76,6 +78,15 @@ async def async_unload_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> boo
     if unloaded:
         await entry.runtime_data.async_stop()
     return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> None:
+    """Forget a removed entry: its stored state and its pending-charger repair issues."""
+    await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    registry = ir.async_get(hass)
+    for (domain, issue_id), issue in list(registry.issues.items()):
+        if domain == DOMAIN and (issue.data or {}).get("entry_id") == entry.entry_id:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
 
 
 async def async_remove_config_entry_device(

@@ -10,9 +10,17 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
 from .const import DOMAIN
-from .hub import OcppConfigEntry
+from .hub import OcppConfigEntry, OcppHub
 
-TO_REDACT = {CONF_PASSWORD, "upstream_password", "authorization_key"}
+# `AuthorizationKey` is the charger's configuration key (security profiles 1-2): some
+# chargers report it in GetConfiguration although the spec says they should not.
+TO_REDACT = {CONF_PASSWORD, "upstream_password", "authorization_key", "AuthorizationKey"}
+
+
+def _hub(entry: OcppConfigEntry) -> OcppHub | None:
+    """Return the entry's hub; None when the entry is not loaded (diagnostics may be asked anyway)."""
+    hub = getattr(entry, "runtime_data", None)
+    return hub if isinstance(hub, OcppHub) else None
 
 
 def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[str, Any]:
@@ -36,9 +44,14 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: OcppConfigEntry) -> dict[str, Any]:
     """Return the entry's settings and the state of every charger."""
-    hub = entry.runtime_data
+    settings = async_redact_data({**entry.data, **entry.options}, TO_REDACT)
+    hub = _hub(entry)
+    if hub is None:
+        # Not running (e.g. waiting for its port): the settings are what helps most.
+        return {"entry": settings, "state": entry.state.value, "reason": entry.reason}
     return {
-        "entry": async_redact_data({**entry.data, **entry.options}, TO_REDACT),
+        "entry": settings,
+        "state": entry.state.value,
         "next_transaction_id": hub.central.next_transaction_id,
         "rejected_handshakes": hub.server.rejected_handshakes if hub.server else 0,
         "id_tags": len(hub.central.id_tags),
@@ -50,8 +63,16 @@ async def async_get_device_diagnostics(
     hass: HomeAssistant, entry: OcppConfigEntry, device: DeviceEntry
 ) -> dict[str, Any]:
     """Return the state of the charger behind a device."""
-    hub = entry.runtime_data
+    hub = _hub(entry)
+    if hub is None:
+        return {"state": entry.state.value}
     for domain, identifier in device.identifiers:
-        if domain == DOMAIN and identifier in hub.central.chargers:
+        if domain != DOMAIN:
+            continue
+        if identifier in hub.central.chargers:
             return _charger_diagnostics(entry, identifier)
+        # A connector's own device: `<charge point id>_<connector id>`.
+        charge_point_id, _, connector = identifier.rpartition("_")
+        if charge_point_id in hub.central.chargers and connector.isdigit():
+            return {"connector_id": int(connector), **_charger_diagnostics(entry, charge_point_id)}
     return {}
