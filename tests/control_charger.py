@@ -53,7 +53,9 @@ class ControlCharger(SimCharger):
 
     @on(Action.remote_start_transaction)
     async def on_remote_start(self, id_tag: str, connector_id: int | None = None, **extra: Any) -> Any:
-        status = await self._answer("RemoteStartTransaction", "Accepted", id_tag=id_tag, connector_id=connector_id, **extra)
+        status = await self._answer(
+            "RemoteStartTransaction", "Accepted", id_tag=id_tag, connector_id=connector_id, **extra
+        )
         return call_result.RemoteStartTransaction(status=status)
 
     @after(Action.remote_start_transaction)
@@ -91,16 +93,16 @@ class ControlCharger(SimCharger):
         )
 
     @on(Action.reset)
-    async def on_reset(self, type: str) -> Any:  # noqa: A002
+    async def on_reset(self, type: str) -> Any:
         return call_result.Reset(status=await self._answer("Reset", "Accepted", type=type))
 
     @on(Action.change_availability)
-    async def on_change_availability(self, connector_id: int, type: str) -> Any:  # noqa: A002
+    async def on_change_availability(self, connector_id: int, type: str) -> Any:
         status = await self._answer("ChangeAvailability", "Accepted", connector_id=connector_id, type=type)
         return call_result.ChangeAvailability(status=status)
 
     @after(Action.change_availability)
-    async def after_change_availability(self, connector_id: int, type: str) -> None:  # noqa: A002
+    async def after_change_availability(self, connector_id: int, type: str) -> None:
         if self.answers.get("ChangeAvailability", "Accepted") == "Accepted":
             status = "Available" if type == "Operative" else "Unavailable"
             self._spawn(self.status(connector_id, status))

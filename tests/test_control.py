@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 
 from custom_components.ocpp_cs.const import DOMAIN
 
@@ -255,10 +254,8 @@ async def test_configuration_read_after_boot(hass: HomeAssistant, setup_entry: E
             what="sampled data pushed",
         )
         assert ("ChangeConfiguration", {"key": "MeterValueSampleInterval", "value": "30"}) in cp.received
-        await wait_for(
-            lambda: ("TriggerMessage", {"requested_message": "StatusNotification", "connector_id": None}) in cp.received,
-            what="status triggered",
-        )
+        status_trigger = ("TriggerMessage", {"requested_message": "StatusNotification", "connector_id": None})
+        await wait_for(lambda: status_trigger in cp.received, what="status triggered")
 
 
 async def test_charger_that_connects_without_booting_is_asked_to(
