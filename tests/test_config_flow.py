@@ -86,7 +86,10 @@ async def test_user_step_shows_the_contract_defaults(hass: HomeAssistant) -> Non
         "heartbeat_interval": 300,
     }
     optional = {str(key) for key in result["data_schema"].schema} - set(defaults(result))
-    assert optional == {"password", "ssl_certfile", "ssl_keyfile", "upstream_url"}
+    assert optional == {
+        "password", "ssl_certfile", "ssl_keyfile", "upstream_url",
+        "meter_value_sample_interval", "meter_values_sampled_data",
+    }
     assert result["errors"] == {}
 
 

@@ -418,6 +418,10 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         first = entities.async_get(entity_id(hass, "GROW_1_status"))
         assert first is not None
         assert first.device_id == charger_device.id
+        assert full_state(hass, "GROW_1_status").attributes["friendly_name"] == "GROW Connector 1 Status"
+        assert full_state(hass, "GROW_1_current_import").attributes["friendly_name"] == (
+            "GROW Connector 1 Current import"
+        )
 
         await cp.status(2, "Available")
         await hass.async_block_till_done()
@@ -429,3 +433,7 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
             assert moved is not None
             assert moved.device_id == connector_1.id, key
         assert full_state(hass, "GROW_1_status").state == "available"
+        # The name follows the move: the connector device carries the "Connector 1" part now.
+        assert full_state(hass, "GROW_1_status").attributes["friendly_name"] == "GROW Connector 1 Status"
+        assert full_state(hass, "GROW_2_status").attributes["friendly_name"] == "GROW Connector 2 Status"
+        assert full_state(hass, "GROW_0_status").attributes["friendly_name"] == "GROW Status"

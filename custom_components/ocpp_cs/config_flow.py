@@ -17,6 +17,8 @@ import voluptuous as vol
 
 from .const import (
     CONF_HEARTBEAT_INTERVAL,
+    CONF_METER_VALUE_SAMPLE_INTERVAL,
+    CONF_METER_VALUES_SAMPLED_DATA,
     CONF_NEW_CHARGERS,
     CONF_REMOTE_ID_TAG,
     CONF_SSL_CERTFILE,
@@ -99,6 +101,10 @@ def settings_schema(config: Mapping[str, Any], *, include_server: bool = True) -
             _optional(CONF_SSL_CERTFILE, config): _TEXT,
             _optional(CONF_SSL_KEYFILE, config): _TEXT,
             _optional(CONF_UPSTREAM_URL, config): _TEXT,
+            _optional(CONF_METER_VALUE_SAMPLE_INTERVAL, config): vol.All(
+                vol.Coerce(int), vol.Range(min=0, max=86400)
+            ),
+            _optional(CONF_METER_VALUES_SAMPLED_DATA, config): _TEXT,
         }
     )
     return vol.Schema(fields)

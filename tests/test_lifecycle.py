@@ -1,0 +1,183 @@
+"""Entry lifecycle: unload frees the port, a taken port retries, devices can be removed."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
+from websockets.exceptions import ConnectionClosed
+
+from custom_components.ocpp_cs.const import DOMAIN
+
+from .charger import charger
+from .conftest import EntryFactory, free_port, hub_of, port_of
+from .flow_helpers import can_bind
+from .helpers import wait_for
+
+
+async def test_unload_frees_the_port_and_closes_connections(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    port = port_of(entry)
+    hub = hub_of(entry)
+    assert not can_bind(port)
+    async with charger(port, "CP-1") as cp:
+        assert (await cp.boot()).status == "Accepted"
+        assert await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.NOT_LOADED
+        # The charger's connection was closed by the central system.
+        await asyncio.wait_for(cp.connection.wait_closed(), 5)
+        with pytest.raises(ConnectionClosed):
+            await cp.connection.send("[2,\"x\",\"Heartbeat\",{}]")
+    assert hub.central.sessions == {}
+    assert can_bind(port)
+    with pytest.raises(OSError):
+        async with charger(port, "CP-1"):
+            pass
+
+    # Set up again on the same port.
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    async with charger(port, "CP-1") as cp:
+        assert (await cp.boot()).status == "Accepted"
+    assert "CP-1" in hub_of(entry).central.chargers
+
+
+async def test_setup_retries_while_the_port_is_taken(hass: HomeAssistant, unload_entries: None) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+    try:
+        entry = MockConfigEntry(domain=DOMAIN, data={"host": "127.0.0.1", "port": port}, unique_id=str(port))
+        entry.add_to_hass(hass)
+        assert not await hass.config_entries.async_setup(entry.entry_id)
+        assert entry.state is ConfigEntryState.SETUP_RETRY
+        assert entry.reason is not None
+        assert f"127.0.0.1:{port}" in entry.reason
+    finally:
+        sock.close()
+
+    # Once the other program is gone, a reload brings it up.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    async with charger(port, "CP-1") as cp:
+        assert (await cp.boot()).status == "Accepted"
+
+
+async def test_two_entries_cannot_share_a_port_at_setup(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """Entries made outside the config flow (e.g. restored) still do not crash on a shared port."""
+    first = await setup_entry()
+    port = port_of(first)
+    second = MockConfigEntry(domain=DOMAIN, data={"host": "127.0.0.1", "port": port}, unique_id="other")
+    second.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(second.entry_id)
+    assert second.state is ConfigEntryState.SETUP_RETRY
+    assert first.state is ConfigEntryState.LOADED
+    async with charger(port, "CP-1") as cp:
+        assert (await cp.boot()).status == "Accepted"
+    await hass.config_entries.async_unload(second.entry_id)
+
+
+async def remove_device(hass: HomeAssistant, ws_client: Any, device_id: str, entry_id: str) -> bool:
+    await ws_client.send_json_auto_id(
+        {"type": "config/device_registry/remove_config_entry", "config_entry_id": entry_id, "device_id": device_id}
+    )
+    response = await ws_client.receive_json()
+    await hass.async_block_till_done()
+    return bool(response["success"])
+
+
+async def test_remove_devices(
+    hass: HomeAssistant, setup_entry: EntryFactory, hass_ws_client: WebSocketGenerator, hass_storage: dict[str, Any]
+) -> None:
+    assert await async_setup_component(hass, "config", {})
+    entry = await setup_entry()
+    port = port_of(entry)
+    hub = hub_of(entry)
+    devices = dr.async_get(hass)
+    client = await hass_ws_client(hass)
+
+    async with charger(port, "CP-GONE") as gone:
+        await gone.boot()
+        await gone.status(1, "Available")
+    async with charger(port, "CP-HERE") as here:
+        await here.boot()
+        await hass.async_block_till_done()
+
+        gone_device = devices.async_get_device(identifiers={(DOMAIN, "CP-GONE")})
+        here_device = devices.async_get_device(identifiers={(DOMAIN, "CP-HERE")})
+        assert gone_device is not None and here_device is not None
+
+        # A connected charger cannot be removed.
+        assert not await remove_device(hass, client, here_device.id, entry.entry_id)
+        assert devices.async_get(here_device.id) is not None
+        assert "CP-HERE" in hub.central.chargers
+
+        # A disconnected one is removed and forgotten, with its entities.
+        assert await remove_device(hass, client, gone_device.id, entry.entry_id)
+        assert devices.async_get(gone_device.id) is None
+        assert "CP-GONE" not in hub.central.chargers
+        entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+        assert not [e for e in entities if e.unique_id.startswith("CP-GONE_")]
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]["chargers"]
+    assert [charger_["charge_point_id"] for charger_ in stored] == ["CP-HERE"]
+
+
+async def test_removed_charger_comes_back_as_new(
+    hass: HomeAssistant, setup_entry: EntryFactory, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A removed charger that connects again is a new charger: its device and entities reappear."""
+    assert await async_setup_component(hass, "config", {})
+    entry = await setup_entry()
+    port = port_of(entry)
+    devices = dr.async_get(hass)
+    async with charger(port, "CP-1") as cp:
+        await cp.boot()
+        await cp.status(1, "Available")
+        await hass.async_block_till_done()
+    await hass.async_block_till_done()
+    device = devices.async_get_device(identifiers={(DOMAIN, "CP-1")})
+    assert device is not None
+    assert await remove_device(hass, await hass_ws_client(hass), device.id, entry.entry_id)
+    assert "CP-1" not in hub_of(entry).central.chargers
+    assert devices.async_get_device(identifiers={(DOMAIN, "CP-1")}) is None
+
+    async with charger(port, "CP-1") as cp:
+        assert (await cp.boot()).status == "Accepted"
+        await cp.status(1, "Charging")
+        await hass.async_block_till_done()
+        await wait_for(
+            lambda: devices.async_get_device(identifiers={(DOMAIN, "CP-1")}) is not None, what="device again"
+        )
+        registry = er.async_get(hass)
+        await wait_for(
+            lambda: registry.async_get_entity_id("sensor", DOMAIN, "CP-1_1_status") is not None, what="entities"
+        )
+        status = registry.async_get_entity_id("sensor", DOMAIN, "CP-1_1_status")
+        assert status is not None
+        await wait_for(lambda: (s := hass.states.get(status)) is not None and s.state == "charging", what="state")
+
+
+async def test_remove_device_of_a_pending_charger(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """Not an OCPP device: the entry device (or any other) can always be removed."""
+    entry = await setup_entry()
+    devices = dr.async_get(hass)
+    other = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "unknown-thing")})
+    from custom_components.ocpp_cs import async_remove_config_entry_device  # noqa: PLC0415
+
+    assert await async_remove_config_entry_device(hass, entry, other)
+    free = free_port()
+    assert can_bind(free)
