@@ -6,12 +6,15 @@ import asyncio
 import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+import errno
 import functools
 import ipaddress
 import json
+import os
 import socket
 import ssl
 from typing import Any
+from unittest.mock import patch
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,6 +28,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from custom_components.ocpp_cs import config_flow
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.hub import entry_config
 
@@ -236,6 +240,27 @@ def _write_certificate(directory: Any) -> tuple[str, str]:
     return str(certfile), str(keyfile)
 
 
+async def test_user_step_invalid_certificate(hass: HomeAssistant, tmp_path: Any) -> None:
+    certfile, keyfile = await hass.async_add_executor_job(_write_certificate, tmp_path)
+    garbage = tmp_path / "garbage.pem"
+    await hass.async_add_executor_job(garbage.write_text, "not a certificate")
+    result = await start(hass)
+    result = await submit(hass, result["flow_id"], minimal(free_port(), ssl_certfile=str(garbage)))
+    assert result["errors"] == {"ssl_certfile": "invalid_certificate"}
+    # A certificate without its key (the key is in another file).
+    result = await submit(hass, result["flow_id"], minimal(free_port(), ssl_certfile=certfile))
+    assert result["errors"] == {"ssl_certfile": "invalid_certificate"}
+    # A key that does not belong to the certificate.
+    other = tmp_path / "other"
+    await hass.async_add_executor_job(other.mkdir)
+    _, other_key = await hass.async_add_executor_job(_write_certificate, other)
+    result = await submit(hass, result["flow_id"], minimal(free_port(), ssl_certfile=certfile, ssl_keyfile=other_key))
+    assert result["errors"] == {"ssl_certfile": "invalid_certificate"}
+    result = await submit(hass, result["flow_id"], minimal(free_port(), ssl_certfile=certfile, ssl_keyfile=keyfile))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+
+
 async def test_user_step_ssl_serves_wss(hass: HomeAssistant, tmp_path: Any) -> None:
     certfile, keyfile = await hass.async_add_executor_job(_write_certificate, tmp_path)
     port = free_port()
@@ -334,3 +359,29 @@ async def test_two_entries_side_by_side(hass: HomeAssistant) -> None:
     async with charger(ports[1], "CP-B") as cp_b:
         assert (await cp_b.boot()).status == "Accepted"
     assert entry_config(entries[1])["port"] == ports[1]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [(errno.EADDRINUSE, "port_in_use"), (errno.EACCES, "port_not_allowed"), (errno.EADDRNOTAVAIL, "cannot_bind")],
+)
+def test_bind_problem(error: int, expected: str, socket_enabled: None) -> None:
+    class Refusing(socket.socket):
+        def bind(self, address: Any) -> None:
+            raise OSError(error, os.strerror(error))
+
+    with patch.object(config_flow.socket, "socket", Refusing):
+        assert config_flow.bind_problem("127.0.0.1", 9000) == expected
+
+
+def test_bind_problem_free_port(socket_enabled: None) -> None:
+    assert config_flow.bind_problem("127.0.0.1", free_port()) is None
+
+
+async def test_user_step_host_not_on_this_machine(hass: HomeAssistant) -> None:
+    result = await start(hass)
+    with patch.object(config_flow, "bind_problem", return_value="cannot_bind") as bind:
+        result = await submit(hass, result["flow_id"], minimal(free_port(), host="192.0.2.7"))
+    assert bind.call_args.args[0] == "192.0.2.7"
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"host": "cannot_bind"}

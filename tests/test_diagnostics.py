@@ -20,7 +20,10 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from websockets.exceptions import InvalidStatus
 
 from custom_components.ocpp_cs.const import DOMAIN
-from custom_components.ocpp_cs.diagnostics import async_get_config_entry_diagnostics
+from custom_components.ocpp_cs.diagnostics import (
+    async_get_config_entry_diagnostics,
+    async_get_device_diagnostics,
+)
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
@@ -138,3 +141,12 @@ async def test_diagnostics_of_an_entry_that_is_not_running(
         )
         assert await get_diagnostics_for_device(hass, hass_client, entry, device) == {"state": "setup_retry"}
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_device_diagnostics_of_other_devices(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    devices = dr.async_get(hass)
+    entry_device = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, entry.entry_id)})
+    foreign = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={("other", "CP-1")})
+    assert await async_get_device_diagnostics(hass, entry, entry_device) == {}
+    assert await async_get_device_diagnostics(hass, entry, foreign) == {}

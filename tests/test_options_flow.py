@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import UTC, datetime
 import socket
 from typing import Any
 from unittest.mock import patch
@@ -11,6 +12,7 @@ from unittest.mock import patch
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from websockets.exceptions import InvalidStatus
@@ -214,6 +216,36 @@ async def test_clearing_the_password_in_options(hass: HomeAssistant, setup_entry
     assert "password" not in form_values(form)
 
 
+async def test_settings_form_shown_again_as_submitted(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """After an error, a field the user emptied is not filled with the old value again."""
+    entry = await setup_entry(password="pw")
+    form = await options_step(hass, entry, "settings")
+    values = {**form_values(form), "upstream_url": "nonsense"}
+    del values["password"]
+    result = await configure(hass, form["flow_id"], values)
+    assert result["errors"] == {"upstream_url": "invalid_upstream_url"}
+    shown = form_values(result)
+    assert "password" not in shown
+    assert shown["upstream_url"] == "nonsense"
+    del values["upstream_url"]
+    result = await configure(hass, form["flow_id"], values)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert not entry_config(entry).get("password")
+
+
+async def test_clearing_meter_value_options(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry(meter_value_sample_interval=30, meter_values_sampled_data="Energy.Active.Import.Register")
+    form = await options_step(hass, entry, "settings")
+    values = form_values(form)
+    assert values["meter_value_sample_interval"] == 30
+    del values["meter_value_sample_interval"], values["meter_values_sampled_data"]
+    result = await configure(hass, form["flow_id"], values)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert not entry_config(entry).get("meter_value_sample_interval")
+    assert not entry_config(entry).get("meter_values_sampled_data")
+
+
 async def test_setting_a_password_in_options_reloads(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     port = port_of(entry)
@@ -264,7 +296,9 @@ async def test_add_id_tags_and_authorize(hass: HomeAssistant, setup_entry: Entry
         info = (await cp.authorize("CARD-1")).id_tag_info
         assert info["status"] == "Accepted"
         assert info["parent_id_tag"] == "FAMILY"
-        assert info["expiry_date"].startswith("2099-01-01")
+        # The date-time selector gives local time (no offset): it is the configured time zone's.
+        local = datetime(2099, 1, 1, tzinfo=dt_util.get_default_time_zone())
+        assert info["expiry_date"] == local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         assert (await cp.authorize("card-1")).id_tag_info["status"] == "Accepted"
         assert (await cp.authorize("CARD-2")).id_tag_info["status"] == "Blocked"
         assert (await cp.authorize("OLD")).id_tag_info["status"] == "Expired"
@@ -407,6 +441,40 @@ async def test_id_tag_steps_abort_when_not_loaded(hass: HomeAssistant, setup_ent
     # Settings can still be edited.
     result = await options_step(hass, entry, "settings")
     assert result["type"] is FlowResultType.FORM
+
+
+async def test_id_tag_steps_when_unloaded_midway(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """The entry is unloaded while a form is open: submitting it aborts instead of failing."""
+    entry = await setup_entry()
+    await add_tag(hass, entry, "CARD-1")
+    add = await options_step(hass, entry, "add_id_tag")
+    choose = await options_step(hass, entry, "edit_id_tag")
+    details = await configure(hass, choose["flow_id"], {"id_tag": "CARD-1"})
+    remove = await options_step(hass, entry, "remove_id_tag")
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+    for flow_id, user_input in (
+        (add["flow_id"], {"id_tag": "CARD-2", "status": "accepted"}),
+        (details["flow_id"], {"status": "blocked"}),
+        (remove["flow_id"], {"id_tags": ["CARD-1"]}),
+    ):
+        result = await configure(hass, flow_id, user_input)
+        assert result["type"] is FlowResultType.ABORT
+        assert result["reason"] == "not_loaded"
+
+
+async def test_edit_id_tag_removed_meanwhile(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    await add_tag(hass, entry, "CARD-1")
+    await add_tag(hass, entry, "CARD-2")
+    choose = await options_step(hass, entry, "edit_id_tag")
+    details = await configure(hass, choose["flow_id"], {"id_tag": "CARD-1"})
+    hub_of(entry).central.remove_id_tag("CARD-1")
+    result = await configure(hass, details["flow_id"], {"status": "blocked"})
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "unknown_id_tag"
+    assert "card-1" not in hub_of(entry).central.id_tags
 
 
 async def test_settings_while_not_loaded(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

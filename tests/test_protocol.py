@@ -97,6 +97,53 @@ async def test_boot_rejected_creates_nothing(hass: HomeAssistant, setup_entry: E
     assert not has_entity(hass, "CP-R_0_connected", "binary_sensor")
 
 
+async def test_pending_charger_stays_pending_across_a_restart(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry(new_chargers="pending")
+    async with charger(port_of(entry), "CP-PR") as cp:
+        assert (await cp.boot()).status == "Pending"
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-PR")}) is None
+
+    async with charger(port_of(entry), "CP-PR") as cp:
+        answer = await cp.raw(call_frame("Heartbeat", {}))
+        assert isinstance(answer, CallError)
+        assert answer.error_code == "SecurityError"
+        assert (await cp.boot()).status == "Pending"
+        assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-PR") is not None
+
+
+async def test_charger_that_skips_boot_is_served_under_accept(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-NB") as cp:
+        # Some chargers reconnect without BootNotification; under `accept` they are known at once.
+        await cp.status(1, "Available")
+        await hass.async_block_till_done()
+        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-NB")}) is not None
+        assert state(hass, "CP-NB_1_status") == "available"
+        assert state(hass, "CP-NB_0_connected", "binary_sensor") == "on"
+
+
+async def test_rejected_charger_is_accepted_after_the_policy_changes(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry(new_chargers="reject")
+    async with charger(port_of(entry), "CP-RA") as cp:
+        assert (await cp.boot()).status == "Rejected"
+        assert (await cp.boot()).status == "Rejected"
+        # The user switches the entry to accept new chargers; it applies without a reconnect.
+        hass.config_entries.async_update_entry(entry, options={"new_chargers": "accept"})
+        await hass.async_block_till_done()
+        assert (await cp.boot()).status == "Accepted"
+        await hass.async_block_till_done()
+        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-RA")}) is not None
+        assert (await cp.raw(call_frame("Heartbeat", {}))).payload["currentTime"]
+
+
 # --- Heartbeat ----------------------------------------------------------------------------
 
 
@@ -157,6 +204,18 @@ async def test_status_notifications_for_charger_and_connectors(
         await hass.async_block_till_done()
         assert state(hass, "CP-S_1_status") == "charging"
         assert state(hass, "CP-S_1_error_code") == "no_error"
+
+    # What is known survives a restart, and so does the rule about older notifications.
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    async with charger(port_of(entry), "CP-S") as cp:
+        await cp.status(1, "Available", timestamp=iso(now + timedelta(seconds=10)))
+        await hass.async_block_till_done()
+        assert state(hass, "CP-S_1_status") == "charging"
+        assert state(hass, "CP-S_0_status") == "available"
+        await cp.status(1, "Finishing")
+        await hass.async_block_till_done()
+        assert state(hass, "CP-S_1_status") == "finishing"
 
 
 # --- MeterValues ----------------------------------------------------------------------------
@@ -257,6 +316,100 @@ async def test_meter_values_without_measurand_are_the_energy_register_in_wh(
         register = full_state(hass, "CP-D_1_energy_active_import_register")
         assert float(register.state) == 2.5
         assert register.attributes["context"] == "sample_clock"
+
+
+async def test_values_without_unit_take_the_measurands_unit(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-NU") as cp:
+        await cp.boot()
+        await cp.meter(
+            1,
+            [
+                sampled("11", "Current.Import"),
+                sampled("229", "Voltage"),
+                sampled("2500", "Power.Active.Import"),
+                sampled("120", "Power.Reactive.Import"),
+                sampled("800", "Energy.Reactive.Import.Register"),
+                sampled("300", "Energy.Active.Import.Interval"),
+                sampled("35", "Temperature"),
+                sampled("80", "SoC"),
+                sampled("50", "Frequency"),
+                sampled("1200", "RPM"),
+            ],
+        )
+        await hass.async_block_till_done()
+    expected = {
+        "current_import": ("A", "current"),
+        "voltage": ("V", "voltage"),
+        "power_active_import": ("W", "power"),
+        "power_reactive_import": ("var", "reactive_power"),
+        "energy_reactive_import_register": ("varh", None),
+        "energy_active_import_interval": ("kWh", "energy"),
+        "temperature": ("°C", "temperature"),
+        "soc": ("%", "battery"),
+        "frequency": ("Hz", "frequency"),
+        "rpm": ("rpm", None),
+    }
+    for key, (unit, device_class) in expected.items():
+        attributes = full_state(hass, f"CP-NU_1_{key}").attributes
+        assert attributes.get("unit_of_measurement") == unit, key
+        assert attributes.get("device_class") == device_class, key
+    # An interval is not a register: it is not a meter that only goes up.
+    assert "state_class" not in full_state(hass, "CP-NU_1_energy_active_import_interval").attributes
+    assert float(state(hass, "CP-NU_1_energy_active_import_interval")) == 0.3
+
+
+async def test_unit_spellings_outside_the_schema_are_understood(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-US") as cp:
+        await cp.boot()
+        # The spec's own table says "kw"; chargers send that, "KWH", "celsius", "Hz".
+        answer = await cp.raw(
+            call_frame(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "meterValue": [
+                        {
+                            "timestamp": iso(datetime.now(UTC)),
+                            "sampledValue": [
+                                {"value": "3.7", "measurand": "Power.Active.Import", "unit": "kw"},
+                                {"value": "12.5", "measurand": "Energy.Active.Import.Register", "unit": "KWH"},
+                                {"value": "28", "measurand": "Temperature", "unit": "celsius"},
+                                {"value": "49.9", "measurand": "Frequency", "unit": "Hz"},
+                            ],
+                        }
+                    ],
+                },
+            )
+        )
+        assert isinstance(answer, CallResult)
+        await hass.async_block_till_done()
+        power = full_state(hass, "CP-US_1_power_active_import")
+        assert (float(power.state), power.attributes["unit_of_measurement"]) == (3.7, "kW")
+        register = full_state(hass, "CP-US_1_energy_active_import_register")
+        assert (float(register.state), register.attributes["unit_of_measurement"]) == (12.5, "kWh")
+        temperature = full_state(hass, "CP-US_1_temperature")
+        assert (float(temperature.state), temperature.attributes["unit_of_measurement"]) == (28, "°C")
+        assert float(state(hass, "CP-US_1_frequency")) == 49.9
+
+        # Other values outside the schema are still refused.
+        answer = await cp.raw(
+            call_frame(
+                "MeterValues",
+                {
+                    "connectorId": 1,
+                    "meterValue": [
+                        {"timestamp": iso(datetime.now(UTC)),
+                         "sampledValue": [{"value": "1", "measurand": "Power.Bogus", "unit": "kw"}]}
+                    ],
+                },
+            )
+        )
+        assert isinstance(answer, CallError)
+        assert answer.error_code == "PropertyConstraintViolation"
 
 
 async def test_unreadable_sampled_values_are_skipped_and_answered(

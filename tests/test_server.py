@@ -209,6 +209,7 @@ async def test_bad_frames_get_callerrors_and_the_session_goes_on(
         await good.boot()
 
         await expect_error(bad, "{this is not json", "FormationViolation", "-1")
+        await expect_error(bad, "[" * 100_000 + "]" * 100_000, "FormationViolation", "-1")
         await expect_error(bad, '"just a string"', "ProtocolError", "-1")
         await expect_error(bad, json.dumps([7, "t-1", "Heartbeat", {}]), "ProtocolError", "t-1")
         await expect_error(bad, json.dumps([2, "t-2", "Heartbeat"]), "ProtocolError", "t-2")
@@ -232,9 +233,16 @@ async def test_bad_frames_get_callerrors_and_the_session_goes_on(
             call_frame("StatusNotification", {"connectorId": 1, "errorCode": "NoError", "status": "Sleeping"}),
             "PropertyConstraintViolation",
         )
+        await expect_error(
+            bad,
+            call_frame("StatusNotification", {"connectorId": -1, "errorCode": "NoError", "status": "Available"}),
+            "PropertyConstraintViolation",
+        )
         await expect_error(bad, call_frame("Authorize", {"idTag": "X" * 21}), "TypeConstraintViolation")
         await expect_error(bad, call_frame("Heartbeat", {"extra": 1}), "FormationViolation")
 
+        await expect_error(bad, json.dumps([3, "t-6"]), "ProtocolError", "t-6")
+        await expect_error(bad, json.dumps([4, "t-7", "GenericError"]), "ProtocolError", "t-7")
         # Answers to calls nobody made are dropped without a reply.
         await bad.connection.send(json.dumps([3, "nobody-asked", {}]))
         await bad.connection.send(json.dumps([4, "nobody-asked", "GenericError", "", {}]))
@@ -246,6 +254,8 @@ async def test_bad_frames_get_callerrors_and_the_session_goes_on(
         await hass.async_block_till_done()
         assert state(hass, "CP-GOOD_1_status") == "available"
         assert state(hass, "CP-BAD_0_connected", "binary_sensor") == "on"
+        # Nothing of the refused messages was recorded.
+        assert set(hub_of(entry).central.chargers["CP-BAD"].connectors) == {0}
 
 
 async def test_oversized_frame_closes_only_that_connection(

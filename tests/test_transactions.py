@@ -21,7 +21,7 @@ from custom_components.ocpp_cs.engine.state import IdTag
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import entity_id, full_state, sampled, state, wait_for
+from .helpers import entity_id, full_state, has_entity, sampled, state, wait_for
 
 STARTED_FIELDS = {"charge_point_id", "connector_id", "transaction_id", "id_tag", "meter_start", "timestamp"}
 STOPPED_FIELDS = STARTED_FIELDS | {"meter_stop", "energy", "duration", "reason"}
@@ -163,7 +163,7 @@ async def test_stop_transaction_events_and_sensors(hass: HomeAssistant, setup_en
         "timestamp": begin.isoformat(),
     }
     first_stop = stopped[0].data
-    assert STOPPED_FIELDS <= set(first_stop)
+    assert set(first_stop) >= STOPPED_FIELDS
     assert first_stop["transaction_id"] == tx
     assert first_stop["meter_stop"] == 17_250
     assert first_stop["energy"] == 7.25
@@ -187,9 +187,16 @@ async def test_stop_for_an_unknown_transaction_is_answered_and_recorded(
         # Replayed: answered again, recorded once.
         again = await cp.stop_transaction(777, 5000, reason="PowerLoss", id_tag="KNOWN")
         assert again.id_tag_info["status"] == "Accepted"
-        unknown_tag = await cp.stop_transaction(778, 10, id_tag="STRANGER")
+        unknown_tag = await cp.stop_transaction(
+            778,
+            10,
+            id_tag="STRANGER",
+            transaction_data=[{"timestamp": iso(datetime.now(UTC)), "sampledValue": register(10)}],
+        )
         assert unknown_tag.id_tag_info["status"] == "Invalid"
         await hass.async_block_till_done()
+        # Its readings belong to a connector nobody knows: they are not the charger's main meter.
+        assert not has_entity(hass, "CP-UK_0_energy_active_import_register")
 
     recorded = [t for t in hub_of(entry).central.recent_transactions if t.transaction_id == 777]
     assert len(recorded) == 1
@@ -244,7 +251,14 @@ async def test_register_glitch_to_zero_does_not_drop_energy(hass: HomeAssistant,
         await cp.stop_transaction(tx, 300)
         await hass.async_block_till_done()
         assert float(state(hass, "CP-G_1_session_energy")) == 4.2
+
+        # No readings at all and a meterStop below meterStart: zero, not negative.
+        other = await cp.start_transaction(1, "CARD", 9000)
+        await cp.stop_transaction(other.transaction_id, 100)
+        await hass.async_block_till_done()
+        assert float(state(hass, "CP-G_1_session_energy")) == 0
     assert stopped[0].data["energy"] == 4.2
+    assert stopped[1].data["energy"] == 0
 
 
 async def test_restart_keeps_open_transactions_and_the_counter(
@@ -437,3 +451,116 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         assert full_state(hass, "GROW_1_status").attributes["friendly_name"] == "GROW Connector 1 Status"
         assert full_state(hass, "GROW_2_status").attributes["friendly_name"] == "GROW Connector 2 Status"
         assert full_state(hass, "GROW_0_status").attributes["friendly_name"] == "GROW Status"
+
+
+async def test_a_charger_cannot_touch_another_chargers_transaction(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    port = port_of(entry)
+    stopped = async_capture_events(hass, EVENT_TRANSACTION_STOPPED)
+    async with charger(port, "OWNER") as owner, charger(port, "STRAY") as stray:
+        await owner.boot()
+        await stray.boot()
+        tx = (await owner.start_transaction(1, "CARD-O", 1000)).transaction_id
+        await owner.meter(1, register(2000), transaction_id=tx)
+
+        # Another charger uses the same id (left over from another central system, say).
+        await stray.meter(1, register(90_000), transaction_id=tx)
+        answer = await stray.stop_transaction(tx, 95_000, id_tag="CARD-S")
+        assert answer.id_tag_info["status"] == "Accepted"
+        await hass.async_block_till_done()
+
+        central = hub_of(entry).central
+        assert tx in central.open_transactions
+        assert central.open_transactions[tx].charge_point_id == "OWNER"
+        assert float(state(hass, "OWNER_1_session_energy")) == 1.0
+        assert state(hass, "OWNER_1_transaction_id") == str(tx)
+        assert state(hass, "OWNER_1_stop_reason") == "unknown"
+
+        await owner.stop_transaction(tx, 3000)
+        await hass.async_block_till_done()
+        assert float(state(hass, "OWNER_1_session_energy")) == 2.0
+
+    assert [(e.data["charge_point_id"], e.data["transaction_id"]) for e in stopped] == [
+        ("STRAY", tx),
+        ("OWNER", tx),
+    ]
+    assert stopped[1].data["energy"] == 2.0
+
+
+async def test_restore_from_stored_state_never_reuses_an_id(
+    hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any]
+) -> None:
+    entry = await setup_entry()
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    started = iso(datetime.now(UTC) - timedelta(hours=1))
+    # State written by an earlier run, with a counter that lags behind the ids in use and a few
+    # entries this version cannot read.
+    hass_storage[f"{DOMAIN}.{entry.entry_id}"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"{DOMAIN}.{entry.entry_id}",
+        "data": {
+            "next_transaction_id": 1,
+            "chargers": [
+                {
+                    "charge_point_id": "OLD",
+                    "accepted": True,
+                    "boot": {"vendor": "Acme", "model": "W1", "unknown_field": 1},
+                    "number_of_connectors": 1,
+                    "connectors": [
+                        {"connector_id": 0},
+                        {
+                            "connector_id": 1,
+                            "status": "Charging",
+                            "error_code": "NoError",
+                            "status_timestamp": started,
+                            "meters": {
+                                "energy_active_import_register": {
+                                    "value": 4000, "unit": "Wh", "timestamp": started,
+                                    "measurand": "Energy.Active.Import.Register",
+                                },
+                                "voltage": {"value": "not a number", "timestamp": started},
+                                "current_import": {"value": 16},
+                            },
+                        },
+                    ],
+                }
+            ],
+            "id_tags": [{"id_tag": "CARD-OLD", "status": "SomethingElse"}, {"id_tag": "CARD-OK"}],
+            "open_transactions": [
+                {"transaction_id": 41, "charge_point_id": "OLD", "connector_id": 1, "id_tag": "CARD-OK",
+                 "meter_start": 1000, "start": started, "last_register_wh": 4000},
+                {"transaction_id": 12, "charge_point_id": "GONE", "connector_id": 1, "id_tag": "CARD-OK",
+                 "meter_start": 0, "start": started},
+            ],
+            "recent_transactions": [
+                {"transaction_id": 40, "charge_point_id": "OLD", "connector_id": 1, "id_tag": "CARD-OK",
+                 "meter_start": 0, "start": started, "meter_stop": 1000, "stop": started, "reason": "Local"},
+                {"transaction_id": 900, "charge_point_id": "OLD", "connector_id": 0, "id_tag": None,
+                 "meter_start": None, "start": None, "meter_stop": 5, "stop": started, "start_seen": False},
+            ],
+        },
+    }
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+    assert state(hass, "OLD_1_transaction_id") == "41"
+    assert float(state(hass, "OLD_1_session_energy")) == 3.0
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "OLD")})
+    assert device is not None
+    assert device.manufacturer == "Acme"
+    central = hub_of(entry).central
+    assert set(central.chargers["OLD"].connectors[1].meters) == {"energy_active_import_register"}
+
+    async with charger(port_of(entry), "OLD") as cp:
+        # Ids 41 (open) and 40 (stopped) were handed out; 900 was only ever seen in a stop.
+        fresh = await cp.start_transaction(2, "CARD-OK", 0)
+        assert fresh.transaction_id == 42
+        # A stored id tag with a status this version does not know is not accepted.
+        assert (await cp.authorize("CARD-OLD")).id_tag_info["status"] == "Invalid"
+        await cp.stop_transaction(41, 6000)
+        await hass.async_block_till_done()
+        assert float(state(hass, "OLD_1_session_energy")) == 5.0

@@ -18,10 +18,17 @@ from . import commands
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
 from .hub import OcppConfigEntry, OcppHub, entry_config
 from .services import async_setup_services
+from .smart_charging import LimitController
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.BUTTON, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -34,6 +41,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
     """Load the state, open the port and create the entities."""
     hub = OcppHub(hass, entry)
+    hub.limits = LimitController(hub)
     hub.on_accepted_boot.append(partial(commands.after_accepted_boot, hub))
     hub.on_connected.append(partial(commands.on_connected, hub))
     await hub.async_load()

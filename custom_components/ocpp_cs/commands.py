@@ -235,8 +235,10 @@ async def after_accepted_boot(hub: OcppHub, session: ChargePointSession) -> None
     """After BootNotification: read the configuration, apply options, ask for statuses."""
     charge_point_id = session.id
     await read_all_configuration(hub, charge_point_id)
+    hub.limits.configuration_read(charge_point_id)
     await apply_meter_value_options(hub, charge_point_id)
     await _trigger_statuses(hub, charge_point_id)
+    await hub.limits.async_resend(charge_point_id)
 
 
 async def _trigger_statuses(hub: OcppHub, charge_point_id: str) -> None:
@@ -266,3 +268,4 @@ async def on_connected(hub: OcppHub, session: ChargePointSession) -> None:
         _LOGGER.debug("%s: TriggerMessage BootNotification failed: %s", charge_point_id, err)
     if hub.central.is_accepted(charge_point_id):
         await _trigger_statuses(hub, charge_point_id)
+        await hub.limits.async_resend(charge_point_id)

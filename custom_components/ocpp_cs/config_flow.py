@@ -6,6 +6,7 @@ from collections.abc import Mapping
 import errno
 import os
 import socket
+import ssl
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow, ConfigFlowResult, OptionsFlow
@@ -37,7 +38,7 @@ from .const import (
 )
 from .engine.state import ID_TAG_STATUSES, IdTag
 from .engine.util import snake
-from .hub import OcppHub, entry_config
+from .hub import OcppHub, build_ssl_context, entry_config
 
 ID_TAG_MAX_LENGTH = 20  # IdToken is CiString20Type
 CONF_ID_TAG = "id_tag"
@@ -46,9 +47,6 @@ CONF_STATUS = "status"
 CONF_EXPIRY_DATE = "expiry_date"
 CONF_PARENT_ID_TAG = "parent_id_tag"
 CONF_ID_TAGS = "id_tags"
-
-# Settings without a default: absent or empty means "not used".
-OPTIONAL_SETTINGS = (CONF_PASSWORD, CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, CONF_UPSTREAM_URL)
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
@@ -110,16 +108,25 @@ def settings_schema(config: Mapping[str, Any], *, include_server: bool = True) -
     return vol.Schema(fields)
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """Return False when something already listens on host:port (blocking)."""
+def bind_problem(host: str, port: int) -> str | None:
+    """
+    Try to bind host:port as the server will; return a form error, None when it can (blocking).
+
+    `port_in_use`: something else listens there; `port_not_allowed`: a privileged port;
+    `cannot_bind`: the host is not an address of this machine (or no address at all).
+    """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
-        except OSError as err:
-            return err.errno not in (errno.EADDRINUSE, errno.EACCES)
-    return True
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            return "port_in_use"
+        if err.errno == errno.EACCES:
+            return "port_not_allowed"
+        return "cannot_bind"
+    return None
 
 
 async def validate_settings(
@@ -136,6 +143,12 @@ async def validate_settings(
             errors[key] = "file_not_found"
     if keyfile and not certfile:
         errors[CONF_SSL_CERTFILE] = "certfile_required"
+    if certfile and not errors.keys() & {CONF_SSL_CERTFILE, CONF_SSL_KEYFILE}:
+        try:
+            await hass.async_add_executor_job(build_ssl_context, certfile, keyfile)
+        except (ssl.SSLError, OSError, ValueError):
+            # Not PEM, or the key does not match the certificate: the server could not start.
+            errors[CONF_SSL_CERTFILE] = "invalid_certificate"
     upstream = user_input.get(CONF_UPSTREAM_URL)
     if upstream and not upstream.startswith(("ws://", "wss://")):
         errors[CONF_UPSTREAM_URL] = "invalid_upstream_url"
@@ -146,10 +159,21 @@ async def validate_settings(
             if entry is not own_entry and int(entry_config(entry).get(CONF_PORT, DEFAULT_PORT)) == port:
                 errors[CONF_PORT] = "port_configured"
                 return errors
-        own_port = int(entry_config(own_entry).get(CONF_PORT, DEFAULT_PORT)) if own_entry else None
-        if port != own_port and not await hass.async_add_executor_job(port_is_free, host, port):
-            errors[CONF_PORT] = "port_in_use"
+        if (
+            own_entry is not None
+            and own_entry.state is ConfigEntryState.LOADED
+            and port == int(entry_config(own_entry).get(CONF_PORT, DEFAULT_PORT))
+        ):
+            # Its own server holds the port: only check that the host is an address here.
+            port = 0
+        if problem := await hass.async_add_executor_job(bind_problem, host, port):
+            errors[CONF_HOST if problem == "cannot_bind" else CONF_PORT] = problem
     return errors
+
+
+def _cleared() -> dict[str, None]:
+    """Return every optional setting (no default: absent or empty means "not used") as None."""
+    return {str(key): None for key in settings_schema({}).schema if isinstance(key, vol.Optional)}
 
 
 def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
@@ -245,14 +269,18 @@ class OcppOptionsFlow(OptionsFlow):
                     )
                 # Options overlay the data: a field left empty must hide a value set in the
                 # user step (e.g. remove the password), so it is stored as None.
-                cleared = dict.fromkeys(OPTIONAL_SETTINGS)
-                return self.async_create_entry(data={**cleared, **_clean(user_input)})
-        schema = self.add_suggested_values_to_schema(settings_schema(config), user_input or {})
+                return self.async_create_entry(data={**_cleared(), **_clean(user_input)})
+        schema = settings_schema(config)
+        if user_input is not None:
+            # Show the form again as submitted: a field the user emptied stays empty.
+            schema = self.add_suggested_values_to_schema(schema, {**_cleared(), **user_input})
         return self.async_show_form(step_id="settings", data_schema=schema, errors=errors)
 
     # --- id tags ------------------------------------------------------------------------
 
     def _loaded_hub(self) -> OcppHub | None:
+        if self.config_entry.state is not ConfigEntryState.LOADED:
+            return None
         hub = getattr(self.config_entry, "runtime_data", None)
         return hub if isinstance(hub, OcppHub) else None
 
@@ -345,10 +373,11 @@ class OcppOptionsFlow(OptionsFlow):
     async def async_step_edit_id_tag_details(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Edit the chosen id tag."""
         hub = self._loaded_hub()
-        assert hub is not None and self._editing is not None
-        tag = hub.central.id_tags.get(self._editing.casefold())
+        if hub is None:
+            return self.async_abort(reason="not_loaded")
+        tag = hub.central.id_tags.get((self._editing or "").casefold())
         if tag is None:
-            return self.async_abort(reason="no_id_tags")
+            return self.async_abort(reason="unknown_id_tag")
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = self._save_tag(hub, tag.id_tag, user_input)

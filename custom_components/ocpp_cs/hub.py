@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 import logging
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
@@ -52,6 +52,9 @@ from .engine.server import CentralSystemServer
 from .engine.session import ChargePointSession
 from .engine.state import ChargerState, Transaction
 from .engine.util import snake
+
+if TYPE_CHECKING:
+    from .smart_charging import LimitController
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -119,6 +122,7 @@ class OcppHub:
         self.on_accepted_boot: list[Callable[[ChargePointSession], Awaitable[None]]] = []
         self.on_connected: list[Callable[[ChargePointSession], Awaitable[None]]] = []
         self.boot_grace_seconds = 5.0
+        self.limits: LimitController  # set by async_setup_entry (smart_charging imports this module)
         # (charge point id, connector id) -> requested operative, while answered Scheduled.
         self.availability_scheduled: dict[tuple[str, int], bool] = {}
 

@@ -345,6 +345,33 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
         return {"context": snake(reading.context)}
 
 
+COMPOSITE_LIMIT = MeterSensorDescription(
+    key="composite_limit",
+    translation_key="composite_limit",
+    state_class=SensorStateClass.MEASUREMENT,
+    always_available=False,
+    watch=frozenset({"composite_limit"}),
+)
+
+
+class CompositeLimitSensor(OcppEntity, SensorEntity):
+    """The connector's composite schedule limit now, read back from the charger after changes."""
+
+    entity_description: MeterSensorDescription
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the limit in force now."""
+        found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
+        return found[0] if found else None
+
+    @property
+    def native_unit_of_measurement(self) -> str | None:
+        """Return A or W, as the charger expressed its schedule."""
+        found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
+        return found[1] if found else None
+
+
 def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
     """Return the sensors for what appeared."""
     charger = hub.central.chargers[new.charge_point_id]
@@ -358,6 +385,8 @@ def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
     descriptions = CHARGER_SENSORS if new.connector_id == 0 else CONNECTOR_SENSORS
     for description in descriptions:
         yield OcppSensor(hub, new.charge_point_id, new.connector_id, description)
+    if new.connector_id > 0:
+        yield CompositeLimitSensor(hub, new.charge_point_id, new.connector_id, COMPOSITE_LIMIT)
 
 
 async def async_setup_entry(

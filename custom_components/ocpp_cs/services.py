@@ -8,24 +8,52 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import partial
+import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import VolDictType
+from jsonschema.exceptions import ValidationError as SchemaValidationError
+from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
+from ocpp.messages import get_validator
+from ocpp.v16 import call
 from ocpp.v16.enums import MessageTrigger
 import voluptuous as vol
 
 from . import commands
 from .const import DOMAIN
-from .engine.configuration import PROFILE_REMOTE_TRIGGER
-from .engine.state import ChargerState
+from .engine.configuration import PROFILE_REMOTE_TRIGGER, PROFILE_SMART_CHARGING
+from .engine.smart_charging import (
+    KINDS,
+    LIMIT_PROFILE_ID_BASE,
+    PURPOSE_CHARGE_POINT_MAX,
+    PURPOSE_TX,
+    PURPOSE_TX_DEFAULT,
+    PURPOSES,
+    RECURRENCY,
+    TX_PROFILE_ID_BASE,
+    UNIT_A,
+    UNIT_W,
+    ProfileError,
+    allowed_units,
+    limit_profile,
+    measured_voltage,
+    phases_in_use,
+    to_charger_unit,
+    validate_profile,
+)
+from .engine.state import ChargerState, ChargingLimit
+from .engine.util import format_datetime, utcnow
 from .hub import OcppHub
+from .smart_charging import get_composite_schedule
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_CONNECTOR_ID = "connector_id"
+
 
 def _trigger(value: Any) -> str:
     """Accept a MessageTrigger in the spec's spelling or in snake_case."""
@@ -67,6 +95,32 @@ SCHEMAS: dict[str, VolDictType] = {
     "trigger_message": {
         vol.Required("requested_message"): _trigger,
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+    },
+    "set_charging_profile": {
+        vol.Optional("limit"): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional("unit", default=UNIT_A): vol.In([UNIT_A, UNIT_W]),
+        vol.Optional("purpose"): vol.In(list(PURPOSES)),
+        vol.Optional("stack_level"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+        vol.Optional("kind"): vol.In(list(KINDS)),
+        vol.Optional("recurrency"): vol.In(list(RECURRENCY)),
+        vol.Optional("duration"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional("valid_from"): cv.datetime,
+        vol.Optional("valid_to"): cv.datetime,
+        vol.Optional("number_phases"): vol.All(vol.Coerce(int), vol.Range(min=1, max=3)),
+        vol.Optional("min_charging_rate"): vol.All(vol.Coerce(float), vol.Range(min=0)),
+        vol.Optional("charging_profile"): dict,
+        vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+    },
+    "clear_charging_profile": {
+        vol.Optional("id"): vol.Coerce(int),
+        vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        vol.Optional("purpose"): vol.In(list(PURPOSES)),
+        vol.Optional("stack_level"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+    },
+    "get_composite_schedule": {
+        vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        vol.Required("duration"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional("unit"): vol.In([UNIT_A, UNIT_W]),
     },
     "data_transfer": {
         vol.Required("vendor_id"): _ci_string(255),
@@ -235,6 +289,156 @@ async def _data_transfer(target: Target) -> dict[str, Any]:
     )
 
 
+async def _set_charging_profile(target: Target) -> dict[str, Any]:
+    target.require_profile(PROFILE_SMART_CHARGING, "set_charging_profile")
+    data = target.data
+    connector_id = target.connector_id(default=0, minimum=0)
+    assert connector_id is not None
+    if ("charging_profile" in data) == ("limit" in data):
+        raise validation_error("profile_or_limit")
+    charger = target.charger
+    if "charging_profile" in data:
+        profile = normalize_profile(data["charging_profile"], connector_id)
+    else:
+        scope_purpose = "charge_point_max" if connector_id == 0 else "tx_default"
+        purpose = data.get("purpose", scope_purpose)
+        extra = {
+            "stack_level",
+            "kind",
+            "recurrency",
+            "duration",
+            "valid_from",
+            "valid_to",
+            "number_phases",
+            "min_charging_rate",
+        }
+        if purpose == scope_purpose and extra.isdisjoint(data):
+            # The plain limit of a scope: the same path as the number entities (and persisted).
+            await target.hub.limits.async_set(
+                target.charge_point_id, connector_id, ChargingLimit(float(data["limit"]), data["unit"]), force=True
+            )
+            profile_id = LIMIT_PROFILE_ID_BASE + connector_id
+            return {"status": "Accepted", "charging_profile_id": profile_id}
+        profile = simple_profile(charger, connector_id, data)
+    try:
+        validate_profile(charger, connector_id, profile)
+    except ProfileError as err:
+        raise validation_error(err.key, **err.placeholders) from err
+    result = await commands.async_call(
+        target.hub,
+        target.charge_point_id,
+        call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=profile),
+        skip_schema_validation=True,
+    )
+    commands.expect_status(target.charge_point_id, "SetChargingProfile", result)
+    target.hub.hass.async_create_background_task(
+        target.hub.limits.async_refresh_composite(target.charge_point_id, connector_id),
+        f"{DOMAIN} composite {target.charge_point_id}",
+    )
+    return {"status": str(result.status), "charging_profile_id": profile["charging_profile_id"]}
+
+
+def simple_profile(charger: ChargerState, connector_id: int, data: dict[str, Any]) -> dict[str, Any]:
+    """Build a profile from the action's `limit` + `unit` form and its optional fields."""
+    purpose = PURPOSES[data.get("purpose", "charge_point_max" if connector_id == 0 else "tx_default")]
+    units = allowed_units(charger)
+    voltage = measured_voltage(charger, connector_id)
+    phases = phases_in_use(charger, connector_id, charger.phases)
+    conversion = to_charger_unit(ChargingLimit(float(data["limit"]), data["unit"]), units, voltage, phases)
+    stack_level = data.get("stack_level", 0)
+    transaction_id = None
+    if purpose == PURPOSE_TX:
+        connector = charger.connectors.get(connector_id)
+        if connector is None or connector.transaction is None:
+            raise validation_error("tx_profile_no_transaction", connector_id=connector_id)
+        transaction_id = connector.transaction.transaction_id
+    base = TX_PROFILE_ID_BASE if purpose == PURPOSE_TX else LIMIT_PROFILE_ID_BASE
+    profile_id = base + connector_id + 100 * stack_level
+    profile = limit_profile(
+        purpose,
+        connector_id,
+        conversion.value,
+        conversion.unit,
+        profile_id=profile_id,
+        stack_level=stack_level,
+        transaction_id=transaction_id,
+        number_phases=data.get("number_phases"),
+    )
+    schedule = profile["charging_schedule"]
+    if "kind" in data:
+        profile["charging_profile_kind"] = KINDS[data["kind"]]
+    if profile["charging_profile_kind"] == "Relative":
+        schedule.pop("start_schedule", None)
+    elif "start_schedule" not in schedule:
+        schedule["start_schedule"] = format_datetime(utcnow())
+    if "recurrency" in data:
+        profile["recurrency_kind"] = RECURRENCY[data["recurrency"]]
+    if "duration" in data:
+        schedule["duration"] = data["duration"]
+    if "min_charging_rate" in data:
+        schedule["min_charging_rate"] = round(float(data["min_charging_rate"]), 1)
+    for field_name in ("valid_from", "valid_to"):
+        if field_name in data:
+            profile[field_name] = format_datetime(data[field_name])
+    return profile
+
+
+def normalize_profile(raw: dict[str, Any], connector_id: int) -> dict[str, Any]:
+    """Return an OCPP ChargingProfile (camelCase or snake_case) in snake_case, schema-checked."""
+    camel = snake_to_camel_case(raw)
+    payload = json.loads(json.dumps({"connectorId": connector_id, "csChargingProfiles": camel}), parse_float=Decimal)
+    try:
+        get_validator(2, "SetChargingProfile", "1.6", parse_float=Decimal).validate(payload)
+    except SchemaValidationError as err:
+        path = ".".join(str(part) for part in err.absolute_path)
+        raise validation_error("invalid_profile", error=f"{path}: {err.message}" if path else err.message) from err
+    profile: dict[str, Any] = camel_to_snake_case(json.loads(json.dumps(camel)))
+    return profile
+
+
+async def _clear_charging_profile(target: Target) -> dict[str, Any]:
+    target.require_profile(PROFILE_SMART_CHARGING, "clear_charging_profile")
+    data = target.data
+    connector_id = target.connector_id(default=None, minimum=0)
+    purpose = PURPOSES.get(data.get("purpose", ""))
+    payload = call.ClearChargingProfile(
+        id=data.get("id"),
+        connector_id=connector_id,
+        charging_profile_purpose=purpose,
+        stack_level=data.get("stack_level"),
+    )
+    result = await commands.async_call(target.hub, target.charge_point_id, payload)
+    status = commands.expect_status(target.charge_point_id, "ClearChargingProfile", result, ("Accepted", "Unknown"))
+    limits = target.charger.limits
+    for scope in list(limits):
+        scope_purpose = PURPOSE_CHARGE_POINT_MAX if scope == 0 else PURPOSE_TX_DEFAULT
+        if data.get("id") is not None:
+            cleared = data["id"] == LIMIT_PROFILE_ID_BASE + scope
+        else:
+            cleared = (
+                (purpose in (None, scope_purpose))
+                and connector_id in (None, scope)
+                and (data.get("stack_level") in (None, 0))
+            )
+        if cleared and status == "Accepted":
+            del limits[scope]
+            target.hub.central.changed(target.charge_point_id, scope, frozenset({"limit"}))
+    target.hub.hass.async_create_background_task(
+        target.hub.limits.async_refresh_composite(target.charge_point_id, connector_id or 0),
+        f"{DOMAIN} composite {target.charge_point_id}",
+    )
+    return {"status": status}
+
+
+async def _get_composite_schedule(target: Target) -> dict[str, Any]:
+    target.require_profile(PROFILE_SMART_CHARGING, "get_composite_schedule")
+    connector_id = target.connector_id(default=0, minimum=0)
+    assert connector_id is not None
+    return await get_composite_schedule(
+        target.hub, target.charge_point_id, connector_id, target.data["duration"], target.data.get("unit")
+    )
+
+
 HANDLERS: dict[str, Handler] = {
     "remote_start_transaction": _remote_start,
     "remote_stop_transaction": _remote_stop,
@@ -246,6 +450,9 @@ HANDLERS: dict[str, Handler] = {
     "clear_cache": _clear_cache,
     "trigger_message": _trigger_message,
     "data_transfer": _data_transfer,
+    "set_charging_profile": _set_charging_profile,
+    "clear_charging_profile": _clear_charging_profile,
+    "get_composite_schedule": _get_composite_schedule,
 }
 
 

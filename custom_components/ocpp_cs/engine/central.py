@@ -247,6 +247,11 @@ class CentralSystem:
         if charger is not None and number > 0:
             self._connector(charger, number)
 
+    def changed(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
+        """Announce a change made outside a charger message (a command's outcome) and persist it."""
+        self._listener.charger_changed(charge_point_id, connector_id, keys)
+        self._save_later()
+
     def update_configuration(self, charge_point_id: str, values: Mapping[str, ConfigurationValue]) -> None:
         """Record configuration keys read from (or written to) a charger."""
         charger = self.chargers.get(charge_point_id)
@@ -333,7 +338,7 @@ class CentralSystem:
         connector = self._connector(charger, connector_id)
         transaction = None
         if transaction_id is not None:
-            transaction = self.open_transactions.get(transaction_id)
+            transaction = self._open_transaction_of(charge_point_id, transaction_id)
         elif connector_id > 0:
             transaction = connector.transaction
         self._apply_readings(charger, connector, meter_values, transaction)
@@ -412,6 +417,13 @@ class CentralSystem:
 
     # --- transactions -------------------------------------------------------------------
 
+    def _open_transaction_of(self, charge_point_id: str, transaction_id: int) -> Transaction | None:
+        """Return an open transaction of this charger; another charger's id is not its own."""
+        transaction = self.open_transactions.get(transaction_id)
+        if transaction is None or transaction.charge_point_id != charge_point_id:
+            return None
+        return transaction
+
     def _find_replay(
         self, charge_point_id: str, connector_id: int, id_tag: str, meter_start: int, start: datetime | None
     ) -> Transaction | None:
@@ -487,7 +499,9 @@ class CentralSystem:
         id_tag = payload.get("id_tag")
         reason = payload.get("reason") or "Local"
         charger = self.accepted_charger(charge_point_id)
-        transaction = self.open_transactions.pop(transaction_id, None)
+        transaction = self._open_transaction_of(charge_point_id, transaction_id)
+        if transaction is not None:
+            del self.open_transactions[transaction_id]
         if transaction is None:
             for recent in self.recent_transactions:
                 if recent.transaction_id == transaction_id and recent.charge_point_id == charge_point_id:
@@ -509,7 +523,9 @@ class CentralSystem:
             )
         connector = self._connector(charger, transaction.connector_id)
         transaction_data = payload.get("transaction_data") or []
-        if transaction_data:
+        # Without its start the connector is unknown: the readings are no connector's (nor the
+        # charger's main meter, connector 0, where an unknown transaction is filed).
+        if transaction_data and transaction.start_seen:
             self._apply_readings(charger, connector, transaction_data, transaction)
         transaction.meter_stop = meter_stop
         transaction.stop = stop

@@ -88,6 +88,8 @@ class CentralSystemServer:
         self._server: Server | None = None
         self._no_subprotocol_logged: set[str] = set()
         self.rejected_handshakes = 0
+        # Closes of replaced connections in flight (the loop keeps only weak references to tasks).
+        self._closing: set[asyncio.Task[None]] = set()
 
     @property
     def bound_port(self) -> int:
@@ -185,9 +187,11 @@ class CentralSystemServer:
         previous = self.central.session_opened(session)
         if previous is not None:
             _LOGGER.info("%s connected again; closing its previous connection", charge_point_id)
-            asyncio.get_running_loop().create_task(
+            closing = asyncio.get_running_loop().create_task(
                 previous.connection.close(code=1000, reason="Replaced by a new connection")
             )
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
         else:
             _LOGGER.info("%s connected", charge_point_id)
         if self._on_session_started is not None:

@@ -105,7 +105,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         """Parse one frame; answer calls, hand results and errors to a waiting `call()`."""
         try:
             msg = json.loads(raw_msg)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
             self._log_once("-", "invalid JSON", "%s sent a frame that is not JSON", self.id)
             await self._send_error("-1", FormationViolationError(description="Message is not valid JSON"))
             return
@@ -129,7 +129,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
                 details = msg[4] if len(msg) > 4 else {}
                 self._response_queue.put_nowait(CallError(unique_id, code, description, details))
                 return
-        except (TypeError, ValueError):
+        except (IndexError, TypeError, ValueError):
             self._log_once("-", "framing", "%s sent a malformed OCPP-J message", self.id)
             await self._send_error(
                 unique_id if isinstance(unique_id, str) else "-1",
@@ -157,6 +157,10 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
                 get_validator(MessageType.Call, action, "1.6").validate(msg.payload)
             except SchemaValidationError as exc:
                 raise schema_error(exc) from None
+            connector_id = msg.payload.get("connectorId")
+            if isinstance(connector_id, int) and connector_id < 0:
+                # The schema says integer; the spec's connector ids are 0 (the charger) and up.
+                raise PropertyConstraintViolationError(description=f"connectorId: {connector_id} is negative")
             self.central.message_received(self.id, heartbeat=action == Action.heartbeat)
             response = await handlers["_on_action"](**camel_to_snake_case(msg.payload))
         except OCPPError as error:

@@ -214,6 +214,11 @@ class ChargerState:
     number_of_connectors: int = 0
     # Configuration keys from the last GetConfiguration (spec chapter 9 and vendor keys).
     configuration: dict[str, ConfigurationValue] = field(default_factory=dict)
+    # Charging limits users set, by connector (0 = the whole charger); re-sent on reconnect.
+    limits: dict[int, ChargingLimit] = field(default_factory=dict)
+    # The user's settings for this charger: its maximum current and its phases.
+    max_current: float = 32.0
+    phases: int = 3
 
     def config_value(self, key: str) -> str | None:
         """Return a configuration key's value, None when unknown."""
@@ -283,6 +288,9 @@ class ChargerState:
             "number_of_connectors": self.number_of_connectors,
             "connectors": [c.to_dict() for c in self.connectors.values()],
             "configuration": {key: value.to_dict() for key, value in self.configuration.items()},
+            "limits": {str(connector_id): limit.to_dict() for connector_id, limit in self.limits.items()},
+            "max_current": self.max_current,
+            "phases": self.phases,
         }
 
     @classmethod
@@ -298,11 +306,38 @@ class ChargerState:
             diagnostics_status=data.get("diagnostics_status"),
             number_of_connectors=int(data.get("number_of_connectors") or 0),
             configuration=configuration_from_dict(data.get("configuration") or {}),
+            max_current=float(data.get("max_current") or 32.0),
+            phases=int(data.get("phases") or 3),
         )
+        for connector_id, raw_limit in (data.get("limits") or {}).items():
+            limit = ChargingLimit.from_dict(raw_limit)
+            if limit is not None:
+                charger.limits[int(connector_id)] = limit
         for raw in data.get("connectors") or ():
             connector = ConnectorState.from_dict(raw)
             charger.connectors[connector.connector_id] = connector
         return charger
+
+
+@dataclass(slots=True)
+class ChargingLimit:
+    """A limit a user set for a scope (connector 0 = the whole charger)."""
+
+    value: float
+    unit: str  # as the user set it: A or W
+
+    def to_dict(self) -> dict[str, Any]:
+        """Serialise for persistence."""
+        return {"value": self.value, "unit": self.unit}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChargingLimit | None:
+        """Restore a persisted limit."""
+        try:
+            unit = str(data["unit"])
+            return cls(float(data["value"]), unit) if unit in ("A", "W") else None
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")

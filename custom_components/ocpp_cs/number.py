@@ -1,0 +1,151 @@
+"""Numbers: `current_limit` (A) and `power_limit` (W) per charger and per connector.
+
+Both show one limit per scope in two units. They show what the charger accepted: a refused
+limit raises an error and the number keeps its previous value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
+from homeassistant.const import UnitOfElectricCurrent, UnitOfPower
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .const import DOMAIN
+from .engine.smart_charging import (
+    DEFAULT_VOLTAGE,
+    MIN_CHARGING_CURRENT,
+    UNIT_A,
+    UNIT_W,
+    limit_in,
+    measured_voltage,
+    phases_in_use,
+)
+from .engine.state import ChargingLimit
+from .entity import OcppEntity, OcppEntityDescription
+from .hub import NewEntities, OcppConfigEntry, OcppHub
+
+PARALLEL_UPDATES = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class OcppLimitDescription(NumberEntityDescription, OcppEntityDescription):
+    """A limit number in one unit."""
+
+    unit: str
+
+
+_WATCH = frozenset({"limit", "limit_support", "configuration", "settings"})
+CURRENT_LIMIT = OcppLimitDescription(
+    key="current_limit",
+    translation_key="current_limit",
+    device_class=NumberDeviceClass.CURRENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    native_step=0.1,
+    mode=NumberMode.BOX,
+    unit=UNIT_A,
+    watch=_WATCH,
+)
+POWER_LIMIT = OcppLimitDescription(
+    key="power_limit",
+    translation_key="power_limit",
+    device_class=NumberDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.WATT,
+    native_step=1,
+    mode=NumberMode.BOX,
+    unit=UNIT_W,
+    watch=_WATCH,
+)
+
+
+class OcppLimitNumber(OcppEntity, NumberEntity):
+    """The charging limit of a charger (ChargePointMaxProfile) or connector (TxDefaultProfile)."""
+
+    entity_description: OcppLimitDescription
+
+    def _electrics(self) -> tuple[float, int]:
+        charger = self.charger
+        voltage = measured_voltage(charger, self.connector_id) or DEFAULT_VOLTAGE
+        return voltage, phases_in_use(charger, self.connector_id, charger.phases)
+
+    @property
+    def available(self) -> bool:
+        """Return False while disconnected or when the charger does not do smart charging."""
+        return super().available and self.hub.limits.supported(self.charge_point_id)
+
+    @property
+    def native_min_value(self) -> float:
+        """Return 0: zero pauses charging."""
+        return 0.0
+
+    @property
+    def native_max_value(self) -> float:
+        """Return the charger's maximum current (a per-charger setting), in this unit."""
+        voltage, phases = self._electrics()
+        maximum = self.charger.max_current
+        if self.entity_description.unit == UNIT_A:
+            return maximum
+        return round(maximum * voltage * phases)
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the accepted limit in this unit, None when none was set."""
+        limit = self.charger.limits.get(self.connector_id)
+        if limit is None:
+            return None
+        voltage, phases = self._electrics()
+        return limit_in(limit, self.entity_description.unit, voltage, phases)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Say in which unit the charger got the limit, and how it was converted."""
+        conversion = self.hub.limits.conversions.get((self.charge_point_id, self.connector_id))
+        if conversion is None:
+            return None
+        return {
+            "sent_limit": conversion.value,
+            "sent_unit": conversion.unit,
+            "converted": conversion.converted,
+            "voltage": round(conversion.voltage, 1),
+            "phases": conversion.phases,
+        }
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Send the limit; 0 pauses, otherwise at least 6 A (or its power) and at most the maximum."""
+        unit = self.entity_description.unit
+        voltage, phases = self._electrics()
+        amperes = value if unit == UNIT_A else value / (voltage * phases)
+        if value != 0 and (amperes < MIN_CHARGING_CURRENT - 0.05 or amperes > self.charger.max_current + 0.05):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="limit_out_of_range",
+                translation_placeholders={
+                    "value": f"{value:g}",
+                    "unit": unit,
+                    "minimum": f"{MIN_CHARGING_CURRENT:g} A",
+                    "maximum": f"{self.charger.max_current:g} A",
+                },
+            )
+        limit = ChargingLimit(round(value, 1) if unit == UNIT_A else round(value), unit)
+        await self.hub.limits.async_set(self.charge_point_id, self.connector_id, limit)
+
+
+def build_numbers(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+    """Return the limit numbers for what appeared."""
+    if new.meter_keys:
+        return
+    for description in (CURRENT_LIMIT, POWER_LIMIT):
+        yield OcppLimitNumber(hub, new.charge_point_id, new.connector_id, description)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
+) -> None:
+    """Add the limit numbers now and for chargers and connectors that appear later."""
+    entry.runtime_data.register_platform(build_numbers, async_add_entities)

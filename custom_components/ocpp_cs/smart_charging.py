@@ -1,0 +1,288 @@
+"""Charging limits: coalesced, unit-converted, persisted and re-sent; composite schedules.
+
+An automation may set a limit every few seconds: identical values are not re-sent, and a
+burst becomes at most one SetChargingProfile per scope and interval, carrying the newest
+value. The stored limit (what the number entities show) changes only when the charger
+accepted it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+import logging
+import time
+from typing import Any
+
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import issue_registry as ir
+from ocpp.v16 import call
+
+from . import commands
+from .const import DOMAIN
+from .engine.configuration import PROFILE_SMART_CHARGING
+from .engine.smart_charging import (
+    LIMIT_PROFILE_ID_BASE,
+    PURPOSE_CHARGE_POINT_MAX,
+    PURPOSE_TX,
+    PURPOSE_TX_DEFAULT,
+    TX_PROFILE_ID_BASE,
+    Conversion,
+    allowed_units,
+    current_limit_of_schedule,
+    limit_profile,
+    measured_voltage,
+    phases_in_use,
+    to_charger_unit,
+)
+from .engine.state import ChargingLimit
+from .engine.util import utcnow
+from .hub import OcppHub
+
+_LOGGER = logging.getLogger(__name__)
+
+# After this many refused SetChargingProfile in a row (and none accepted), limits are
+# reported as unsupported in a repair issue instead of failing silently again and again.
+REFUSALS_BEFORE_UNSUPPORTED = 3
+COMPOSITE_DURATION = 3600
+
+
+def unsupported_issue_id(charge_point_id: str) -> str:
+    """Return the repair issue id for a charger that does not do smart charging."""
+    return f"smart_charging_unsupported_{charge_point_id}"
+
+
+@dataclass(slots=True)
+class _Scope:
+    """The limit of one charger scope (connector 0 = the charger) on its way to the charger."""
+
+    desired: ChargingLimit | None = None
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+    last_send: float = float("-inf")
+
+
+class LimitController:
+    """Sends charging limits for one entry, coalescing bursts per scope."""
+
+    def __init__(self, hub: OcppHub) -> None:
+        """Bind to the hub."""
+        self.hub = hub
+        self.min_interval = 1.0
+        self._scopes: dict[tuple[str, int], _Scope] = {}
+        self._refusals: dict[str, int] = {}
+        self._accepted_once: set[str] = set()
+        self.refused: set[str] = set()
+        # The conversion used for the limit in force, per scope (shown as attributes).
+        self.conversions: dict[tuple[str, int], Conversion] = {}
+        # The composite schedule's limit now, per connector: (limit, unit).
+        self.composite: dict[tuple[str, int], tuple[float, str]] = {}
+
+    def supported(self, charge_point_id: str) -> bool:
+        """Return False when the charger lacks Smart Charging or refuses every limit."""
+        charger = self.hub.central.chargers.get(charge_point_id)
+        if charger is None or charge_point_id in self.refused:
+            return False
+        return charger.supports(PROFILE_SMART_CHARGING)
+
+    async def async_set(
+        self, charge_point_id: str, connector_id: int, limit: ChargingLimit, *, force: bool = False
+    ) -> None:
+        """Send a limit (coalesced); return once it is accepted, superseded, or raise."""
+        charger = self.hub.central.chargers[charge_point_id]
+        key = (charge_point_id, connector_id)
+        scope = self._scopes.setdefault(key, _Scope())
+        idle = scope.task is None or scope.task.done()
+        if idle and not force and charger.limits.get(connector_id) == limit:
+            return
+        for waiter in scope.waiters:
+            if not waiter.done():
+                waiter.set_result(None)  # superseded by a newer value
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        scope.desired = limit
+        scope.waiters = [future]
+        if idle:
+            scope.task = self.hub.hass.async_create_background_task(
+                self._run(charge_point_id, connector_id, scope), f"{DOMAIN} limit {charge_point_id}/{connector_id}"
+            )
+        await future
+
+    async def _run(self, charge_point_id: str, connector_id: int, scope: _Scope) -> None:
+        while scope.desired is not None:
+            wait = scope.last_send + self.min_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            limit, waiters = scope.desired, scope.waiters
+            scope.desired, scope.waiters = None, []
+            scope.last_send = time.monotonic()
+            try:
+                await self._send(charge_point_id, connector_id, limit)
+            except HomeAssistantError as err:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(err)
+            else:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+
+    async def _send(self, charge_point_id: str, connector_id: int, limit: ChargingLimit) -> None:
+        hub = self.hub
+        charger = hub.central.chargers[charge_point_id]
+        if not charger.supports(PROFILE_SMART_CHARGING):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="feature_not_supported",
+                translation_placeholders={
+                    "charge_point_id": charge_point_id,
+                    "action": "SetChargingProfile",
+                    "profile": "SmartCharging",
+                },
+            )
+        voltage = measured_voltage(charger, connector_id)
+        phases = phases_in_use(charger, connector_id, charger.phases)
+        conversion = to_charger_unit(limit, allowed_units(charger), voltage, phases)
+        profiles: list[dict[str, Any]] = []
+        if connector_id == 0:
+            profiles.append(
+                limit_profile(
+                    PURPOSE_CHARGE_POINT_MAX, 0, conversion.value, conversion.unit, profile_id=LIMIT_PROFILE_ID_BASE
+                )
+            )
+        else:
+            profiles.append(
+                limit_profile(
+                    PURPOSE_TX_DEFAULT,
+                    connector_id,
+                    conversion.value,
+                    conversion.unit,
+                    profile_id=LIMIT_PROFILE_ID_BASE + connector_id,
+                )
+            )
+        result = await commands.async_call(
+            hub, charge_point_id, call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=profiles[0])
+        )
+        if result.status != "Accepted":
+            self._refused(charge_point_id)
+            commands.expect_status(charge_point_id, "SetChargingProfile", result)
+        self._accepted(charge_point_id)
+        connector = charger.connectors.get(connector_id)
+        transaction = connector.transaction if connector and connector_id > 0 else None
+        if transaction is not None:
+            # Many chargers apply TxDefaultProfile to new transactions only: set the running one too.
+            tx_profile = limit_profile(
+                PURPOSE_TX,
+                connector_id,
+                conversion.value,
+                conversion.unit,
+                profile_id=TX_PROFILE_ID_BASE + connector_id,
+                transaction_id=transaction.transaction_id,
+            )
+            try:
+                tx_result = await commands.async_call(
+                    hub,
+                    charge_point_id,
+                    call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=tx_profile),
+                )
+                if tx_result.status != "Accepted":
+                    _LOGGER.info(
+                        "%s refused the TxProfile of transaction %s", charge_point_id, transaction.transaction_id
+                    )
+            except HomeAssistantError as err:
+                _LOGGER.info("%s: TxProfile not set: %s", charge_point_id, err)
+        charger.limits[connector_id] = limit
+        self.conversions[(charge_point_id, connector_id)] = conversion
+        hub.central.changed(charge_point_id, connector_id, frozenset({"limit"}))
+        hub.hass.async_create_background_task(
+            self.async_refresh_composite(charge_point_id, connector_id), f"{DOMAIN} composite {charge_point_id}"
+        )
+
+    def _refused(self, charge_point_id: str) -> None:
+        count = self._refusals.get(charge_point_id, 0) + 1
+        self._refusals[charge_point_id] = count
+        if count >= REFUSALS_BEFORE_UNSUPPORTED and charge_point_id not in self._accepted_once:
+            self.refused.add(charge_point_id)
+            ir.async_create_issue(
+                self.hub.hass,
+                DOMAIN,
+                unsupported_issue_id(charge_point_id),
+                is_fixable=False,
+                severity=ir.IssueSeverity.WARNING,
+                translation_key="smart_charging_refused",
+                translation_placeholders={"charge_point_id": charge_point_id, "count": str(count)},
+            )
+            self.hub.central.changed(charge_point_id, 0, frozenset({"limit_support"}))
+
+    def _accepted(self, charge_point_id: str) -> None:
+        self._refusals.pop(charge_point_id, None)
+        self._accepted_once.add(charge_point_id)
+        if charge_point_id in self.refused:
+            self.refused.discard(charge_point_id)
+            ir.async_delete_issue(self.hub.hass, DOMAIN, unsupported_issue_id(charge_point_id))
+            self.hub.central.changed(charge_point_id, 0, frozenset({"limit_support"}))
+
+    def configuration_read(self, charge_point_id: str) -> None:
+        """Raise a repair issue when the charger says it has no Smart Charging profile."""
+        charger = self.hub.central.chargers.get(charge_point_id)
+        if charger is None:
+            return
+        if charger.supports(PROFILE_SMART_CHARGING):
+            if charge_point_id not in self.refused:
+                ir.async_delete_issue(self.hub.hass, DOMAIN, unsupported_issue_id(charge_point_id))
+            return
+        ir.async_create_issue(
+            self.hub.hass,
+            DOMAIN,
+            unsupported_issue_id(charge_point_id),
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="smart_charging_unsupported",
+            translation_placeholders={"charge_point_id": charge_point_id},
+        )
+        self.hub.central.changed(charge_point_id, 0, frozenset({"limit_support"}))
+
+    async def async_resend(self, charge_point_id: str) -> None:
+        """Send every stored limit again (a charger may lose volatile profiles on reboot)."""
+        charger = self.hub.central.chargers.get(charge_point_id)
+        if charger is None or not charger.limits or not charger.supports(PROFILE_SMART_CHARGING):
+            return
+        for connector_id, limit in sorted(charger.limits.items()):
+            try:
+                await self.async_set(charge_point_id, connector_id, limit, force=True)
+            except HomeAssistantError as err:
+                _LOGGER.warning(
+                    "%s: could not restore the limit of connector %s: %s", charge_point_id, connector_id, err
+                )
+
+    async def async_refresh_composite(self, charge_point_id: str, connector_id: int) -> None:
+        """Read the composite schedule back for the connector(s) a change affects."""
+        charger = self.hub.central.chargers.get(charge_point_id)
+        if charger is None:
+            return
+        targets = [connector_id] if connector_id > 0 else sorted(c for c in charger.connectors if c > 0)
+        for target in targets:
+            try:
+                await get_composite_schedule(self.hub, charge_point_id, target, COMPOSITE_DURATION, None)
+            except HomeAssistantError as err:
+                _LOGGER.debug("%s: composite schedule of connector %s not read: %s", charge_point_id, target, err)
+                return
+
+
+async def get_composite_schedule(
+    hub: OcppHub, charge_point_id: str, connector_id: int, duration: int, unit: str | None
+) -> dict[str, Any]:
+    """Ask for the composite schedule, remember its limit now and return the answer."""
+    payload = call.GetCompositeSchedule(connector_id=connector_id, duration=duration, charging_rate_unit=unit)
+    result = await commands.async_call(hub, charge_point_id, payload)
+    commands.expect_status(charge_point_id, "GetCompositeSchedule", result)
+    answer = commands.answer_dict(result)
+    schedule = answer.get("charging_schedule")
+    now_limit = current_limit_of_schedule(schedule, utcnow()) if isinstance(schedule, dict) else None
+    controller = hub.limits
+    key = (charge_point_id, connector_id)
+    if now_limit is None:
+        controller.composite.pop(key, None)
+    else:
+        controller.composite[key] = now_limit
+    hub.central.changed(charge_point_id, connector_id, frozenset({"composite_limit"}))
+    return answer
