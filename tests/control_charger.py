@@ -12,7 +12,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 from websockets.exceptions import ConnectionClosed
 
-from .charger import SimCharger
+from .charger import SimCharger, now_iso
 
 # answers[action]: a status to answer, "callerror" for a CALLERROR, "silent" to never answer.
 CALLERROR = "callerror"
@@ -30,6 +30,7 @@ class ControlCharger(SimCharger):
             {"key": "SupportedFeatureProfiles", "readonly": True, "value": "Core,RemoteTrigger,SmartCharging"},
         ]
         self.transactions: dict[int, int] = {}  # transaction id -> connector id
+        self.profiles: dict[tuple[int, str], dict[str, Any]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def _answer(self, action: str, default: str, **request: Any) -> str:
@@ -130,3 +131,51 @@ class ControlCharger(SimCharger):
     async def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None) -> Any:
         status = await self._answer("DataTransfer", "Accepted", vendor_id=vendor_id, message_id=message_id, data=data)
         return call_result.DataTransfer(status=status, data=f"echo:{data}" if data else None)
+
+    # --- Smart Charging -----------------------------------------------------------------
+
+    units: tuple[str, ...] = ("A",)
+
+    @on(Action.set_charging_profile)
+    async def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
+        status = await self._answer(
+            "SetChargingProfile", "Accepted", connector_id=connector_id, profile=cs_charging_profiles
+        )
+        unit = cs_charging_profiles["charging_schedule"]["charging_rate_unit"]
+        if status == "Accepted" and unit not in self.units:
+            status = "Rejected"
+        if status == "Accepted":
+            self.profiles[(connector_id, cs_charging_profiles["charging_profile_purpose"])] = cs_charging_profiles
+        return call_result.SetChargingProfile(status=status)
+
+    @on(Action.clear_charging_profile)
+    async def on_clear_charging_profile(self, **request: Any) -> Any:
+        status = await self._answer("ClearChargingProfile", "Accepted", **request)
+        found = bool(self.profiles)
+        self.profiles.clear()
+        return call_result.ClearChargingProfile(status=status if found else "Unknown")
+
+    @on(Action.get_composite_schedule)
+    async def on_get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None
+    ) -> Any:
+        status = await self._answer("GetCompositeSchedule", "Accepted", connector_id=connector_id, duration=duration)
+        limits = [
+            profile["charging_schedule"]["charging_schedule_period"][0]["limit"]
+            for (connector, _purpose), profile in self.profiles.items()
+            if connector in (0, connector_id)
+        ]
+        if not limits:
+            return call_result.GetCompositeSchedule(status=status, connector_id=connector_id)
+        unit = charging_rate_unit or self.units[0]
+        return call_result.GetCompositeSchedule(
+            status=status,
+            connector_id=connector_id,
+            schedule_start=now_iso(),
+            charging_schedule={
+                "duration": duration,
+                "start_schedule": now_iso(),
+                "charging_rate_unit": unit,
+                "charging_schedule_period": [{"start_period": 0, "limit": float(min(limits))}],
+            },
+        )

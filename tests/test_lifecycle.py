@@ -137,11 +137,6 @@ async def test_remove_devices(
     assert [charger_["charge_point_id"] for charger_ in stored] == ["CP-HERE"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub._populated keeps a removed charger's id: on reconnect charger_added() skips its connector-0 "
-    "entities (fix: async_remove_config_entry_device must also discard it from hub._populated)",
-)
 async def test_removed_charger_comes_back_as_new(
     hass: HomeAssistant, setup_entry: EntryFactory, hass_ws_client: WebSocketGenerator
 ) -> None:

@@ -109,5 +109,5 @@ async def async_remove_config_entry_device(
         if charger is not None:
             if charger.connected:
                 return False
-            hub.central.remove_charger(identifier)
+            hub.forget_charger(identifier)
     return True

@@ -237,7 +237,9 @@ async def after_accepted_boot(hub: OcppHub, session: ChargePointSession) -> None
     await read_all_configuration(hub, charge_point_id)
     hub.limits.configuration_read(charge_point_id)
     await apply_meter_value_options(hub, charge_point_id)
-    await _trigger_statuses(hub, charge_point_id)
+    if not session.status_seen:
+        # Chargers report their statuses after booting; ask only the ones that did not.
+        await _trigger_statuses(hub, charge_point_id)
     await hub.limits.async_resend(charge_point_id)
 
 

@@ -49,7 +49,7 @@ from .const import (
 from .engine.central import CentralSettings, CentralSystem
 from .engine.listener import DataTransferReceived, IdTagPresented
 from .engine.server import CentralSystemServer
-from .engine.session import ChargePointSession
+from .engine.session import ChargePointSession, warm_schema_cache
 from .engine.state import ChargerState, Transaction
 from .engine.util import snake
 
@@ -59,6 +59,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 type OcppConfigEntry = ConfigEntry[OcppHub]
+# Changes that concern every connector's entities, not only connector 0's.
+CHARGER_WIDE_KEYS = frozenset({"connected", "limit_support", "configuration", "settings"})
 type ChangeCallback = Callable[[frozenset[str]], None]
 
 
@@ -140,6 +142,7 @@ class OcppHub:
             ssl_context = await self.hass.async_add_executor_job(
                 build_ssl_context, config[CONF_SSL_CERTFILE], config.get(CONF_SSL_KEYFILE)
             )
+        await self.hass.async_add_executor_job(warm_schema_cache)
         password = config.get(CONF_PASSWORD) or None
         self.server = CentralSystemServer(
             self.central,
@@ -203,6 +206,13 @@ class OcppHub:
         else:
             self.availability_scheduled.pop((charge_point_id, connector_id), None)
         self._notify(charge_point_id, connector_id, frozenset({"availability"}))
+
+    @callback
+    def forget_charger(self, charge_point_id: str) -> None:
+        """Forget a charger whose device the user removed; it comes back as new if it connects."""
+        self.central.remove_charger(charge_point_id)
+        self._populated.discard(charge_point_id)
+        self._subscribers.pop(charge_point_id, None)
 
     @callback
     def accept_pending(self, charge_point_id: str) -> None:
@@ -341,7 +351,7 @@ class OcppHub:
         by_connector = self._subscribers.get(charge_point_id)
         if not by_connector:
             return
-        if "connected" in keys:
+        if not keys.isdisjoint(CHARGER_WIDE_KEYS):
             targets = [cb for callbacks in by_connector.values() for cb in callbacks]
         else:
             targets = list(by_connector.get(connector_id, ()))

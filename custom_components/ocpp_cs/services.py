@@ -390,6 +390,8 @@ def normalize_profile(raw: dict[str, Any], connector_id: int) -> dict[str, Any]:
     try:
         get_validator(2, "SetChargingProfile", "1.6", parse_float=Decimal).validate(payload)
     except SchemaValidationError as err:
+        if err.validator == "multipleOf":
+            raise validation_error("limit_decimals", limit=err.instance) from err
         path = ".".join(str(part) for part in err.absolute_path)
         raise validation_error("invalid_profile", error=f"{path}: {err.message}" if path else err.message) from err
     profile: dict[str, Any] = camel_to_snake_case(json.loads(json.dumps(camel)))

@@ -269,7 +269,8 @@ class CentralSystem:
     def boot_notification(self, charge_point_id: str, payload: Mapping[str, Any]) -> tuple[str, int]:
         """Record a BootNotification and return (status, interval) per the new-charger policy."""
         status = self.registration_status(charge_point_id)
-        if status is None or status == REGISTRATION_REJECTED:
+        if status != REGISTRATION_ACCEPTED:
+            # Not accepted yet: the policy in force now decides (the user may have changed it).
             policy = self.settings.new_chargers
             if policy == NEW_CHARGERS_ACCEPT:
                 status = REGISTRATION_ACCEPTED

@@ -113,7 +113,6 @@ class CentralSystemServer:
             ping_timeout=self._ping_timeout,
             max_size=MAX_MESSAGE_SIZE,
             ssl=self._ssl_context,
-            logger=_LOGGER,
         )
 
     async def stop(self) -> None:

@@ -8,7 +8,7 @@ import json
 import logging
 from typing import Any, TypeVar, cast
 
-from jsonschema.exceptions import ValidationError as SchemaValidationError
+from jsonschema.exceptions import ValidationError as SchemaValidationError, best_match
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import (
     FormationViolationError,
@@ -40,8 +40,23 @@ def on(action: Action) -> Callable[[_Handler], _Handler]:
     return cast(Callable[[_Handler], _Handler], _on(action))
 
 
+def warm_schema_cache() -> None:
+    """Load the JSON schemas of every charger-initiated action (blocking file reads: executor)."""
+    for action in KNOWN_ACTIONS_FROM_CHARGERS:
+        try:
+            get_validator(MessageType.Call, action, "1.6")
+        except (OSError, ValueError, OCPPError):
+            continue
+
+
 # Every action OCPP 1.6 (and its security extension) defines; others are unknown.
 KNOWN_ACTIONS = frozenset(action.value for action in Action)
+KNOWN_ACTIONS_FROM_CHARGERS = (
+    "Authorize", "BootNotification", "DataTransfer", "DiagnosticsStatusNotification",
+    "FirmwareStatusNotification", "Heartbeat", "MeterValues", "StartTransaction", "StatusNotification",
+    "StopTransaction", "LogStatusNotification", "SecurityEventNotification", "SignCertificate",
+    "SignedFirmwareStatusNotification",
+)
 
 _SCHEMA_ERRORS: dict[str, type[OCPPError]] = {
     "type": TypeConstraintViolationError,
@@ -52,6 +67,18 @@ _SCHEMA_ERRORS: dict[str, type[OCPPError]] = {
     "maximum": PropertyConstraintViolationError,
     "additionalProperties": FormationViolationError,
 }
+
+
+def tolerated(exc: SchemaValidationError) -> bool:
+    """
+    Return True for a schema violation that is let through: a sampled value's unit.
+
+    Chargers spell units their own way ("kw" as in the spec's own table, "KWH", "Hz"); the
+    meter parser understands them, and refusing MeterValues over it would lose the readings
+    (spec 4.7: sanity checks should never stop the answer).
+    """
+    path = list(exc.absolute_path)
+    return exc.validator == "enum" and len(path) > 1 and path[-1] == "unit" and "sampledValue" in path
 
 
 def schema_error(exc: SchemaValidationError) -> OCPPError:
@@ -82,6 +109,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         self._logged_errors: set[tuple[str, str]] = set()
         # True once this connection sent BootNotification.
         self.booted = False
+        # True once a StatusNotification arrived since the last BootNotification.
+        self.status_seen = False
 
     @property
     def connection(self) -> Any:
@@ -153,10 +182,10 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
                 )
             if not isinstance(msg.payload, dict):
                 raise FormationViolationError(description="Payload must be a JSON object")
-            try:
-                get_validator(MessageType.Call, action, "1.6").validate(msg.payload)
-            except SchemaValidationError as exc:
-                raise schema_error(exc) from None
+            validator = get_validator(MessageType.Call, action, "1.6")
+            error = best_match(e for e in validator.iter_errors(msg.payload) if not tolerated(e))
+            if error is not None:
+                raise schema_error(error)
             connector_id = msg.payload.get("connectorId")
             if isinstance(connector_id, int) and connector_id < 0:
                 # The schema says integer; the spec's connector ids are 0 (the charger) and up.
@@ -213,6 +242,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     async def on_boot_notification(self, **payload: Any) -> call_result.BootNotification:
         """Register the charger per the entry's new-charger policy."""
         self.booted = True
+        self.status_seen = False
         status, interval = self.central.boot_notification(self.id, payload)
         if status == REGISTRATION_ACCEPTED:
             self.central.message_received(self.id)
@@ -230,6 +260,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     @on(Action.status_notification)
     async def on_status_notification(self, **payload: Any) -> call_result.StatusNotification:
         """Record a connector's status."""
+        self.status_seen = True
         self.central.status_notification(self.id, payload)
         return call_result.StatusNotification()
 
