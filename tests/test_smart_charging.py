@@ -315,3 +315,26 @@ async def test_profile_rules_of_the_spec(hass: HomeAssistant, setup_entry: Entry
         await hass.async_block_till_done()
         assert state(hass, "CP-S_0_current_limit", "number") == "unknown"
         assert await action(hass, "clear_charging_profile", device_id=dev) == {"status": "Unknown"}
+
+
+async def test_charger_settings_set_the_limit_range(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-O", cls=with_units("A")) as cp:
+        assert isinstance(cp, ControlCharger)
+        await ready(hass, entry, cp)
+        assert full_state(hass, "CP-O_0_current_limit", "number").attributes["max"] == 32.0
+        flow = await hass.config_entries.options.async_init(entry.entry_id)
+        flow = await hass.config_entries.options.async_configure(flow["flow_id"], {"next_step_id": "charger_settings"})
+        flow = await hass.config_entries.options.async_configure(flow["flow_id"], {"charger": "CP-O"})
+        assert flow["step_id"] == "charger_details"
+        flow = await hass.config_entries.options.async_configure(
+            flow["flow_id"], {"max_current": 16, "phases": "1"}
+        )
+        assert flow["type"] == "create_entry"
+        await hass.async_block_till_done()
+        assert full_state(hass, "CP-O_0_current_limit", "number").attributes["max"] == 16.0
+        assert full_state(hass, "CP-O_0_power_limit", "number").attributes["max"] == 3680  # 16 A x 230 V x 1
+        with pytest.raises(ServiceValidationError):
+            await set_number(hass, "CP-O_0_current_limit", 20)
+        charger_state = hub_of(entry).central.chargers["CP-O"]
+        assert (charger_state.max_current, charger_state.phases) == (16.0, 1)

@@ -47,6 +47,9 @@ CONF_STATUS = "status"
 CONF_EXPIRY_DATE = "expiry_date"
 CONF_PARENT_ID_TAG = "parent_id_tag"
 CONF_ID_TAGS = "id_tags"
+CONF_CHARGER = "charger"
+CONF_MAX_CURRENT = "max_current"
+CONF_PHASES = "phases"
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
@@ -246,13 +249,15 @@ class OcppOptionsFlow(OptionsFlow):
     """Edit the settings and the id tags of a central system."""
 
     def __init__(self) -> None:
-        """Start with no id tag selected."""
+        """Start with no id tag and no charger selected."""
         self._editing: str | None = None
+        self._charger: str | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Offer the settings and the id tag steps."""
         return self.async_show_menu(
-            step_id="init", menu_options=["settings", "add_id_tag", "edit_id_tag", "remove_id_tag"]
+            step_id="init",
+            menu_options=["settings", "charger_settings", "add_id_tag", "edit_id_tag", "remove_id_tag"],
         )
 
     async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -275,6 +280,49 @@ class OcppOptionsFlow(OptionsFlow):
             # Show the form again as submitted: a field the user emptied stays empty.
             schema = self.add_suggested_values_to_schema(schema, {**_cleared(), **user_input})
         return self.async_show_form(step_id="settings", data_schema=schema, errors=errors)
+
+    # --- per-charger settings -----------------------------------------------------------
+
+    async def async_step_charger_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose a charger whose maximum current and phases to set."""
+        hub = self._loaded_hub()
+        if hub is None:
+            return self.async_abort(reason="not_loaded")
+        chargers = sorted(cp for cp, charger in hub.central.chargers.items() if charger.accepted)
+        if not chargers:
+            return self.async_abort(reason="no_chargers")
+        if user_input is not None:
+            self._charger = user_input[CONF_CHARGER]
+            return await self.async_step_charger_details()
+        schema = vol.Schema(
+            {vol.Required(CONF_CHARGER): selector.SelectSelector(selector.SelectSelectorConfig(options=chargers))}
+        )
+        return self.async_show_form(step_id="charger_settings", data_schema=schema)
+
+    async def async_step_charger_details(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Set a charger's maximum current (the limit numbers' range) and its phases."""
+        hub = self._loaded_hub()
+        charger = hub.central.chargers.get(self._charger or "") if hub else None
+        if hub is None or charger is None:
+            return self.async_abort(reason="not_loaded")
+        if user_input is not None:
+            charger.max_current = float(user_input[CONF_MAX_CURRENT])
+            charger.phases = int(user_input[CONF_PHASES])
+            hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_MAX_CURRENT, default=charger.max_current): vol.All(
+                    vol.Coerce(float), vol.Range(min=6, max=500)
+                ),
+                vol.Required(CONF_PHASES, default=str(charger.phases)): _select(["1", "3"], CONF_PHASES),
+            }
+        )
+        return self.async_show_form(
+            step_id="charger_details",
+            data_schema=schema,
+            description_placeholders={"charge_point_id": charger.charge_point_id},
+        )
 
     # --- id tags ------------------------------------------------------------------------
 
