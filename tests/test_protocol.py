@@ -199,6 +199,12 @@ async def test_status_notifications_for_charger_and_connectors(
         await hass.async_block_till_done()
         assert state(hass, "CP-S_1_status") == "suspended_evse"
 
+        # A timestamp without an offset is UTC.
+        naive = (now + timedelta(seconds=20)).replace(tzinfo=None).isoformat()
+        await cp.status(1, "Preparing", timestamp=naive)
+        await hass.async_block_till_done()
+        assert state(hass, "CP-S_1_status") == "preparing"
+
         # Without a timestamp the notification is taken as current.
         await cp.status(1, "Charging")
         await hass.async_block_till_done()
@@ -209,7 +215,7 @@ async def test_status_notifications_for_charger_and_connectors(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     async with charger(port_of(entry), "CP-S") as cp:
-        await cp.status(1, "Available", timestamp=iso(now + timedelta(seconds=10)))
+        await cp.status(1, "Available", timestamp=iso(now + timedelta(seconds=30)))
         await hass.async_block_till_done()
         assert state(hass, "CP-S_1_status") == "charging"
         assert state(hass, "CP-S_0_status") == "available"

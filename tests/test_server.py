@@ -108,7 +108,9 @@ async def test_new_connection_replaces_the_old_one(hass: HomeAssistant, setup_en
             await heartbeat_works(new)
             await new.status(1, "Available")
             await hass.async_block_till_done()
-            assert hub_of(entry).central.sessions["CP-TWICE"].connection is not None
+            # The session in charge is the new connection's.
+            session = hub_of(entry).central.sessions["CP-TWICE"]
+            assert session.connection.remote_address[1] == new.connection.local_address[1]
             assert state(hass, "CP-TWICE_0_connected", "binary_sensor") == "on"
             assert state(hass, "CP-TWICE_1_status") == "available"
         await wait_for(
