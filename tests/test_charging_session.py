@@ -113,3 +113,15 @@ async def test_full_session(hass: HomeAssistant, setup_entry: EntryFactory) -> N
     assert presented[0] == {"charge_point_id": "CP-1", "id_tag": "CARD-1", "status": "accepted"}
     assert presented[1]["connector_id"] == 1
     assert hub_of(entry).central.open_transactions == {}
+
+
+async def test_absurd_connector_ids_are_refused(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-BIG") as cp:
+        await cp.boot()
+        answer = await cp.raw(
+            '[2,"big-1","StatusNotification",{"connectorId":100000,"errorCode":"NoError","status":"Available"}]'
+        )
+        assert (answer.unique_id, answer.error_code) == ("big-1", "PropertyConstraintViolation")
+        await cp.status(32, "Available")  # up to 32 connectors are fine
+        assert len(hub_of(entry).central.chargers["CP-BIG"].connectors) == 33

@@ -82,10 +82,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
 
 async def async_unload_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
     """Close every connection, stop listening and write the state."""
-    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    if unloaded:
-        await entry.runtime_data.async_stop()
-    return unloaded
+    # Chargers first: a message arriving while the platforms unload would add entities to
+    # a platform that is already gone.
+    await entry.runtime_data.async_stop()
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> None:

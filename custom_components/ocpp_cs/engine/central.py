@@ -39,6 +39,8 @@ REGISTRATION_ACCEPTED = "Accepted"
 REGISTRATION_PENDING = "Pending"
 REGISTRATION_REJECTED = "Rejected"
 
+# Connector ids above this are refused unless NumberOfConnectors declares more.
+MAX_CONNECTORS = 32
 STATUS_KEYS = frozenset({"status", "error_code", "info", "vendor_error_code"})
 TRANSACTION_KEYS = frozenset(
     {"transaction", "session_energy", "session_start", "transaction_id", "id_tag", "stop_reason"}
@@ -246,6 +248,12 @@ class CentralSystem:
         charger = self.chargers.get(charge_point_id)
         if charger is not None and number > 0:
             self._connector(charger, number)
+
+    def max_connector_id(self, charge_point_id: str) -> int:
+        """Return the highest connector id a charger may use (NumberOfConnectors, at least 32)."""
+        charger = self.chargers.get(charge_point_id)
+        declared = charger.config_int("NumberOfConnectors") if charger else None
+        return max(MAX_CONNECTORS, declared or 0)
 
     def changed(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
         """Announce a change made outside a charger message (a command's outcome) and persist it."""

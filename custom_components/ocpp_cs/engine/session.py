@@ -190,6 +190,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             if isinstance(connector_id, int) and connector_id < 0:
                 # The schema says integer; the spec's connector ids are 0 (the charger) and up.
                 raise PropertyConstraintViolationError(description=f"connectorId: {connector_id} is negative")
+            if isinstance(connector_id, int) and connector_id > self.central.max_connector_id(self.id):
+                # Every connector becomes a device with entities: refuse absurd ids.
+                raise PropertyConstraintViolationError(
+                    description=f"connectorId: {connector_id} is above the charger's connectors"
+                )
             self.central.message_received(self.id, heartbeat=action == Action.heartbeat)
             response = await handlers["_on_action"](**camel_to_snake_case(msg.payload))
         except OCPPError as error:
