@@ -318,3 +318,37 @@ async def test_second_connector_gives_connector_one_its_own_device(
         status_2 = registry.async_get(entity_id(hass, "CP-M_2_status"))
         assert status_2 is not None
         assert status_2.device_id == device_id(hass, "CP-M_2")
+
+
+async def test_call_sends_any_action_checked_against_its_schema(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-C", cls=ControlCharger) as cp:
+        assert isinstance(cp, ControlCharger)
+        await booted(hass, cp)
+        dev = device_id(hass, "CP-C")
+        answer = await action(hass, "call", device_id=dev, action="Reset", payload={"type": "Hard"})
+        assert answer == {"status": "Accepted"}
+        assert ("Reset", {"type": "Hard"}) in cp.received
+        answer = await action(
+            hass, "call", device_id=dev, action="change_configuration", payload={"key": "K", "value": "1"}
+        )
+        assert answer == {"status": "Accepted"}
+        for data, key, field in (
+            ({"action": "BootNotification", "payload": {}}, "unknown_action", None),
+            ({"action": "Reset", "payload": {"type": "Medium"}}, "invalid_payload", "type"),
+            ({"action": "UnlockConnector", "payload": {"connectorId": "one"}}, "invalid_payload", "connectorId"),
+            ({"action": "UnlockConnector", "payload": {}}, "invalid_payload", "payload"),
+        ):
+            with pytest.raises(ServiceValidationError) as raised:
+                await action(hass, "call", device_id=dev, **data)
+            assert raised.value.translation_key == key
+            if field:
+                assert raised.value.translation_placeholders["field"] == field
+        # A CALLERROR from the charger is an error that names it.
+        cp.answers["Reset"] = CALLERROR
+        with pytest.raises(HomeAssistantError) as raised:
+            await action(hass, "call", device_id=dev, action="Reset", payload={"type": "Soft"})
+        assert raised.value.translation_key == "call_error"
+        assert raised.value.translation_placeholders["code"] == "InternalError"

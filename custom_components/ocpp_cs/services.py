@@ -122,6 +122,10 @@ SCHEMAS: dict[str, VolDictType] = {
         vol.Required("duration"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("unit"): vol.In([UNIT_A, UNIT_W]),
     },
+    "call": {
+        vol.Required("action"): cv.string,
+        vol.Optional("payload", default=dict): dict,
+    },
     "data_transfer": {
         vol.Required("vendor_id"): _ci_string(255),
         vol.Optional("message_id"): _ci_string(50),
@@ -441,6 +445,39 @@ async def _get_composite_schedule(target: Target) -> dict[str, Any]:
     )
 
 
+# Every action a central system may send to a charger: OCPP 1.6 and its security extension.
+CS_TO_CHARGER_ACTIONS = frozenset(
+    {
+        "CancelReservation", "CertificateSigned", "ChangeAvailability", "ChangeConfiguration", "ClearCache",
+        "ClearChargingProfile", "DataTransfer", "DeleteCertificate", "ExtendedTriggerMessage",
+        "GetCompositeSchedule", "GetConfiguration", "GetDiagnostics", "GetInstalledCertificateIds",
+        "GetLocalListVersion", "GetLog", "InstallCertificate", "RemoteStartTransaction",
+        "RemoteStopTransaction", "ReserveNow", "Reset", "SendLocalList", "SetChargingProfile",
+        "SignedUpdateFirmware", "TriggerMessage", "UnlockConnector", "UpdateFirmware",
+    }
+)
+
+
+async def _call(target: Target) -> dict[str, Any]:
+    """Send any central-system action with an OCPP JSON payload, checked against its schema first."""
+    action = target.data["action"]
+    if action not in CS_TO_CHARGER_ACTIONS:
+        matches = [name for name in CS_TO_CHARGER_ACTIONS if name.casefold() == action.replace("_", "").casefold()]
+        if not matches:
+            raise validation_error("unknown_action", action=action)
+        action = matches[0]
+    camel = snake_to_camel_case(target.data["payload"])
+    payload = json.loads(json.dumps(camel), parse_float=Decimal)
+    try:
+        get_validator(2, action, "1.6", parse_float=Decimal).validate(payload)
+    except SchemaValidationError as err:
+        field = ".".join(str(part) for part in err.absolute_path) or "payload"
+        raise validation_error("invalid_payload", action=action, field=field, error=err.message) from err
+    request = getattr(call, action)(**camel_to_snake_case(json.loads(json.dumps(camel))))
+    result = await commands.async_call(target.hub, target.charge_point_id, request)
+    return commands.answer_dict(result)
+
+
 HANDLERS: dict[str, Handler] = {
     "remote_start_transaction": _remote_start,
     "remote_stop_transaction": _remote_stop,
@@ -452,6 +489,7 @@ HANDLERS: dict[str, Handler] = {
     "clear_cache": _clear_cache,
     "trigger_message": _trigger_message,
     "data_transfer": _data_transfer,
+    "call": _call,
     "set_charging_profile": _set_charging_profile,
     "clear_charging_profile": _clear_charging_profile,
     "get_composite_schedule": _get_composite_schedule,
