@@ -93,11 +93,12 @@ async def charger(
     path_prefix: str = "/ocpp/",
     subprotocols: list[str] | None = None,
     cls: type[SimCharger] = SimCharger,
+    scheme: str = "ws",
     **connect_kwargs: Any,
 ) -> AsyncIterator[SimCharger]:
     """Connect a simulated charger to 127.0.0.1:port and run its receive loop."""
     async with connect(
-        f"ws://127.0.0.1:{port}{path_prefix}{charge_point_id}",
+        f"{scheme}://127.0.0.1:{port}{path_prefix}{charge_point_id}",
         subprotocols=["ocpp1.6"] if subprotocols is None else subprotocols,  # type: ignore[arg-type]
         open_timeout=5,
         **connect_kwargs,

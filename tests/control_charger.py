@@ -179,3 +179,65 @@ class ControlCharger(SimCharger):
                 "charging_schedule_period": [{"start_period": 0, "limit": float(min(limits))}],
             },
         )
+
+    # --- Local Auth List Management and Reservation ---------------------------------------
+
+    # The charger's local authorization list (by id tag) and its version; reservations by id.
+    local_list: dict[str, dict[str, Any]]
+    list_version: int = 0
+    reservations: dict[int, dict[str, Any]]
+
+    @on(Action.send_local_list)
+    async def on_send_local_list(
+        self, list_version: int, update_type: str, local_authorization_list: list[dict[str, Any]] | None = None
+    ) -> Any:
+        entries = local_authorization_list or []
+        status = await self._answer(
+            "SendLocalList", "Accepted", list_version=list_version, update_type=update_type, entries=entries
+        )
+        if not hasattr(self, "local_list"):
+            self.local_list = {}
+        if status == "Accepted" and update_type == "Differential" and list_version <= self.list_version:
+            status = "VersionMismatch"
+        if status == "Accepted":
+            if update_type == "Full":
+                self.local_list = {}
+            for entry in entries:
+                if entry.get("id_tag_info"):
+                    self.local_list[entry["id_tag"]] = entry["id_tag_info"]
+                else:
+                    self.local_list.pop(entry["id_tag"], None)
+            self.list_version = list_version
+        return call_result.SendLocalList(status=status)
+
+    @on(Action.get_local_list_version)
+    async def on_get_local_list_version(self) -> Any:
+        self.received.append(("GetLocalListVersion", {}))
+        answer = self.answers.get("GetLocalListVersion")
+        if answer == CALLERROR:
+            raise InternalError(description="GetLocalListVersion failed inside the charger")
+        return call_result.GetLocalListVersion(list_version=self.list_version if answer is None else int(answer))
+
+    @on(Action.reserve_now)
+    async def on_reserve_now(
+        self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int, parent_id_tag: str | None = None
+    ) -> Any:
+        request = {
+            "connector_id": connector_id, "expiry_date": expiry_date, "id_tag": id_tag,
+            "reservation_id": reservation_id, "parent_id_tag": parent_id_tag,
+        }
+        status = await self._answer("ReserveNow", "Accepted", **request)
+        if status == "Accepted":
+            if not hasattr(self, "reservations"):
+                self.reservations = {}
+            self.reservations[reservation_id] = request
+        return call_result.ReserveNow(status=status)
+
+    @on(Action.cancel_reservation)
+    async def on_cancel_reservation(self, reservation_id: int) -> Any:
+        status = await self._answer("CancelReservation", "Accepted", reservation_id=reservation_id)
+        known = getattr(self, "reservations", {})
+        if status == "Accepted" and reservation_id not in known:
+            status = "Rejected"
+        known.pop(reservation_id, None)
+        return call_result.CancelReservation(status=status)

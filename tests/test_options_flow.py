@@ -94,7 +94,10 @@ def server_starts() -> Iterator[list[int]]:
 async def test_menu(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     menu = await options_menu(hass, entry)
-    assert menu["menu_options"] == ["settings", "charger_settings", "add_id_tag", "edit_id_tag", "remove_id_tag"]
+    assert menu["menu_options"] == [
+        "settings", "charger_settings", "add_id_tag", "add_presented_id_tag", "edit_id_tag", "remove_id_tag",
+        "test_upstream",
+    ]
 
 
 async def test_settings_form_shows_current_values(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

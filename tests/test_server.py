@@ -218,10 +218,8 @@ async def test_bad_frames_get_callerrors_and_the_session_goes_on(
         await expect_error(bad, json.dumps([2, 17, "Heartbeat", {}]), "ProtocolError", "-1")
         await expect_error(bad, call_frame("Heartbeat", [], "t-3"), "FormationViolation", "t-3")
         await expect_error(bad, call_frame("FooBar", {}, "t-4"), "NotImplemented", "t-4")
-        await expect_error(bad, call_frame("SignCertificate", {"csr": "x"}), "NotSupported")
-        await expect_error(
-            bad, call_frame("LogStatusNotification", {"status": "Idle", "requestId": 1}), "NotSupported"
-        )
+        # A known action that only a central system sends.
+        await expect_error(bad, call_frame("Reset", {"type": "Soft"}), "NotSupported")
         await expect_error(
             bad,
             call_frame("StatusNotification", {"connectorId": "abc", "errorCode": "NoError", "status": "Available"}),

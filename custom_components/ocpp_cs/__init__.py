@@ -14,27 +14,41 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from . import commands
+from . import commands, firmware, security, transfers
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
+from .history import async_remove_history, async_setup_entry_history, async_setup_history_actions
 from .hub import OcppConfigEntry, OcppHub, entry_config
+from .id_tags import async_setup_id_tag_services
+from .local_controller import LocalController
+from .local_list import LocalListSync
+from .reservations import ReservationTimers
 from .services import async_setup_services
 from .smart_charging import LimitController
+from .troubleshooting import setup_troubleshooting
 
 _LOGGER = logging.getLogger(__name__)
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.BUTTON,
+    Platform.EVENT,
     Platform.NUMBER,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.UPDATE,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, for every entry."""
+    transfers.async_setup(hass)
+    # These add their actions to the registry async_setup_services registers.
+    firmware.register_actions()
+    security.register_actions()
     async_setup_services(hass)
+    async_setup_history_actions(hass)
+    async_setup_id_tag_services(hass)
     return True
 
 
@@ -42,9 +56,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
     """Load the state, open the port and create the entities."""
     hub = OcppHub(hass, entry)
     hub.limits = LimitController(hub)
+    hub.local_controller = LocalController(hub)
     hub.on_accepted_boot.append(partial(commands.after_accepted_boot, hub))
     hub.on_connected.append(partial(commands.on_connected, hub))
     await hub.async_load()
+    await async_setup_entry_history(hub)
+    setup_troubleshooting(hub)
+    hub.local_lists = LocalListSync(hub)
+    hub.reservations = ReservationTimers(hub)
+    hub.reservations.reschedule()
+    # A repair issue when the wss:// certificate is missing or expires (now and daily).
+    await security.async_setup_certificate_checks(hass, entry)
     try:
         await hub.async_start()
     except OSError as err:
@@ -91,6 +113,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> boo
 async def async_remove_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> None:
     """Forget a removed entry: its stored state and its pending-charger repair issues."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    await async_remove_history(hass, entry.entry_id)
     registry = ir.async_get(hass)
     for (domain, issue_id), issue in list(registry.issues.items()):
         if domain == DOMAIN and (issue.data or {}).get("entry_id") == entry.entry_id:

@@ -19,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .const import DOMAIN
 from .engine.configuration import STANDARD_KEYS, parse_configuration_keys
+from .engine.relay import RelaySession
 from .engine.session import ChargePointSession
 from .hub import OcppHub
 
@@ -263,6 +264,12 @@ async def on_connected(hub: OcppHub, session: ChargePointSession) -> None:
     if session.booted or hub.central.sessions.get(session.id) is not session:
         return
     charge_point_id = session.id
+    if isinstance(session, RelaySession) and charge_point_id in hub.central.chargers:
+        # A relayed charger's BootNotification would reach the upstream as a reboot: statuses only.
+        if hub.central.is_accepted(charge_point_id):
+            await _trigger_statuses(hub, charge_point_id)
+            await hub.limits.async_resend(charge_point_id)
+        return
     try:
         await trigger_message(hub, charge_point_id, MessageTrigger.boot_notification)
         return

@@ -17,14 +17,22 @@ from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import (
+    CONF_DEBUG,
     CONF_HEARTBEAT_INTERVAL,
+    CONF_LIMIT_PROFILE_ID,
+    CONF_LIMIT_STACK_LEVEL,
     CONF_METER_VALUE_SAMPLE_INTERVAL,
     CONF_METER_VALUES_SAMPLED_DATA,
     CONF_NEW_CHARGERS,
     CONF_REMOTE_ID_TAG,
+    CONF_SSL_CAFILE,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
+    CONF_SYNC_LOCAL_LIST,
     CONF_UNKNOWN_ID_TAGS,
+    CONF_UPSTREAM_CA_FILE,
+    CONF_UPSTREAM_OUTAGE_MINUTES,
+    CONF_UPSTREAM_SKIP_VERIFY,
     CONF_UPSTREAM_URL,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_HOST,
@@ -36,9 +44,10 @@ from .const import (
     NEW_CHARGERS_OPTIONS,
     UNKNOWN_ID_TAGS_OPTIONS,
 )
-from .engine.state import ID_TAG_STATUSES, IdTag
+from .engine.state import ID_TAG_STATUSES, ChargerState, IdTag
 from .engine.util import snake
 from .hub import OcppHub, build_ssl_context, entry_config
+from .local_controller import async_test_upstream, build_upstream_ssl_context
 
 ID_TAG_MAX_LENGTH = 20  # IdToken is CiString20Type
 CONF_ID_TAG = "id_tag"
@@ -47,9 +56,14 @@ CONF_STATUS = "status"
 CONF_EXPIRY_DATE = "expiry_date"
 CONF_PARENT_ID_TAG = "parent_id_tag"
 CONF_ID_TAGS = "id_tags"
+CONF_CHARGE_POINT_IDS = "charge_point_ids"
+CONF_SINGLE_TRANSACTION = "single_transaction"
 CONF_CHARGER = "charger"
 CONF_MAX_CURRENT = "max_current"
 CONF_PHASES = "phases"
+CONF_RELAYED = "relayed"
+CONF_UPSTREAM_PASSWORD = "upstream_password"
+CONF_CHARGE_POINT_ID = "charge_point_id"
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
@@ -77,8 +91,12 @@ def _optional(key: str, config: Mapping[str, Any]) -> vol.Optional:
     return vol.Optional(key, description={"suggested_value": value} if value else None)
 
 
-def settings_schema(config: Mapping[str, Any], *, include_server: bool = True) -> vol.Schema:
-    """Return the schema of every setting, filled with the current values."""
+def settings_schema(config: Mapping[str, Any], *, include_server: bool = True, advanced: bool = True) -> vol.Schema:
+    """Return the schema of the settings, filled with the current values.
+
+    The user step asks only for the settings of CONTRACT.md (and the client CA); the options
+    flow adds the advanced ones.
+    """
     defaults = _defaults(config)
     fields: dict[Any, Any] = {}
     if include_server:
@@ -101,11 +119,27 @@ def settings_schema(config: Mapping[str, Any], *, include_server: bool = True) -
             _optional(CONF_PASSWORD, config): _PASSWORD,
             _optional(CONF_SSL_CERTFILE, config): _TEXT,
             _optional(CONF_SSL_KEYFILE, config): _TEXT,
+            _optional(CONF_SSL_CAFILE, config): _TEXT,
             _optional(CONF_UPSTREAM_URL, config): _TEXT,
+        }
+    )
+    if not advanced:
+        return vol.Schema(fields)
+    fields.update(
+        {
+            # Local controller mode: the upstream's certificate (verified unless turned off),
+            # the outage after which a repair issue appears, and Home Assistant's limit profiles.
+            _optional(CONF_UPSTREAM_CA_FILE, config): _TEXT,
+            _optional(CONF_UPSTREAM_SKIP_VERIFY, config): selector.BooleanSelector(),
+            _optional(CONF_UPSTREAM_OUTAGE_MINUTES, config): vol.All(vol.Coerce(int), vol.Range(min=1, max=10080)),
+            _optional(CONF_LIMIT_PROFILE_ID, config): vol.All(vol.Coerce(int), vol.Range(min=1, max=1_000_000_000)),
+            _optional(CONF_LIMIT_STACK_LEVEL, config): vol.All(vol.Coerce(int), vol.Range(min=0, max=100)),
             _optional(CONF_METER_VALUE_SAMPLE_INTERVAL, config): vol.All(
                 vol.Coerce(int), vol.Range(min=0, max=86400)
             ),
             _optional(CONF_METER_VALUES_SAMPLED_DATA, config): _TEXT,
+            # Keep every charger's local authorization list equal to the id tags (local_list.py).
+            _optional(CONF_SYNC_LOCAL_LIST, config): selector.BooleanSelector(),
         }
     )
     return vol.Schema(fields)
@@ -146,15 +180,34 @@ async def validate_settings(
             errors[key] = "file_not_found"
     if keyfile and not certfile:
         errors[CONF_SSL_CERTFILE] = "certfile_required"
-    if certfile and not errors.keys() & {CONF_SSL_CERTFILE, CONF_SSL_KEYFILE}:
+    cafile = user_input.get(CONF_SSL_CAFILE)
+    if cafile and not await hass.async_add_executor_job(os.path.isfile, cafile):
+        errors[CONF_SSL_CAFILE] = "file_not_found"
+    elif cafile and not certfile:
+        errors[CONF_SSL_CERTFILE] = "certfile_required"
+    if certfile and not errors.keys() & {CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, CONF_SSL_CAFILE}:
         try:
             await hass.async_add_executor_job(build_ssl_context, certfile, keyfile)
         except (ssl.SSLError, OSError, ValueError):
             # Not PEM, or the key does not match the certificate: the server could not start.
             errors[CONF_SSL_CERTFILE] = "invalid_certificate"
+        else:
+            if cafile:
+                try:
+                    await hass.async_add_executor_job(build_ssl_context, certfile, keyfile, cafile)
+                except (ssl.SSLError, OSError, ValueError):
+                    errors[CONF_SSL_CAFILE] = "invalid_ca_file"
     upstream = user_input.get(CONF_UPSTREAM_URL)
     if upstream and not upstream.startswith(("ws://", "wss://")):
         errors[CONF_UPSTREAM_URL] = "invalid_upstream_url"
+    if ca_file := user_input.get(CONF_UPSTREAM_CA_FILE):
+        if not await hass.async_add_executor_job(os.path.isfile, ca_file):
+            errors[CONF_UPSTREAM_CA_FILE] = "file_not_found"
+        else:
+            try:
+                await hass.async_add_executor_job(build_upstream_ssl_context, ca_file, False)
+            except (ssl.SSLError, OSError, ValueError):
+                errors[CONF_UPSTREAM_CA_FILE] = "invalid_ca_file"
     if CONF_PORT in user_input:
         port = int(user_input[CONF_PORT])
         host = user_input.get(CONF_HOST, DEFAULT_HOST)
@@ -180,8 +233,12 @@ def _cleared() -> dict[str, None]:
 
 
 def _clean(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Drop optional text fields left empty."""
-    return {key: value for key, value in user_input.items() if value not in ("", None)}
+    """Drop optional text fields left empty (and certificate checks left on: the default)."""
+    return {
+        key: value
+        for key, value in user_input.items()
+        if value not in ("", None) and not (key == CONF_UPSTREAM_SKIP_VERIFY and value is False)
+    }
 
 
 class OcppConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -201,7 +258,7 @@ class OcppConfigFlow(ConfigFlow, domain=DOMAIN):
                 return self.async_create_entry(title=f"OCPP Central System :{data[CONF_PORT]}", data=data)
         return self.async_show_form(
             step_id="user",
-            data_schema=self.add_suggested_values_to_schema(settings_schema({}), user_input or {}),
+            data_schema=self.add_suggested_values_to_schema(settings_schema({}, advanced=False), user_input or {}),
             errors=errors,
         )
 
@@ -257,7 +314,15 @@ class OcppOptionsFlow(OptionsFlow):
         """Offer the settings and the id tag steps."""
         return self.async_show_menu(
             step_id="init",
-            menu_options=["settings", "charger_settings", "add_id_tag", "edit_id_tag", "remove_id_tag"],
+            menu_options=[
+                "settings",
+                "charger_settings",
+                "add_id_tag",
+                "add_presented_id_tag",
+                "edit_id_tag",
+                "remove_id_tag",
+                "test_upstream",
+            ],
         )
 
     async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -275,7 +340,8 @@ class OcppOptionsFlow(OptionsFlow):
                 # Options overlay the data: a field left empty must hide a value set in the
                 # user step (e.g. remove the password), so it is stored as None.
                 return self.async_create_entry(data={**_cleared(), **_clean(user_input)})
-        schema = settings_schema(config)
+        # Troubleshooting (options only): also log every frame at DEBUG level (troubleshooting.py).
+        schema = settings_schema(config).extend({_optional(CONF_DEBUG, config): selector.BooleanSelector()})
         if user_input is not None:
             # Show the form again as submitted: a field the user emptied stays empty.
             schema = self.add_suggested_values_to_schema(schema, {**_cleared(), **user_input})
@@ -305,9 +371,12 @@ class OcppOptionsFlow(OptionsFlow):
         charger = hub.central.chargers.get(self._charger or "") if hub else None
         if hub is None or charger is None:
             return self.async_abort(reason="not_loaded")
+        upstream = bool(entry_config(self.config_entry).get(CONF_UPSTREAM_URL))
         if user_input is not None:
             charger.max_current = float(user_input[CONF_MAX_CURRENT])
             charger.phases = int(user_input[CONF_PHASES])
+            if upstream:
+                self._save_relay_settings(hub, charger, user_input)
             hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
             return self.async_create_entry(data=dict(self.config_entry.options))
         schema = vol.Schema(
@@ -318,10 +387,75 @@ class OcppOptionsFlow(OptionsFlow):
                 vol.Required(CONF_PHASES, default=str(charger.phases)): _select(["1", "3"], CONF_PHASES),
             }
         )
+        if upstream:
+            # Local controller mode: relayed (the default) or served here, and the upstream password.
+            schema = schema.extend(
+                {
+                    vol.Required(CONF_RELAYED, default=charger.relayed is not False): selector.BooleanSelector(),
+                    _optional(CONF_UPSTREAM_PASSWORD, {CONF_UPSTREAM_PASSWORD: charger.upstream_password}): _PASSWORD,
+                }
+            )
         return self.async_show_form(
             step_id="charger_details",
             data_schema=schema,
             description_placeholders={"charge_point_id": charger.charge_point_id},
+        )
+
+    @staticmethod
+    def _save_relay_settings(hub: OcppHub, charger: ChargerState, user_input: Mapping[str, Any]) -> None:
+        """Store a charger's relay settings; it reconnects when they changed, to use them."""
+        relayed = None if user_input.get(CONF_RELAYED, True) else False
+        password = user_input.get(CONF_UPSTREAM_PASSWORD) or None
+        changed = (relayed, password) != (charger.relayed, charger.upstream_password)
+        charger.relayed, charger.upstream_password = relayed, password
+        if changed and hub.local_controller is not None:
+            hub.local_controller.reconnect(charger.charge_point_id)
+
+    # --- local controller mode: test the upstream connection ------------------------------
+
+    async def async_step_test_upstream(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Connect to the upstream as a charger would and report the outcome."""
+        config = entry_config(self.config_entry)
+        url = config.get(CONF_UPSTREAM_URL)
+        if not url:
+            return self.async_abort(reason="no_upstream_url")
+        hub = self._loaded_hub()
+        errors: dict[str, str] = {}
+        placeholders = {"url": str(url), "detail": "", "status": ""}
+        if user_input is not None:
+            charge_point_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
+            charger = hub.central.chargers.get(charge_point_id) if hub is not None else None
+            controller = hub.local_controller if hub is not None else None
+            status = controller.status(charge_point_id) if controller is not None else None
+            if status is not None and status.connected and charge_point_id in (hub.central.sessions if hub else {}):
+                # A second connection as this charger could make the upstream drop the live one.
+                return self.async_abort(
+                    reason="upstream_test_connected",
+                    description_placeholders={"url": str(url), "charge_point_id": charge_point_id},
+                )
+            password = user_input.get(CONF_UPSTREAM_PASSWORD) or (charger.upstream_password if charger else None)
+            failure = await async_test_upstream(self.hass, config, charge_point_id, password)
+            if failure is None:
+                return self.async_abort(
+                    reason="upstream_test_ok",
+                    description_placeholders={"url": str(url), "charge_point_id": charge_point_id},
+                )
+            errors["base"] = f"upstream_{failure.kind}"
+            placeholders.update(detail=failure.detail, status=str(failure.status or ""))
+        chargers = sorted(hub.central.chargers) if hub is not None else []
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_CHARGE_POINT_ID): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=chargers, custom_value=True)
+                ),
+                vol.Optional(CONF_UPSTREAM_PASSWORD): _PASSWORD,
+            }
+        )
+        return self.async_show_form(
+            step_id="test_upstream",
+            data_schema=self.add_suggested_values_to_schema(schema, user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
     # --- id tags ------------------------------------------------------------------------
@@ -332,7 +466,7 @@ class OcppOptionsFlow(OptionsFlow):
         hub = getattr(self.config_entry, "runtime_data", None)
         return hub if isinstance(hub, OcppHub) else None
 
-    def _id_tag_schema(self, tag: IdTag | None) -> vol.Schema:
+    def _id_tag_schema(self, tag: IdTag | None, chargers: list[str] | None = None) -> vol.Schema:
         fields: dict[Any, Any] = {}
         if tag is None:
             fields[vol.Required(CONF_ID_TAG)] = _TEXT
@@ -344,6 +478,11 @@ class OcppOptionsFlow(OptionsFlow):
                 ),
                 vol.Optional(CONF_EXPIRY_DATE): selector.DateTimeSelector(),
                 vol.Optional(CONF_PARENT_ID_TAG): _TEXT,
+                # Which chargers the tag may use (none chosen = all); ids can be typed too.
+                vol.Optional(CONF_CHARGE_POINT_IDS): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=chargers or [], multiple=True, custom_value=True)
+                ),
+                vol.Required(CONF_SINGLE_TRANSACTION, default=True): selector.BooleanSelector(),
             }
         )
         schema = vol.Schema(fields)
@@ -354,8 +493,15 @@ class OcppOptionsFlow(OptionsFlow):
             CONF_STATUS: snake(tag.status),
             CONF_EXPIRY_DATE: tag.expiry_date.isoformat() if tag.expiry_date else None,
             CONF_PARENT_ID_TAG: tag.parent_id_tag,
+            CONF_CHARGE_POINT_IDS: list(tag.charge_point_ids),
         }
-        return self.add_suggested_values_to_schema(schema, {k: v for k, v in current.items() if v})
+        suggested: dict[str, Any] = {k: v for k, v in current.items() if v}
+        suggested[CONF_SINGLE_TRANSACTION] = tag.single_transaction
+        return self.add_suggested_values_to_schema(schema, suggested)
+
+    @staticmethod
+    def _chargers(hub: OcppHub) -> list[str]:
+        return sorted(cp for cp, charger in hub.central.chargers.items() if charger.accepted)
 
     def _save_tag(self, hub: OcppHub, id_tag: str, user_input: dict[str, Any]) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -382,6 +528,10 @@ class OcppOptionsFlow(OptionsFlow):
                 expiry_date=expiry,
                 parent_id_tag=parent,
                 name=(user_input.get(CONF_NAME) or "").strip() or None,
+                charge_point_ids=tuple(
+                    dict.fromkeys(cp.strip() for cp in user_input.get(CONF_CHARGE_POINT_IDS) or () if cp.strip())
+                ),
+                single_transaction=bool(user_input.get(CONF_SINGLE_TRANSACTION, True)),
             )
         )
         return errors
@@ -396,8 +546,42 @@ class OcppOptionsFlow(OptionsFlow):
             errors = self._save_tag(hub, str(user_input[CONF_ID_TAG]).strip(), user_input)
             if not errors:
                 return self.async_create_entry(data=dict(self.config_entry.options))
-        schema = self.add_suggested_values_to_schema(self._id_tag_schema(None), user_input or {})
+        schema = self.add_suggested_values_to_schema(
+            self._id_tag_schema(None, self._chargers(hub)), user_input or {}
+        )
         return self.async_show_form(step_id="add_id_tag", data_schema=schema, errors=errors)
+
+    async def async_step_add_presented_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Add id tags that chargers presented lately and the list lacks (the newest is preselected)."""
+        hub = self._loaded_hub()
+        if hub is None:
+            return self.async_abort(reason="not_loaded")
+        presented = [p for p in reversed(hub.central.auth.presented) if p.id_tag.casefold() not in hub.central.id_tags]
+        if not presented:
+            return self.async_abort(reason="no_presented_id_tags")
+        if user_input is not None:
+            status = {snake(s): s for s in ID_TAG_STATUSES}[user_input.get(CONF_STATUS, "accepted")]
+            for id_tag in user_input.get(CONF_ID_TAGS, []):
+                hub.central.set_id_tag(IdTag(id_tag=id_tag, status=status))
+            return self.async_create_entry(data=dict(self.config_entry.options))
+        options = [
+            selector.SelectOptionDict(
+                value=p.id_tag,
+                label=f"{p.id_tag} ({p.charge_point_id}, {dt_util.as_local(p.timestamp):%Y-%m-%d %H:%M}, {p.status})",
+            )
+            for p in presented
+        ]
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_ID_TAGS, default=[presented[0].id_tag]): selector.SelectSelector(
+                    selector.SelectSelectorConfig(options=options, multiple=True)
+                ),
+                vol.Required(CONF_STATUS, default="accepted"): _select(
+                    [snake(status) for status in ID_TAG_STATUSES], CONF_STATUS
+                ),
+            }
+        )
+        return self.async_show_form(step_id="add_presented_id_tag", data_schema=schema)
 
     async def async_step_edit_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose an id tag to edit."""
@@ -433,7 +617,7 @@ class OcppOptionsFlow(OptionsFlow):
                 return self.async_create_entry(data=dict(self.config_entry.options))
         return self.async_show_form(
             step_id="edit_id_tag_details",
-            data_schema=self._id_tag_schema(tag),
+            data_schema=self._id_tag_schema(tag, self._chargers(hub)),
             errors=errors,
             description_placeholders={"id_tag": tag.id_tag},
         )

@@ -9,12 +9,13 @@ from homeassistant.const import CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
+from . import security
 from .const import DOMAIN
 from .hub import OcppConfigEntry, OcppHub
 
 # `AuthorizationKey` is the charger's configuration key (security profiles 1-2): some
 # chargers report it in GetConfiguration although the spec says they should not.
-TO_REDACT = {CONF_PASSWORD, "upstream_password", "authorization_key", "AuthorizationKey"}
+TO_REDACT = {CONF_PASSWORD, "previous_password", "upstream_password", "authorization_key", "AuthorizationKey"}
 
 
 def _hub(entry: OcppConfigEntry) -> OcppHub | None:
@@ -32,6 +33,22 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
     data["open_transactions"] = [
         t.to_dict() for t in hub.central.open_transactions.values() if t.charge_point_id == charge_point_id
     ]
+    data["reservations"] = [
+        r.to_dict() for r in hub.central.auth.reservations.values() if r.charge_point_id == charge_point_id
+    ]
+    local_list = hub.central.auth.local_lists.get(charge_point_id)
+    data["local_list"] = {"version": local_list.version, "entries": len(local_list.entries)} if local_list else None
+    # Local controller mode: transactions under the upstream's ids, and the upstream connection.
+    data["observed_transactions"] = [
+        t.to_dict() for (cp_id, _), t in hub.central.observed_transactions.items() if cp_id == charge_point_id
+    ]
+    upstream = hub.local_controller.status(charge_point_id) if hub.local_controller is not None else None
+    if upstream is not None:
+        data["upstream"] = {
+            "connected": upstream.connected,
+            "outage": upstream.outage_since is not None,
+            "last_failure": str(upstream.last_failure) if upstream.last_failure else None,
+        }
     session = hub.central.sessions.get(charge_point_id)
     if session is not None:
         connection = session.connection
@@ -40,6 +57,12 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
             "subprotocol": getattr(connection, "subprotocol", None),
         }
     return async_redact_data(data, TO_REDACT)
+
+
+def _message_log(hub: OcppHub, charge_point_id: str) -> list[dict[str, Any]]:
+    """Return a charger's last frames and connection events, secrets redacted (engine/message_log.py)."""
+    log = hub.central.message_logs.get(charge_point_id)
+    return log.entries() if log is not None else []
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: OcppConfigEntry) -> dict[str, Any]:
@@ -54,8 +77,15 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: OcppCon
         "state": entry.state.value,
         "next_transaction_id": hub.central.next_transaction_id,
         "rejected_handshakes": hub.server.rejected_handshakes if hub.server else 0,
+        **security.server_diagnostics(hub),
         "id_tags": len(hub.central.id_tags),
         "chargers": {cp_id: _charger_diagnostics(entry, cp_id) for cp_id in hub.central.chargers},
+        # Chargers without a device (pending, rejected, refused): their frames show why.
+        "message_logs_without_device": {
+            cp_id: _message_log(hub, cp_id)
+            for cp_id in hub.central.message_logs
+            if not (cp_id in hub.central.chargers and hub.central.chargers[cp_id].accepted)
+        },
     }
 
 
@@ -70,9 +100,17 @@ async def async_get_device_diagnostics(
         if domain != DOMAIN:
             continue
         if identifier in hub.central.chargers:
-            return _charger_diagnostics(entry, identifier)
+            return {
+                **_charger_diagnostics(entry, identifier),
+                **await security.async_charger_diagnostics(hass, hub, identifier),
+                "message_log": _message_log(hub, identifier),
+            }
         # A connector's own device: `<charge point id>_<connector id>`.
         charge_point_id, _, connector = identifier.rpartition("_")
         if charge_point_id in hub.central.chargers and connector.isdigit():
-            return {"connector_id": int(connector), **_charger_diagnostics(entry, charge_point_id)}
+            return {
+                "connector_id": int(connector),
+                **_charger_diagnostics(entry, charge_point_id),
+                "message_log": _message_log(hub, charge_point_id),
+            }
     return {}

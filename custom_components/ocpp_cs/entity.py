@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import callback
 from homeassistant.helpers.entity import Entity, EntityDescription
@@ -22,6 +22,9 @@ class OcppEntityDescription(EntityDescription):
     watch: frozenset[str] = frozenset()
     # Shown while the charger is disconnected (last known values).
     always_available: bool = False
+    # Change keys that, alone, are written at most once per StateWrites.interval
+    # (state_writes.py): meter readings, which can arrive many times a second.
+    coalesce: frozenset[str] = frozenset()
 
 
 class OcppEntity(Entity):
@@ -30,6 +33,12 @@ class OcppEntity(Entity):
     _attr_has_entity_name = True
     _attr_should_poll = False
     entity_description: OcppEntityDescription
+    # Entities whose state and attributes are all in `_written_fingerprint` set this: a change
+    # that leaves them as they are is not written again (no state_reported, no recorder work).
+    _skip_unchanged_writes = False
+    _written_fingerprint: tuple[Any, ...] | None = None
+    # Loop time of the last state write (StateWrites spaces the writes of coalescing entities).
+    last_state_write = float("-inf")
 
     def __init__(
         self, hub: OcppHub, charge_point_id: str, connector_id: int, description: OcppEntityDescription
@@ -69,6 +78,32 @@ class OcppEntity(Entity):
         self.async_on_remove(
             self.hub.subscribe(self.charge_point_id, self.connector_id, self._handle_change)
         )
+        if self.entity_description.coalesce:
+            self.hub.state_writes.register(self)
+        self.async_on_remove(lambda: self.hub.state_writes.unregister(self))
+
+    def _written_fingerprint_now(self) -> tuple[Any, ...]:
+        return (self.available, self.state, self.extra_state_attributes)
+
+    @callback
+    def async_write_ha_state(self) -> None:
+        """Write the state (also when Home Assistant does it), remembering what and when."""
+        super().async_write_ha_state()
+        self.last_state_write = self.hass.loop.time()
+        if self._skip_unchanged_writes:
+            self._written_fingerprint = self._written_fingerprint_now()
+
+    @callback
+    def write_state_if_changed(self, *, force: bool = False) -> None:
+        """Write the state unless it is what was written last."""
+        if (
+            self._skip_unchanged_writes
+            and not force
+            and self._written_fingerprint is not None
+            and self._written_fingerprint == self._written_fingerprint_now()
+        ):
+            return
+        self.async_write_ha_state()
 
     @callback
     def _handle_change(self, keys: frozenset[str]) -> None:
@@ -80,4 +115,15 @@ class OcppEntity(Entity):
                     "connector": self.hub.name_prefix(self.charge_point_id, self.connector_id)
                 }
                 self.__dict__.pop("name", None)
-            self.async_write_ha_state()
+            description = self.entity_description
+            if (
+                description.coalesce
+                and "connected" not in keys
+                and "placement" not in keys
+                and (keys & description.watch) <= description.coalesce
+            ):
+                self.hub.state_writes.request(self)
+                return
+            # Written now, with the newest value: a pending coalesced write is not needed.
+            self.hub.state_writes.cancel(self)
+            self.write_state_if_changed(force="placement" in keys)

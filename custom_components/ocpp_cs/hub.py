@@ -26,6 +26,7 @@ from .const import (
     CONF_METER_VALUES_SAMPLED_DATA,
     CONF_NEW_CHARGERS,
     CONF_REMOTE_ID_TAG,
+    CONF_SSL_CAFILE,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
     CONF_UNKNOWN_ID_TAGS,
@@ -38,6 +39,8 @@ from .const import (
     DOMAIN,
     EVENT_DATA_TRANSFER,
     EVENT_ID_TAG_PRESENTED,
+    EVENT_SECURITY_EVENT,
+    EVENT_SIGN_CERTIFICATE,
     EVENT_TRANSACTION_STARTED,
     EVENT_TRANSACTION_STOPPED,
     PING_INTERVAL,
@@ -47,13 +50,18 @@ from .const import (
     STORAGE_VERSION,
 )
 from .engine.central import CentralSettings, CentralSystem
-from .engine.listener import DataTransferReceived, IdTagPresented
+from .engine.listener import CertificateSigningRequested, DataTransferReceived, IdTagPresented, SecurityEventReceived
 from .engine.server import CentralSystemServer
 from .engine.session import ChargePointSession, warm_schema_cache
 from .engine.state import ChargerState, Transaction
 from .engine.util import snake
+from .state_writes import StateWrites
 
 if TYPE_CHECKING:
+    from .history import HistoryKeeper
+    from .local_controller import LocalController
+    from .local_list import LocalListSync
+    from .reservations import ReservationTimers
     from .smart_charging import LimitController
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,11 +99,18 @@ def central_settings(config: Mapping[str, Any]) -> CentralSettings:
     )
 
 
-def build_ssl_context(certfile: str, keyfile: str | None) -> ssl.SSLContext:
-    """Load the certificate for wss:// (blocking: run in the executor)."""
+def build_ssl_context(certfile: str, keyfile: str | None, cafile: str | None = None) -> ssl.SSLContext:
+    """Load the certificate for wss:// (blocking: run in the executor).
+
+    With `cafile` (security profile 3) every charger must present a client certificate
+    signed by that CA; others are refused during the TLS handshake.
+    """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certfile, keyfile or None)
+    if cafile:
+        context.load_verify_locations(cafile)
+        context.verify_mode = ssl.CERT_REQUIRED
     return context
 
 
@@ -123,10 +138,20 @@ class OcppHub:
         # Work to run (in the session's background) after an accepted boot and on connect.
         self.on_accepted_boot: list[Callable[[ChargePointSession], Awaitable[None]]] = []
         self.on_connected: list[Callable[[ChargePointSession], Awaitable[None]]] = []
+        # Called with every change the engine announces: (charge point id, connector id, keys).
+        self.on_change: list[Callable[[str, int, frozenset[str]], None]] = []
+        self.history: HistoryKeeper  # set by async_setup_entry (history.py)
         self.boot_grace_seconds = 5.0
         self.limits: LimitController  # set by async_setup_entry (smart_charging imports this module)
+        # Local controller mode (upstream_url): set by async_setup_entry, started with the server.
+        self.local_controller: LocalController | None = None
+        # Local list sync and reservation expiry, set by async_setup_entry (they import this module).
+        self.local_lists: LocalListSync
+        self.reservations: ReservationTimers
         # (charge point id, connector id) -> requested operative, while answered Scheduled.
         self.availability_scheduled: dict[tuple[str, int], bool] = {}
+        # Coalesced state writes of meter sensors (state_writes.py).
+        self.state_writes = StateWrites(hass)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -140,15 +165,22 @@ class OcppHub:
         ssl_context = None
         if config.get(CONF_SSL_CERTFILE):
             ssl_context = await self.hass.async_add_executor_job(
-                build_ssl_context, config[CONF_SSL_CERTFILE], config.get(CONF_SSL_KEYFILE)
+                build_ssl_context,
+                config[CONF_SSL_CERTFILE],
+                config.get(CONF_SSL_KEYFILE),
+                config.get(CONF_SSL_CAFILE),
             )
         await self.hass.async_add_executor_job(warm_schema_cache)
         password = config.get(CONF_PASSWORD) or None
+        relay = await self.local_controller.async_start() if self.local_controller is not None else None
         self.server = CentralSystemServer(
             self.central,
             host=config.get(CONF_HOST, DEFAULT_HOST),
             port=int(config.get(CONF_PORT, DEFAULT_PORT)),
-            password_for=lambda _charge_point_id: password,
+            # A charger's own password (kept in its state) overrides the entry's.
+            password_for=lambda charge_point_id: self.central.password_of(charge_point_id) or password,
+            previous_password_for=self.central.previous_password_of,
+            password_confirmed=self.central.password_confirmed,
             ssl_context=ssl_context,
             claimed_elsewhere=self._claimed_elsewhere,
             on_accepted_boot=self._accepted_boot,
@@ -156,13 +188,17 @@ class OcppHub:
             ping_interval=PING_INTERVAL,
             ping_timeout=PING_TIMEOUT,
             response_timeout=RESPONSE_TIMEOUT,
+            relay=relay,
         )
         await self.server.start()
 
     async def async_stop(self) -> None:
         """Close every connection, stop listening and write the state."""
+        self.state_writes.stop()
         if self.server is not None:
             await self.server.stop()
+        if self.local_controller is not None:
+            await self.local_controller.async_stop()
         await self._store.async_save(self.central.snapshot())
 
     def apply_options(self) -> None:
@@ -400,6 +436,8 @@ class OcppHub:
             if "boot" in keys:
                 self._update_device(charger)
         self._notify(charge_point_id, connector_id, keys)
+        for hook in self.on_change:
+            hook(charge_point_id, connector_id, keys)
 
     def transaction_started(self, transaction: Transaction) -> None:
         """Fire `ocpp_cs_transaction_started`."""
@@ -431,6 +469,22 @@ class OcppHub:
                 "data": event.data,
             },
         )
+
+    def security_event(self, event: SecurityEventReceived) -> None:
+        """Fire `ocpp_cs_security_event` (the engine logged it)."""
+        self.hass.bus.async_fire(
+            EVENT_SECURITY_EVENT,
+            {
+                "charge_point_id": event.charge_point_id,
+                "type": event.type,
+                "timestamp": event.timestamp,
+                "tech_info": event.tech_info,
+            },
+        )
+
+    def certificate_signing_requested(self, event: CertificateSigningRequested) -> None:
+        """Fire `ocpp_cs_sign_certificate` with the CSR, for whoever signs it (then `certificate_signed`)."""
+        self.hass.bus.async_fire(EVENT_SIGN_CERTIFICATE, {"charge_point_id": event.charge_point_id, "csr": event.csr})
 
 
 def transaction_event(transaction: Transaction, *, stopped: bool = False) -> dict[str, Any]:

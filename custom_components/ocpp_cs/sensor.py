@@ -36,6 +36,7 @@ from .engine.meter import MeterReading
 from .engine.state import ChargerState, ConnectorState
 from .engine.util import snake
 from .entity import OcppEntity, OcppEntityDescription
+from .history import async_setup_history_sensors
 from .hub import NewEntities, OcppConfigEntry, OcppHub
 
 PARALLEL_UPDATES = 0
@@ -163,6 +164,8 @@ def _stop_reason(_charger: ChargerState, connector: ConnectorState) -> str | Non
 
 
 _TRANSACTION_WATCH = frozenset({"transaction", "session_energy"})
+# What the running or last transaction's details follow (not every energy reading).
+_TRANSACTION_DETAILS_WATCH = frozenset({"transaction", "session_start", "transaction_id", "id_tag", "stop_reason"})
 
 CONNECTOR_SENSORS: tuple[OcppSensorDescription, ...] = (
     *_status_descriptions(),
@@ -175,6 +178,7 @@ CONNECTOR_SENSORS: tuple[OcppSensorDescription, ...] = (
         suggested_display_precision=2,
         always_available=True,
         watch=_TRANSACTION_WATCH,
+        coalesce=frozenset({"session_energy"}),
         value_fn=_session_energy,
     ),
     OcppSensorDescription(
@@ -182,21 +186,21 @@ CONNECTOR_SENSORS: tuple[OcppSensorDescription, ...] = (
         translation_key="session_start",
         device_class=SensorDeviceClass.TIMESTAMP,
         always_available=True,
-        watch=_TRANSACTION_WATCH,
+        watch=_TRANSACTION_DETAILS_WATCH,
         value_fn=lambda _ch, co: t.start if (t := co.current_or_last_transaction) else None,
     ),
     OcppSensorDescription(
         key="transaction_id",
         translation_key="transaction_id",
         always_available=True,
-        watch=_TRANSACTION_WATCH,
+        watch=_TRANSACTION_DETAILS_WATCH,
         value_fn=lambda _ch, co: t.transaction_id if (t := co.current_or_last_transaction) else None,
     ),
     OcppSensorDescription(
         key="id_tag",
         translation_key="id_tag",
         always_available=True,
-        watch=_TRANSACTION_WATCH,
+        watch=_TRANSACTION_DETAILS_WATCH,
         value_fn=lambda _ch, co: t.id_tag if (t := co.current_or_last_transaction) else None,
     ),
     OcppSensorDescription(
@@ -205,7 +209,7 @@ CONNECTOR_SENSORS: tuple[OcppSensorDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         options=STOP_REASON_OPTIONS,
         always_available=True,
-        watch=_TRANSACTION_WATCH,
+        watch=_TRANSACTION_DETAILS_WATCH,
         value_fn=_stop_reason,
     ),
 )
@@ -215,6 +219,7 @@ class OcppSensor(OcppEntity, SensorEntity):
     """A sensor described by an OcppSensorDescription."""
 
     entity_description: OcppSensorDescription
+    _skip_unchanged_writes = True
 
     @property
     def native_value(self) -> StateType | datetime:
@@ -312,11 +317,17 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
     """One measurand (and phase, location) of one connector; unit fixed at creation."""
 
     entity_description: MeterSensorDescription
+    _skip_unchanged_writes = True
+    # The reading's context changes with what triggered it (clock, periodic, transaction): each
+    # change would be a new attributes row in the recorder's database.
+    _unrecorded_attributes = frozenset({"context"})
 
     def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int, key: str, reading: MeterReading) -> None:
         """Create the sensor from the first reading of its key."""
         presentation = meter_presentation(reading.measurand, reading.unit)
-        description = MeterSensorDescription(key=key, translation_key=key, watch=frozenset({key}))
+        description = MeterSensorDescription(
+            key=key, translation_key=key, watch=frozenset({key}), coalesce=frozenset({key})
+        )
         super().__init__(hub, charge_point_id, connector_id, description)
         self._unit = reading.unit
         self._attr_device_class = presentation.device_class
@@ -394,3 +405,4 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors now and whenever chargers, connectors or measurands appear."""
     entry.runtime_data.register_platform(build_sensors, async_add_entities)
+    async_setup_history_sensors(entry.runtime_data, async_add_entities)

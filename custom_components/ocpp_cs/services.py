@@ -26,7 +26,12 @@ import voluptuous as vol
 
 from . import commands
 from .const import DOMAIN
-from .engine.configuration import PROFILE_REMOTE_TRIGGER, PROFILE_SMART_CHARGING
+from .engine.configuration import (
+    PROFILE_LOCAL_AUTH,
+    PROFILE_REMOTE_TRIGGER,
+    PROFILE_RESERVATION,
+    PROFILE_SMART_CHARGING,
+)
 from .engine.smart_charging import (
     KINDS,
     LIMIT_PROFILE_ID_BASE,
@@ -48,7 +53,9 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargerState, ChargingLimit
 from .engine.util import format_datetime, utcnow
-from .hub import OcppHub
+from .hub import OcppHub, entry_config
+from .local_list import get_local_list_version, send_local_list
+from .reservations import aware, cancel_reservation, reserve_now
 from .smart_charging import get_composite_schedule
 
 ATTR_DEVICE_ID = "device_id"
@@ -122,6 +129,7 @@ SCHEMAS: dict[str, VolDictType] = {
         vol.Required("duration"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("unit"): vol.In([UNIT_A, UNIT_W]),
     },
+    "set_charger_password": {vol.Required("password"): vol.All(cv.string, vol.Length(min=8, max=40))},
     "call": {
         vol.Required("action"): cv.string,
         vol.Optional("payload", default=dict): dict,
@@ -131,6 +139,20 @@ SCHEMAS: dict[str, VolDictType] = {
         vol.Optional("message_id"): _ci_string(50),
         vol.Optional("data"): cv.string,
     },
+    "reserve_now": {
+        vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        vol.Required("id_tag"): _ci_string(20),
+        vol.Required("expiry_date"): cv.datetime,
+        vol.Optional("parent_id_tag"): _ci_string(20),
+        vol.Optional("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+    },
+    "cancel_reservation": {vol.Required("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0))},
+    "send_local_list": {
+        vol.Optional("update_type", default="full"): vol.All(cv.string, vol.Lower, vol.In(["full", "differential"])),
+        vol.Optional("local_authorization_list"): vol.All(cv.ensure_list, [dict]),
+        vol.Optional("list_version"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+    },
+    "get_local_list_version": {},
 }
 
 
@@ -321,7 +343,7 @@ async def _set_charging_profile(target: Target) -> dict[str, Any]:
             await target.hub.limits.async_set(
                 target.charge_point_id, connector_id, ChargingLimit(float(data["limit"]), data["unit"]), force=True
             )
-            profile_id = LIMIT_PROFILE_ID_BASE + connector_id
+            profile_id = target.hub.limits.limit_profile_id(connector_id)
             return {"status": "Accepted", "charging_profile_id": profile_id}
         profile = simple_profile(charger, connector_id, data)
     try:
@@ -419,12 +441,12 @@ async def _clear_charging_profile(target: Target) -> dict[str, Any]:
     for scope in list(limits):
         scope_purpose = PURPOSE_CHARGE_POINT_MAX if scope == 0 else PURPOSE_TX_DEFAULT
         if data.get("id") is not None:
-            cleared = data["id"] == LIMIT_PROFILE_ID_BASE + scope
+            cleared = data["id"] == target.hub.limits.limit_profile_id(scope)
         else:
             cleared = (
                 (purpose in (None, scope_purpose))
                 and connector_id in (None, scope)
-                and (data.get("stack_level") in (None, 0))
+                and (data.get("stack_level") in (None, target.hub.limits.stack_level))
             )
         if cleared and status == "Accepted":
             del limits[scope]
@@ -478,6 +500,70 @@ async def _call(target: Target) -> dict[str, Any]:
     return commands.answer_dict(result)
 
 
+async def _reserve_now(target: Target) -> dict[str, Any]:
+    target.require_profile(PROFILE_RESERVATION, "reserve_now")
+    connector_id = target.connector_id(default=1, minimum=0)
+    assert connector_id is not None
+    if connector_id == 0 and target.charger.config_bool("ReserveConnectorZeroSupported") is not True:
+        raise validation_error("reserve_connector_zero", charge_point_id=target.charge_point_id)
+    expiry = aware(target.data["expiry_date"])
+    if expiry <= utcnow():
+        raise validation_error("expiry_in_past", expiry_date=format_datetime(expiry))
+    return await reserve_now(
+        target.hub,
+        target.charge_point_id,
+        connector_id,
+        target.data["id_tag"],
+        expiry,
+        target.data.get("parent_id_tag"),
+        target.data.get("reservation_id"),
+    )
+
+
+async def _cancel_reservation(target: Target) -> dict[str, Any]:
+    target.require_profile(PROFILE_RESERVATION, "cancel_reservation")
+    reservation_id = target.data["reservation_id"]
+    known = target.hub.central.auth.reservations.get(reservation_id)
+    if known is not None and known.charge_point_id != target.charge_point_id:
+        raise validation_error(
+            "reservation_other_charger", reservation_id=reservation_id, charge_point_id=known.charge_point_id
+        )
+    return await cancel_reservation(target.hub, target.charge_point_id, reservation_id)
+
+
+async def _send_local_list(target: Target) -> dict[str, Any]:
+    target.require_profile(PROFILE_LOCAL_AUTH, "send_local_list")
+    return await send_local_list(
+        target.hub,
+        target.charge_point_id,
+        target.data["update_type"],
+        target.data.get("local_authorization_list"),
+        target.data.get("list_version"),
+    )
+
+
+async def _get_local_list_version(target: Target) -> dict[str, Any]:
+    target.require_profile(PROFILE_LOCAL_AUTH, "get_local_list_version")
+    return await get_local_list_version(target.hub, target.charge_point_id)
+
+
+async def _set_charger_password(target: Target) -> dict[str, Any]:
+    """Give a charger its own HTTP Basic password; push it first when the charger has AuthorizationKey."""
+    hub, charge_point_id = target.hub, target.charge_point_id
+    password: str = target.data["password"]
+    pushed = False
+    if "AuthorizationKey" in target.charger.configuration:
+        # The 1.6 security whitepaper: AuthorizationKey carries the password hex-encoded. Only
+        # store it once the charger took it, or the charger could no longer log in.
+        payload = call.ChangeConfiguration(key="AuthorizationKey", value=password.encode().hex())
+        result = await commands.async_call(hub, charge_point_id, payload)
+        commands.expect_status(charge_point_id, "ChangeConfiguration", result, ("Accepted", "RebootRequired"))
+        pushed = True
+    previous = hub.central.password_of(charge_point_id) or entry_config(hub.entry).get("password") or None
+    hub.central.change_password(charge_point_id, password, previous)
+    return {"status": "Accepted", "pushed": pushed}
+
+
 HANDLERS: dict[str, Handler] = {
     "remote_start_transaction": _remote_start,
     "remote_stop_transaction": _remote_stop,
@@ -490,9 +576,14 @@ HANDLERS: dict[str, Handler] = {
     "trigger_message": _trigger_message,
     "data_transfer": _data_transfer,
     "call": _call,
+    "set_charger_password": _set_charger_password,
     "set_charging_profile": _set_charging_profile,
     "clear_charging_profile": _clear_charging_profile,
     "get_composite_schedule": _get_composite_schedule,
+    "reserve_now": _reserve_now,
+    "cancel_reservation": _cancel_reservation,
+    "send_local_list": _send_local_list,
+    "get_local_list_version": _get_local_list_version,
 }
 
 

@@ -19,10 +19,11 @@ from homeassistant.helpers import issue_registry as ir
 from ocpp.v16 import call
 
 from . import commands
-from .const import DOMAIN
+from .const import CONF_LIMIT_PROFILE_ID, CONF_LIMIT_STACK_LEVEL, DOMAIN
 from .engine.configuration import PROFILE_SMART_CHARGING
 from .engine.smart_charging import (
     LIMIT_PROFILE_ID_BASE,
+    LIMIT_STACK_LEVEL,
     PURPOSE_CHARGE_POINT_MAX,
     PURPOSE_TX,
     PURPOSE_TX_DEFAULT,
@@ -37,7 +38,7 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargingLimit
 from .engine.util import utcnow
-from .hub import OcppHub
+from .hub import OcppHub, entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,6 +78,29 @@ class LimitController:
         self.conversions: dict[tuple[str, int], Conversion] = {}
         # The composite schedule's limit now, per connector: (limit, unit).
         self.composite: dict[tuple[str, int], tuple[float, str]] = {}
+
+    # The profile ids and stack level of the limits are entry options, so that they can be
+    # chosen to combine with another central system's profiles (local controller mode).
+
+    @property
+    def profile_id_base(self) -> int:
+        """Return the profile id of the charger-wide limit (connector N: this + N)."""
+        value = entry_config(self.hub.entry).get(CONF_LIMIT_PROFILE_ID)
+        return int(value) if value is not None else LIMIT_PROFILE_ID_BASE
+
+    @property
+    def stack_level(self) -> int:
+        """Return the stack level of the limits' profiles."""
+        value = entry_config(self.hub.entry).get(CONF_LIMIT_STACK_LEVEL)
+        return int(value) if value is not None else LIMIT_STACK_LEVEL
+
+    def limit_profile_id(self, connector_id: int) -> int:
+        """Return the profile id of a scope's limit (ChargePointMaxProfile / TxDefaultProfile)."""
+        return self.profile_id_base + connector_id
+
+    def tx_profile_id(self, connector_id: int) -> int:
+        """Return the profile id of the running transaction's TxProfile on a connector."""
+        return self.profile_id_base + (TX_PROFILE_ID_BASE - LIMIT_PROFILE_ID_BASE) + connector_id
 
     def supported(self, charge_point_id: str) -> bool:
         """Return False when the charger lacks Smart Charging or refuses every limit."""
@@ -146,7 +170,12 @@ class LimitController:
         if connector_id == 0:
             profiles.append(
                 limit_profile(
-                    PURPOSE_CHARGE_POINT_MAX, 0, conversion.value, conversion.unit, profile_id=LIMIT_PROFILE_ID_BASE
+                    PURPOSE_CHARGE_POINT_MAX,
+                    0,
+                    conversion.value,
+                    conversion.unit,
+                    profile_id=self.limit_profile_id(0),
+                    stack_level=self.stack_level,
                 )
             )
         else:
@@ -156,7 +185,8 @@ class LimitController:
                     connector_id,
                     conversion.value,
                     conversion.unit,
-                    profile_id=LIMIT_PROFILE_ID_BASE + connector_id,
+                    profile_id=self.limit_profile_id(connector_id),
+                    stack_level=self.stack_level,
                 )
             )
         result = await commands.async_call(
@@ -175,7 +205,8 @@ class LimitController:
                 connector_id,
                 conversion.value,
                 conversion.unit,
-                profile_id=TX_PROFILE_ID_BASE + connector_id,
+                profile_id=self.tx_profile_id(connector_id),
+                stack_level=self.stack_level,
                 transaction_id=transaction.transaction_id,
             )
             try:

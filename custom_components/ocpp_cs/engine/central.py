@@ -8,17 +8,38 @@ state, persists what must survive and tells the listener what changed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any
 
+from .authorization import (
+    PURPOSE_AUTHORIZE,
+    PURPOSE_START,
+    PURPOSE_STOP,
+    AuthorizationState,
+    PresentedIdTag,
+    Reservation,
+    decide,
+    mark_reserved,
+    unmark_reserved,
+)
 from .configuration import ConfigurationValue
-from .listener import CentralSystemListener, DataTransferReceived, IdTagPresented, Persistence
+from .history import TransactionHistory
+from .listener import (
+    CentralSystemListener,
+    CertificateSigningRequested,
+    DataTransferReceived,
+    IdTagPresented,
+    Persistence,
+    SecurityEventReceived,
+)
+from .message_log import MessageLogs
 from .meter import ENERGY_REGISTER, parse_meter_values
+from .persist import SharedSave
 from .state import BootInfo, ChargerState, ConnectorState, IdTag, Transaction
-from .util import format_datetime, parse_datetime, snake, utcnow
+from .util import parse_datetime, snake, utcnow
 
 if TYPE_CHECKING:
     from .session import ChargePointSession
@@ -42,6 +63,16 @@ REGISTRATION_REJECTED = "Rejected"
 # Connector ids above this are refused unless NumberOfConnectors declares more.
 MAX_CONNECTORS = 32
 STATUS_KEYS = frozenset({"status", "error_code", "info", "vendor_error_code"})
+# Security events that point at an attack or a broken setup (logged as warnings; routine
+# ones such as StartupOfTheDevice or FirmwareUpdated are logged at info level).
+ALARMING_SECURITY_EVENTS = frozenset(
+    {
+        "FailedToAuthenticateAtCentralSystem", "CentralSystemFailedToAuthenticate", "SecurityLogWasCleared",
+        "MemoryExhaustion", "InvalidMessages", "AttemptedReplayAttacks", "TamperDetectionActivated",
+        "InvalidFirmwareSignature", "InvalidFirmwareSigningCertificate", "InvalidCentralSystemCertificate",
+        "InvalidChargePointCertificate", "InvalidTLSVersion", "InvalidTLSCipherSuite",
+    }
+)
 TRANSACTION_KEYS = frozenset(
     {"transaction", "session_energy", "session_start", "transaction_id", "id_tag", "stop_reason"}
 )
@@ -70,15 +101,26 @@ class CentralSystem:
         self.settings = settings
         self._listener = listener
         self._persistence = persistence
+        self._shared_save = SharedSave(self._write_snapshot)
         self.chargers: dict[str, ChargerState] = {}
         self.id_tags: dict[str, IdTag] = {}
         self.open_transactions: dict[int, Transaction] = {}
+        # Local controller mode: open transactions of relayed chargers, under the upstream's ids
+        # (apart from ours, so that they neither collide with nor advance `next_transaction_id`).
+        self.observed_transactions: dict[tuple[str, int], Transaction] = {}
         self.recent_transactions: deque[Transaction] = deque(maxlen=RECENT_TRANSACTIONS)
         self.next_transaction_id = 1
         self.sessions: dict[str, ChargePointSession] = {}
         # Chargers answered Pending/Rejected in this run (not persisted: they may boot again).
         self.registration: dict[str, str] = {}
+        # Reservations, presented unknown id tags and local list records (authorization.py).
+        self.auth = AuthorizationState()
+        # Called after the id tag list changed (e.g. to sync chargers' local lists).
+        self.id_tag_observers: list[Callable[[], None]] = []
         self._last_seen_published: dict[str, datetime] = {}
+        # Every stopped session (persisted apart: history.py) and each charger's last frames.
+        self.history = TransactionHistory()
+        self.message_logs = MessageLogs()
 
     # --- persistence -------------------------------------------------------------------
 
@@ -90,6 +132,8 @@ class CentralSystem:
             "id_tags": [t.to_dict() for t in self.id_tags.values()],
             "open_transactions": [t.to_dict() for t in self.open_transactions.values()],
             "recent_transactions": [t.to_dict() for t in self.recent_transactions],
+            "observed_transactions": [t.to_dict() for t in self.observed_transactions.values()],
+            "authorization": self.auth.to_dict(),
         }
 
     def restore(self, data: Mapping[str, Any] | None) -> None:
@@ -97,6 +141,7 @@ class CentralSystem:
         if not data:
             return
         self.next_transaction_id = max(1, int(data.get("next_transaction_id") or 1))
+        self.auth.restore(data.get("authorization"))
         for raw in data.get("chargers") or ():
             charger = ChargerState.from_dict(raw)
             charger.connector(0)
@@ -115,9 +160,11 @@ class CentralSystem:
                 current = connector.transaction
                 if current is None or current.transaction_id < transaction.transaction_id:
                     connector.transaction = transaction
+        for raw in data.get("observed_transactions") or ():
+            self._restore_observed(Transaction.from_dict(raw))
         # Never hand out an id that is in use, whatever the counter says.
         used = [t.transaction_id for t in self.open_transactions.values()]
-        used += [t.transaction_id for t in self.recent_transactions if t.start_seen]
+        used += [t.transaction_id for t in self.recent_transactions if t.start_seen and not t.observed]
         if used:
             self.next_transaction_id = max(self.next_transaction_id, max(used) + 1)
 
@@ -131,6 +178,10 @@ class CentralSystem:
         self._persistence.save_later()
 
     async def _save_now(self) -> None:
+        # Callers that wait at the same time share a write (persist.py): one snapshot, not one each.
+        await self._shared_save.save()
+
+    async def _write_snapshot(self) -> None:
         await self._persistence.async_save_now(self.snapshot())
 
     # --- chargers and connections ------------------------------------------------------
@@ -190,6 +241,7 @@ class CentralSystem:
         """Forget a charger (its device was removed)."""
         self.chargers.pop(charge_point_id, None)
         self.registration.pop(charge_point_id, None)
+        self.auth.forget_charger(charge_point_id)
         self._save_later()
 
     def session_opened(self, session: ChargePointSession) -> ChargePointSession | None:
@@ -274,10 +326,17 @@ class CentralSystem:
 
     # --- Core messages ------------------------------------------------------------------
 
-    def boot_notification(self, charge_point_id: str, payload: Mapping[str, Any]) -> tuple[str, int]:
-        """Record a BootNotification and return (status, interval) per the new-charger policy."""
+    def boot_notification(
+        self, charge_point_id: str, payload: Mapping[str, Any], *, upstream_status: str | None = None
+    ) -> tuple[str, int]:
+        """Record a BootNotification and return (status, interval) per the new-charger policy.
+
+        A relayed charger's registration is the upstream's answer (`upstream_status`).
+        """
         status = self.registration_status(charge_point_id)
-        if status != REGISTRATION_ACCEPTED:
+        if upstream_status is not None:
+            status = upstream_status
+        elif status != REGISTRATION_ACCEPTED:
             # Not accepted yet: the policy in force now decides (the user may have changed it).
             policy = self.settings.new_chargers
             if policy == NEW_CHARGERS_ACCEPT:
@@ -308,7 +367,8 @@ class CentralSystem:
             if self.registration.get(charge_point_id) != REGISTRATION_PENDING:
                 _LOGGER.info("Charger %s is pending: accept it in Repairs", charge_point_id)
             self.registration[charge_point_id] = status
-            self._listener.charger_pending(charge_point_id)
+            if upstream_status is None:  # the upstream accepts its own chargers, not the user
+                self._listener.charger_pending(charge_point_id)
         else:
             self.registration.pop(charge_point_id, None)
         self._listener.charger_changed(charge_point_id, 0, frozenset({"boot", "registration"}))
@@ -332,6 +392,14 @@ class CentralSystem:
         connector.vendor_id = payload.get("vendor_id")
         connector.vendor_error_code = payload.get("vendor_error_code")
         connector.status_timestamp = timestamp
+        if connector.status in ("Faulted", "Unavailable"):
+            # The charger ends reservations of a connector that turns faulted or unavailable (5.13).
+            for reservation in list(self.auth.reservations.values()):
+                if reservation.charge_point_id == charge_point_id and connector.connector_id in (
+                    0,
+                    reservation.connector_id,
+                ):
+                    self.end_reservation(reservation.reservation_id, "connector " + connector.status.lower())
         self._listener.charger_changed(charge_point_id, connector.connector_id, STATUS_KEYS)
         self._save_later()
 
@@ -388,25 +456,57 @@ class CentralSystem:
 
     # --- authorization ------------------------------------------------------------------
 
-    def id_tag_info(self, id_tag: str) -> dict[str, Any]:
-        """Return the IdTagInfo for an id tag (the entry's list, then the unknown-tag policy)."""
-        tag = self.id_tags.get(id_tag.casefold())
-        if tag is None:
-            status = "Accepted" if self.settings.unknown_id_tags == "accept" else "Invalid"
-            return {"status": status}
-        status = tag.status
-        if status == "Accepted" and tag.expiry_date is not None and tag.expiry_date <= utcnow():
-            status = "Expired"
-        info: dict[str, Any] = {"status": status}
-        if tag.expiry_date is not None:
-            info["expiry_date"] = format_datetime(tag.expiry_date)
-        if tag.parent_id_tag:
-            info["parent_id_tag"] = tag.parent_id_tag
-        return info
+    def id_tag_info(
+        self,
+        id_tag: str,
+        charge_point_id: str | None = None,
+        *,
+        purpose: str = PURPOSE_AUTHORIZE,
+        connector_id: int | None = None,
+        transaction: Transaction | None = None,
+    ) -> dict[str, Any]:
+        """Return the IdTagInfo for an id tag: the entry's list and policies (authorization.decide)."""
+        return decide(
+            self.id_tags,
+            self.settings.unknown_id_tags,
+            self._running_transactions(),
+            id_tag,
+            charge_point_id,
+            purpose=purpose,
+            now=utcnow(),
+            connector_id=connector_id,
+            transaction=transaction,
+        )
+
+    def _running_transactions(self) -> list[Transaction]:
+        """Return the open transactions that are their connector's current one (not superseded)."""
+        running = []
+        for transaction in self.open_transactions.values():
+            charger = self.chargers.get(transaction.charge_point_id)
+            connector = charger.connectors.get(transaction.connector_id) if charger else None
+            if connector is None or connector.transaction is transaction:
+                running.append(transaction)
+        return running
+
+    def _note_presented(self, charge_point_id: str, id_tag: str, status: str) -> None:
+        """Remember an id tag that is not on the list (offered for adding in the options flow)."""
+        if id_tag.casefold() not in self.id_tags:
+            self.auth.note_presented(PresentedIdTag(id_tag, charge_point_id, utcnow(), status))
+            self._save_later()
+
+    def _id_tag_name(self, id_tag: str | None) -> str | None:
+        """Return the friendly name of a listed id tag."""
+        tag = self.id_tags.get(id_tag.casefold()) if id_tag else None
+        return tag.name if tag is not None else None
+
+    def _id_tags_changed(self) -> None:
+        for observer in list(self.id_tag_observers):
+            observer()
 
     def authorize(self, charge_point_id: str, id_tag: str) -> dict[str, Any]:
         """Answer Authorize and announce the presented tag."""
-        info = self.id_tag_info(id_tag)
+        info = self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_AUTHORIZE)
+        self._note_presented(charge_point_id, id_tag, info["status"])
         self._listener.id_tag_presented(
             IdTagPresented(charge_point_id, None, id_tag, snake(info["status"]))
         )
@@ -415,13 +515,16 @@ class CentralSystem:
     def set_id_tag(self, tag: IdTag) -> None:
         """Add or replace an id tag of the entry's list."""
         self.id_tags[tag.id_tag.casefold()] = tag
+        self.auth.forget_presented(tag.id_tag)
         self._save_later()
+        self._id_tags_changed()
 
     def remove_id_tag(self, id_tag: str) -> bool:
         """Remove an id tag; return False when it was not listed."""
         removed = self.id_tags.pop(id_tag.casefold(), None) is not None
         if removed:
             self._save_later()
+            self._id_tags_changed()
         return removed
 
     # --- transactions -------------------------------------------------------------------
@@ -430,7 +533,7 @@ class CentralSystem:
         """Return an open transaction of this charger; another charger's id is not its own."""
         transaction = self.open_transactions.get(transaction_id)
         if transaction is None or transaction.charge_point_id != charge_point_id:
-            return None
+            return self.observed_transactions.get((charge_point_id, transaction_id))
         return transaction
 
     def _find_replay(
@@ -462,7 +565,7 @@ class CentralSystem:
         id_tag = str(payload["id_tag"])
         meter_start = int(payload["meter_start"])
         start = parse_datetime(payload.get("timestamp"))
-        info = self.id_tag_info(id_tag)
+        info = self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_START, connector_id=connector_id)
         replay = self._find_replay(charge_point_id, connector_id, id_tag, meter_start, start)
         if replay is not None:
             _LOGGER.info(
@@ -480,6 +583,7 @@ class CentralSystem:
             meter_start=meter_start,
             start=start or utcnow(),
             reservation_id=payload.get("reservation_id"),
+            authorized=info["status"] == "Accepted",
         )
         self.next_transaction_id += 1
         self.open_transactions[transaction.transaction_id] = transaction
@@ -489,7 +593,12 @@ class CentralSystem:
                 charge_point_id, connector_id, transaction.transaction_id,
                 connector.transaction.transaction_id,
             )
+            # Its stop was lost: the history records its end as reconstructed until (unless) it comes.
+            superseded = connector.transaction
+            self.history.add(superseded, self._id_tag_name(superseded.id_tag), reconstructed_stop=transaction.start)
         connector.transaction = transaction
+        self._note_presented(charge_point_id, id_tag, info["status"])
+        self._end_reservation_on_start(transaction)
         await self._save_now()
         self._listener.id_tag_presented(
             IdTagPresented(charge_point_id, connector_id, id_tag, snake(info["status"]))
@@ -499,9 +608,12 @@ class CentralSystem:
         return transaction.transaction_id, info
 
     async def stop_transaction(
-        self, charge_point_id: str, payload: Mapping[str, Any]
+        self, charge_point_id: str, payload: Mapping[str, Any], *, observed: bool = False
     ) -> dict[str, Any] | None:
-        """Record a StopTransaction (known or not); return IdTagInfo when an id tag was given."""
+        """Record a StopTransaction (known or not); return IdTagInfo when an id tag was given.
+
+        `observed`: a relayed charger's stop, which the upstream answered.
+        """
         transaction_id = int(payload["transaction_id"])
         meter_stop = int(payload["meter_stop"])
         stop = parse_datetime(payload.get("timestamp")) or utcnow()
@@ -509,14 +621,24 @@ class CentralSystem:
         reason = payload.get("reason") or "Local"
         charger = self.accepted_charger(charge_point_id)
         transaction = self._open_transaction_of(charge_point_id, transaction_id)
-        if transaction is not None:
+        if transaction is not None and not transaction.observed:
             del self.open_transactions[transaction_id]
+        elif transaction is not None:
+            del self.observed_transactions[(charge_point_id, transaction_id)]
         if transaction is None:
             for recent in self.recent_transactions:
                 if recent.transaction_id == transaction_id and recent.charge_point_id == charge_point_id:
                     # A replayed StopTransaction: answer it again, record nothing twice.
                     _LOGGER.info("%s: StopTransaction %s replayed", charge_point_id, transaction_id)
-                    return self.id_tag_info(id_tag) if id_tag else None
+                    return (
+                        self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=recent)
+                        if id_tag
+                        else None
+                    )
+            if self.history.stopped(charge_point_id, transaction_id):
+                # Replayed after it left the recent transactions: the history has it.
+                _LOGGER.info("%s: StopTransaction %s replayed", charge_point_id, transaction_id)
+                return self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP) if id_tag else None
             _LOGGER.warning(
                 "%s: StopTransaction for unknown transaction %s; recorded without its start",
                 charge_point_id, transaction_id,
@@ -529,6 +651,7 @@ class CentralSystem:
                 meter_start=None,
                 start=None,
                 start_seen=False,
+                observed=observed,
             )
         connector = self._connector(charger, transaction.connector_id)
         transaction_data = payload.get("transaction_data") or []
@@ -545,11 +668,14 @@ class CentralSystem:
         ):
             connector.transaction = None
         self._remember_stopped(transaction)
+        self.history.add(transaction, self._id_tag_name(transaction.id_tag))
         connector.last_transaction = transaction
         await self._save_now()
         self._listener.transaction_stopped(transaction)
         self._listener.charger_changed(charge_point_id, connector.connector_id, TRANSACTION_KEYS)
-        return self.id_tag_info(id_tag) if id_tag else None
+        if not id_tag:
+            return None
+        return self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=transaction)
 
     # --- other notifications ------------------------------------------------------------
 
@@ -576,3 +702,187 @@ class CentralSystem:
             )
         )
         return "UnknownVendorId"
+
+    # --- security: passwords (profiles 1-2) and the OCPP 1.6 security extension ----------
+
+    def password_of(self, charge_point_id: str) -> str | None:
+        """Return the charger's own HTTP Basic password, None when it uses the entry's."""
+        charger = self.chargers.get(charge_point_id)
+        return charger.password if charger is not None else None
+
+    def previous_password_of(self, charge_point_id: str) -> str | None:
+        """Return the password a charger had before `set_charger_password`, until it uses the new one."""
+        charger = self.chargers.get(charge_point_id)
+        return charger.previous_password if charger is not None else None
+
+    def password_confirmed(self, charge_point_id: str) -> None:
+        """The charger authenticated with its current password: the previous one stops working."""
+        charger = self.chargers.get(charge_point_id)
+        if charger is not None and charger.previous_password is not None:
+            charger.previous_password = None
+            self._save_later()
+
+    def change_password(self, charge_point_id: str, password: str, previous: str | None) -> None:
+        """Give a charger a new password; `previous` stays valid until the charger uses the new one."""
+        charger = self.chargers[charge_point_id]
+        charger.previous_password = previous
+        charger.password = password
+        self._save_later()
+
+    def set_password(self, charge_point_id: str, password: str | None) -> None:
+        """Set (or clear, with None) a known charger's own HTTP Basic password; persisted."""
+        charger = self.chargers[charge_point_id]
+        charger.password = password or None
+        self._save_later()
+
+    def log_status(self, charge_point_id: str, status: str, request_id: int | None) -> None:
+        """Record a LogStatusNotification (the progress of a GetLog upload)."""
+        _LOGGER.debug("%s: log upload %s is %s", charge_point_id, request_id, status)
+        self.accepted_charger(charge_point_id).log_status = status
+        self._listener.charger_changed(charge_point_id, 0, frozenset({"log_status"}))
+        self._save_later()
+
+    def security_event(self, charge_point_id: str, payload: Mapping[str, Any]) -> None:
+        """Log and announce a SecurityEventNotification."""
+        event = SecurityEventReceived(
+            charge_point_id, str(payload["type"]), str(payload["timestamp"]), payload.get("tech_info")
+        )
+        level = logging.WARNING if event.type in ALARMING_SECURITY_EVENTS else logging.INFO
+        _LOGGER.log(
+            level, "%s reported security event %s at %s%s", charge_point_id, event.type, event.timestamp,
+            f": {event.tech_info}" if event.tech_info else "",
+        )
+        self._listener.security_event(event)
+
+    def sign_certificate(self, charge_point_id: str, csr: str) -> str:
+        """Announce a charger's CSR (signed outside, returned with CertificateSigned); answer Accepted."""
+        _LOGGER.info("%s sent a certificate signing request", charge_point_id)
+        self._listener.certificate_signing_requested(CertificateSigningRequested(charge_point_id, csr))
+        return "Accepted"
+
+    # --- reservations -------------------------------------------------------------------
+
+    def add_reservation(self, reservation: Reservation) -> None:
+        """Record a reservation the charger accepted; its connector shows Reserved."""
+        replaced = self.auth.add_reservation(reservation)
+        charger = self.chargers.get(reservation.charge_point_id)
+        if replaced is not None and charger is not None:
+            unmark_reserved(replaced, charger.connectors.get(replaced.connector_id))
+        if charger is not None:
+            mark_reserved(reservation, charger.connectors.get(reservation.connector_id))
+        self._save_later()
+        self._listener.charger_changed(
+            reservation.charge_point_id, reservation.connector_id, STATUS_KEYS | {"reservation"}
+        )
+
+    def end_reservation(self, reservation_id: int, why: str) -> Reservation | None:
+        """Forget a reservation (used, cancelled, expired); return it, None when unknown."""
+        reservation = self.auth.reservations.pop(reservation_id, None)
+        if reservation is None:
+            return None
+        _LOGGER.debug(
+            "%s: reservation %s ended (%s)", reservation.charge_point_id, reservation_id, why
+        )
+        charger = self.chargers.get(reservation.charge_point_id)
+        if charger is not None:
+            unmark_reserved(reservation, charger.connectors.get(reservation.connector_id))
+        self._save_later()
+        self._listener.charger_changed(
+            reservation.charge_point_id, reservation.connector_id, STATUS_KEYS | {"reservation"}
+        )
+        return reservation
+
+    def expire_reservations(self) -> list[Reservation]:
+        """End every reservation whose expiry date has passed; return them."""
+        return [
+            ended
+            for reservation in self.auth.expired(utcnow())
+            if (ended := self.end_reservation(reservation.reservation_id, "expired")) is not None
+        ]
+
+    def _end_reservation_on_start(self, transaction: Transaction) -> None:
+        """A StartTransaction with a reservation id ends that reservation (spec 5.13)."""
+        reservation_id = transaction.reservation_id
+        if reservation_id is None:
+            return
+        reservation = self.auth.reservations.get(reservation_id)
+        if reservation is not None and reservation.charge_point_id == transaction.charge_point_id:
+            self.end_reservation(reservation_id, f"transaction {transaction.transaction_id} started")
+
+    # --- local controller mode: a relayed charger's messages, answered by the upstream -----
+
+    def authorize_observed(self, charge_point_id: str, id_tag: str, status: str) -> None:
+        """Announce an id tag the upstream answered for a relayed charger."""
+        self._listener.id_tag_presented(IdTagPresented(charge_point_id, None, id_tag, snake(status)))
+
+    def _restore_observed(self, transaction: Transaction) -> None:
+        transaction.observed = True
+        self.observed_transactions[(transaction.charge_point_id, transaction.transaction_id)] = transaction
+        owner = self.chargers.get(transaction.charge_point_id)
+        if owner is not None:
+            connector, _ = owner.connector(transaction.connector_id)
+            if connector.transaction is None:
+                connector.transaction = transaction
+
+    async def start_transaction_observed(
+        self, charge_point_id: str, payload: Mapping[str, Any], transaction_id: int, status: str
+    ) -> None:
+        """
+        Record a relayed charger's StartTransaction under the transaction id the upstream gave.
+
+        The same id again is a replay; a replay (same connector, id tag, timestamp and
+        meterStart) that the upstream answered with a new id moves the session to that id,
+        since the charger will use it from now on: either way no second session starts.
+        """
+        key = (charge_point_id, transaction_id)
+        if key in self.observed_transactions or any(
+            t.transaction_id == transaction_id and t.charge_point_id == charge_point_id and t.observed
+            for t in self.recent_transactions
+        ):
+            _LOGGER.info("%s: StartTransaction %s replayed through the upstream", charge_point_id, transaction_id)
+            return
+        connector_id = int(payload["connector_id"])
+        id_tag = str(payload["id_tag"])
+        meter_start = int(payload["meter_start"])
+        start = parse_datetime(payload.get("timestamp"))
+        for (owner, old_id), running in list(self.observed_transactions.items()):
+            if (
+                owner == charge_point_id
+                and running.connector_id == connector_id
+                and running.id_tag == id_tag
+                and running.meter_start == meter_start
+                and running.start == start
+            ):
+                _LOGGER.info(
+                    "%s: StartTransaction replayed; the upstream moved transaction %s to %s",
+                    charge_point_id, old_id, transaction_id,
+                )
+                del self.observed_transactions[(owner, old_id)]
+                running.transaction_id = transaction_id
+                self.observed_transactions[key] = running
+                await self._save_now()
+                self._listener.charger_changed(charge_point_id, connector_id, TRANSACTION_KEYS)
+                return
+        charger = self.accepted_charger(charge_point_id)
+        connector = self._connector(charger, connector_id)
+        transaction = Transaction(
+            transaction_id=transaction_id,
+            charge_point_id=charge_point_id,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start=meter_start,
+            start=start or utcnow(),
+            reservation_id=payload.get("reservation_id"),
+            observed=True,
+        )
+        self.observed_transactions[key] = transaction
+        if connector.transaction is not None:
+            _LOGGER.warning(
+                "%s connector %s: transaction %s started while %s had no StopTransaction yet",
+                charge_point_id, connector_id, transaction_id, connector.transaction.transaction_id,
+            )
+        connector.transaction = transaction
+        await self._save_now()
+        self._listener.id_tag_presented(IdTagPresented(charge_point_id, connector_id, id_tag, snake(status)))
+        self._listener.transaction_started(transaction)
+        self._listener.charger_changed(charge_point_id, connector_id, TRANSACTION_KEYS)

@@ -28,6 +28,24 @@ class DataTransferReceived:
     data: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class SecurityEventReceived:
+    """A charger sent SecurityEventNotification (OCPP 1.6 security extension)."""
+
+    charge_point_id: str
+    type: str
+    timestamp: str
+    tech_info: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSigningRequested:
+    """A charger sent SignCertificate: its CSR waits for a CertificateSigned from the operator."""
+
+    charge_point_id: str
+    csr: str
+
+
 class CentralSystemListener(Protocol):
     """What the engine tells the outside world; every method is called in the event loop."""
 
@@ -57,6 +75,12 @@ class CentralSystemListener(Protocol):
 
     def data_transfer(self, event: DataTransferReceived) -> None:
         """A charger sent DataTransfer."""
+
+    def security_event(self, event: SecurityEventReceived) -> None:
+        """A charger reported a security event."""
+
+    def certificate_signing_requested(self, event: CertificateSigningRequested) -> None:
+        """A charger asked for its certificate to be signed."""
 
 
 class Persistence(Protocol):

@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 import hmac
 from http import HTTPStatus
 import logging
 import ssl
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -19,13 +23,55 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from .central import CentralSystem
+from .message_log import format_address
 from .session import ChargePointSession
+from .util import utcnow
+
+if TYPE_CHECKING:
+    from .relay import RelayManager
 
 _LOGGER = logging.getLogger(__name__)
 
 SUBPROTOCOL = Subprotocol("ocpp1.6")
 # Large enough for GetConfiguration answers with long values and full transactionData.
 MAX_MESSAGE_SIZE = 1024 * 1024
+# Simultaneous charger connections per central system; more are refused with 503.
+MAX_CONNECTIONS = 500
+# Seconds a client has for the TCP/TLS and WebSocket opening handshakes.
+OPEN_TIMEOUT = 10.0
+# Charge point ids whose failed logins are counted (the oldest are forgotten first).
+AUTH_FAILURES_TRACKED = 1000
+
+AUTH_MISSING = "missing"
+AUTH_MALFORMED = "malformed"
+AUTH_USER_MISMATCH = "user_mismatch"
+AUTH_WRONG_PASSWORD = "wrong_password"
+AUTH_CERTIFICATE_MISMATCH = "certificate_mismatch"
+
+
+def client_certificate_cn(connection: ServerConnection) -> str | None:
+    """Return the subject common name of the client certificate of a TLS connection."""
+    transport = getattr(connection, "transport", None)
+    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
+    certificate = ssl_object.getpeercert() if ssl_object is not None else None
+    for rdn in (certificate or {}).get("subject", ()):
+        for name, value in rdn:
+            if name == "commonName":
+                return str(value)
+    return None
+
+
+@dataclass(slots=True)
+class AuthFailures:
+    """Refused HTTP Basic logins of one charge point id."""
+
+    count: int
+    last: datetime
+    reason: str
+
+    def to_dict(self) -> dict[str, str | int]:
+        """Return the record for diagnostics."""
+        return {"count": self.count, "last": self.last.isoformat(), "reason": self.reason}
 
 
 def charge_point_id_from_path(path: str) -> str | None:
@@ -35,6 +81,26 @@ def charge_point_id_from_path(path: str) -> str | None:
         return None
     charge_point_id = unquote(segments[-1]).strip()
     return charge_point_id or None
+
+
+def plain_http_answer(request: Request, *, tls: bool) -> str:
+    """Return what a plain HTTP GET (a browser, curl) is told: what this port is, how to connect."""
+    host = request.headers.get("Host") or "<host>:<port>"
+    scheme = "wss" if tls else "ws"
+    lines = [
+        "This is an OCPP 1.6J central system (Home Assistant, ocpp_cs).",
+        "It speaks OCPP over WebSocket (subprotocol ocpp1.6), not plain HTTP: a browser cannot use it.",
+        "Point your charger's central system (backend, OCPP server) URL to",
+        "",
+        f"    {scheme}://{host}/<charge point id>",
+        "",
+        "The last path segment is the charge point id; chargers that append their id themselves",
+        f"need the URL without it, with a trailing slash: {scheme}://{host}/",
+    ]
+    charge_point_id = charge_point_id_from_path(request.path)
+    if charge_point_id is not None:
+        lines += ["", f"This URL would connect the charger {charge_point_id!r}."]
+    return "\n".join(lines) + "\n"
 
 
 def basic_auth_credentials(headers: Headers) -> tuple[str, str] | None:
@@ -65,6 +131,8 @@ class CentralSystemServer:
         host: str,
         port: int,
         password_for: Callable[[str], str | None] = lambda _charge_point_id: None,
+        previous_password_for: Callable[[str], str | None] = lambda _charge_point_id: None,
+        password_confirmed: Callable[[str], None] = lambda _charge_point_id: None,
         ssl_context: ssl.SSLContext | None = None,
         claimed_elsewhere: Callable[[str], bool] = lambda _charge_point_id: False,
         on_accepted_boot: Callable[[ChargePointSession], Awaitable[None]] | None = None,
@@ -72,12 +140,17 @@ class CentralSystemServer:
         ping_interval: float | None = 30,
         ping_timeout: float | None = 30,
         response_timeout: float = 30,
+        max_connections: int = MAX_CONNECTIONS,
+        open_timeout: float = OPEN_TIMEOUT,
+        relay: RelayManager | None = None,
     ) -> None:
-        """Configure the server; `start` binds it."""
+        """Configure the server; `start` binds it (`relay`: local controller mode, relay.py)."""
         self.central = central
         self.host = host
         self.port = port
         self._password_for = password_for
+        self._previous_password_for = previous_password_for
+        self._password_confirmed = password_confirmed
         self._ssl_context = ssl_context
         self._claimed_elsewhere = claimed_elsewhere
         self._on_accepted_boot = on_accepted_boot
@@ -90,6 +163,13 @@ class CentralSystemServer:
         self.rejected_handshakes = 0
         # Closes of replaced connections in flight (the loop keeps only weak references to tasks).
         self._closing: set[asyncio.Task[None]] = set()
+        self.max_connections = max_connections
+        self.open_timeout = open_timeout
+        # Connections past the handshake, by charge point id (a replaced one counts until it closes).
+        self._active: dict[ServerConnection, str] = {}
+        self.refused_over_limit = 0
+        self.auth_failures: OrderedDict[str, AuthFailures] = OrderedDict()
+        self._relay = relay
 
     @property
     def bound_port(self) -> int:
@@ -100,6 +180,11 @@ class CentralSystemServer:
             return int(sock.getsockname()[1])
         return self.port
 
+    @property
+    def connection_count(self) -> int:
+        """Return how many connections are past the handshake."""
+        return len(self._active)
+
     async def start(self) -> None:
         """Bind and start accepting connections; raises OSError when the port is taken."""
         self._server = await serve(
@@ -108,11 +193,18 @@ class CentralSystemServer:
             self.port,
             subprotocols=[SUBPROTOCOL],
             select_subprotocol=self._select_subprotocol,
-            process_request=self._process_request,
+            # Relayed chargers: after our checks, their upstream is dialled during the handshake.
+            process_request=(
+                self._relay.wrap_process_request(self._process_request) if self._relay else self._process_request
+            ),
             ping_interval=self._ping_interval,
             ping_timeout=self._ping_timeout,
             max_size=MAX_MESSAGE_SIZE,
             ssl=self._ssl_context,
+            open_timeout=self.open_timeout,
+            # No permessage-deflate: on a LAN it saves nothing worth its CPU (a compressor per
+            # frame each way) and its memory (a zlib context per direction per charger).
+            compression=None,
         )
 
     async def stop(self) -> None:
@@ -133,6 +225,10 @@ class CentralSystemServer:
         return response
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if "websocket" not in request.headers.get("Upgrade", "").lower():
+            # A browser or curl: say what this port is, instead of a bare handshake error.
+            _LOGGER.debug("Answered a plain HTTP request for %r", request.path)
+            return connection.respond(HTTPStatus.OK, plain_http_answer(request, tls=self._ssl_context is not None))
         charge_point_id = charge_point_id_from_path(request.path)
         if charge_point_id is None:
             _LOGGER.warning("Refused a connection without a charge point id in its URL %r", request.path)
@@ -145,13 +241,53 @@ class CentralSystemServer:
         password = self._password_for(charge_point_id)
         if password:
             credentials = basic_auth_credentials(request.headers)
-            valid = credentials is not None and hmac.compare_digest(
-                credentials[0].encode(), charge_point_id.encode()
-            ) & hmac.compare_digest(credentials[1].encode(), password.encode())
-            if not valid:
-                _LOGGER.warning("Refused %s: missing or wrong HTTP Basic credentials", charge_point_id)
+            reason = None
+            if credentials is None:
+                reason = AUTH_MISSING if "Authorization" not in request.headers else AUTH_MALFORMED
+            else:
+                user_ok = hmac.compare_digest(credentials[0].encode(), charge_point_id.encode())
+                password_ok = hmac.compare_digest(credentials[1].encode(), password.encode())
+                previous = self._previous_password_for(charge_point_id)
+                if password_ok:
+                    self._password_confirmed(charge_point_id)
+                elif previous:
+                    # After a password change the old one stays valid until the charger uses the new one.
+                    password_ok = hmac.compare_digest(credentials[1].encode(), previous.encode())
+                if not user_ok:
+                    reason = AUTH_USER_MISMATCH
+                elif not password_ok:
+                    reason = AUTH_WRONG_PASSWORD
+            if reason is not None:
+                self._count_auth_failure(charge_point_id, reason)
+                _LOGGER.warning("Refused %s: HTTP Basic credentials %s", charge_point_id, reason.replace("_", " "))
                 return self._refuse(connection, HTTPStatus.UNAUTHORIZED, "Authentication required")
+        if self._ssl_context is not None and self._ssl_context.verify_mode == ssl.CERT_REQUIRED:
+            common_name = client_certificate_cn(connection)
+            if common_name != charge_point_id:
+                # Security profile 3: the certificate was signed by our CA, but for another charger.
+                self._count_auth_failure(charge_point_id, AUTH_CERTIFICATE_MISMATCH)
+                _LOGGER.warning(
+                    "Refused %s: its client certificate is for %r", charge_point_id, common_name
+                )
+                return self._refuse(connection, HTTPStatus.FORBIDDEN, "Client certificate does not match")
+        if len(self._active) >= self.max_connections and charge_point_id not in self.central.sessions:
+            # A charger that is connected already may reconnect: its new connection replaces the old.
+            self.refused_over_limit += 1
+            _LOGGER.warning(
+                "Refused %s: %s chargers are connected, the most this central system takes",
+                charge_point_id, self.max_connections,
+            )
+            response = self._refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections")
+            response.headers["Retry-After"] = "60"
+            return response
         return None
+
+    def _count_auth_failure(self, charge_point_id: str, reason: str) -> None:
+        found = self.auth_failures.pop(charge_point_id, None)
+        count = found.count + 1 if found else 1
+        self.auth_failures[charge_point_id] = AuthFailures(count, utcnow(), reason)
+        while len(self.auth_failures) > AUTH_FAILURES_TRACKED:
+            self.auth_failures.popitem(last=False)
 
     def _select_subprotocol(
         self, connection: ServerConnection, subprotocols: Sequence[Subprotocol]
@@ -176,13 +312,15 @@ class CentralSystemServer:
         assert connection.request is not None
         charge_point_id = charge_point_id_from_path(connection.request.path)
         assert charge_point_id is not None
-        session = ChargePointSession(
+        relay_session = self._relay.session_factory(connection) if self._relay is not None else None
+        session = (relay_session or ChargePointSession)(
             charge_point_id,
             connection,
             self.central,
             response_timeout=self.response_timeout,
             on_accepted_boot=self._on_accepted_boot,
         )
+        session.frames.event(f"connected from {format_address(connection.remote_address)}")
         previous = self.central.session_opened(session)
         if previous is not None:
             _LOGGER.info("%s connected again; closing its previous connection", charge_point_id)
@@ -195,8 +333,11 @@ class CentralSystemServer:
             _LOGGER.info("%s connected", charge_point_id)
         if self._on_session_started is not None:
             self._on_session_started(session)
+        self._active[connection] = charge_point_id
         try:
             await session.start()
         finally:
+            self._active.pop(connection, None)
+            session.frames.closed(connection.close_code, connection.close_reason)
             self.central.session_closed(session)
             _LOGGER.info("%s disconnected (code %s)", charge_point_id, connection.close_code)

@@ -9,7 +9,7 @@ import logging
 from typing import Any, TypeVar, cast
 
 from jsonschema.exceptions import ValidationError as SchemaValidationError, best_match
-from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.charge_point import remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import (
     FormationViolationError,
     InternalError,
@@ -28,6 +28,7 @@ from ocpp.v16.enums import Action
 from websockets.exceptions import ConnectionClosed
 
 from .central import REGISTRATION_ACCEPTED, CentralSystem
+from .payload import passes_schema, snake_case_keys
 from .util import format_datetime, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,6 +108,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         self._on_accepted_boot = on_accepted_boot
         self._background: set[asyncio.Task[None]] = set()
         self._logged_errors: set[tuple[str, str]] = set()
+        # The charger's message log (message_log.py): every frame, both directions.
+        self.frames = central.message_logs.log_for(charge_point_id)
         # True once this connection sent BootNotification.
         self.booted = False
         # True once a StatusNotification arrived since the last BootNotification.
@@ -132,6 +135,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
 
     async def route_message(self, raw_msg: str | bytes) -> None:
         """Parse one frame; answer calls, hand results and errors to a waiting `call()`."""
+        self.frames.received(raw_msg)
         try:
             msg = json.loads(raw_msg)
         except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
@@ -182,10 +186,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
                 )
             if not isinstance(msg.payload, dict):
                 raise FormationViolationError(description="Payload must be a JSON object")
-            validator = get_validator(MessageType.Call, action, "1.6")
-            error = best_match(e for e in validator.iter_errors(msg.payload) if not tolerated(e))
-            if error is not None:
-                raise schema_error(error)
+            if not passes_schema(action, msg.payload):  # compiled check (payload.py); jsonschema names errors
+                validator = get_validator(MessageType.Call, action, "1.6")
+                error = best_match(e for e in validator.iter_errors(msg.payload) if not tolerated(e))
+                if error is not None:
+                    raise schema_error(error)
             connector_id = msg.payload.get("connectorId")
             if isinstance(connector_id, int) and connector_id < 0:
                 # The schema says integer; the spec's connector ids are 0 (the charger) and up.
@@ -196,7 +201,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
                     description=f"connectorId: {connector_id} is above the charger's connectors"
                 )
             self.central.message_received(self.id, heartbeat=action == Action.heartbeat)
-            response = await handlers["_on_action"](**camel_to_snake_case(msg.payload))
+            response = await handlers["_on_action"](**snake_case_keys(msg.payload))
         except OCPPError as error:
             self._log_once(
                 action, error.code, "%s: %s answered with %s: %s", self.id, action, error.code, error.description
@@ -211,6 +216,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         await self._send(msg.create_call_result(payload).to_json())
 
     async def _send(self, message: str) -> None:
+        self.frames.sent(message)
         try:
             await self._connection.send(message)
         except ConnectionClosed:
@@ -312,3 +318,32 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         """Record the diagnostics upload's progress."""
         self.central.diagnostics_status(self.id, status)
         return call_result.DiagnosticsStatusNotification()
+
+    # --- OCPP 1.6 security extension: charger-initiated messages -----------------------------
+
+    @on(Action.security_event_notification)
+    async def on_security_event_notification(self, **payload: Any) -> call_result.SecurityEventNotification:
+        """Log and announce a security event."""
+        self.central.security_event(self.id, payload)
+        return call_result.SecurityEventNotification()
+
+    @on(Action.sign_certificate)
+    async def on_sign_certificate(self, csr: str) -> call_result.SignCertificate:
+        """Accept the CSR; the signed chain comes back later with CertificateSigned."""
+        return call_result.SignCertificate(status=self.central.sign_certificate(self.id, csr))
+
+    @on(Action.log_status_notification)
+    async def on_log_status_notification(
+        self, status: str, request_id: int | None = None
+    ) -> call_result.LogStatusNotification:
+        """Record a GetLog upload's progress."""
+        self.central.log_status(self.id, status, request_id)
+        return call_result.LogStatusNotification()
+
+    @on(Action.signed_firmware_status_notification)
+    async def on_signed_firmware_status_notification(
+        self, status: str, request_id: int | None = None
+    ) -> call_result.SignedFirmwareStatusNotification:
+        """Record a signed firmware update's progress (the same `firmware_status`)."""
+        self.central.firmware_status(self.id, status)
+        return call_result.SignedFirmwareStatusNotification()

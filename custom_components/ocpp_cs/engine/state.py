@@ -71,6 +71,10 @@ class Transaction:
     stop_id_tag: str | None = None
     # False when the stop was not seen (a StopTransaction for an unknown transaction).
     start_seen: bool = True
+    # True for a relayed charger's transaction: its id is the upstream's (local controller mode).
+    observed: bool = False
+    # False when StartTransaction was answered other than Accepted (the charger may stop it).
+    authorized: bool = True
 
     @property
     def is_open(self) -> bool:
@@ -117,6 +121,8 @@ class Transaction:
             "reason": self.reason,
             "stop_id_tag": self.stop_id_tag,
             "start_seen": self.start_seen,
+            **({"observed": True} if self.observed else {}),
+            **({} if self.authorized else {"authorized": False}),
         }
 
     @classmethod
@@ -136,6 +142,8 @@ class Transaction:
             reason=data.get("reason"),
             stop_id_tag=data.get("stop_id_tag"),
             start_seen=bool(data.get("start_seen", True)),
+            observed=bool(data.get("observed", False)),
+            authorized=bool(data.get("authorized", True)),
         )
 
 
@@ -219,6 +227,16 @@ class ChargerState:
     # The user's settings for this charger: its maximum current and its phases.
     max_current: float = 32.0
     phases: int = 3
+    # This charger's own HTTP Basic password (security profile 1/2); overrides the entry's.
+    password: str | None = None
+    # The password before the last change, accepted until the charger authenticates with the new one.
+    previous_password: str | None = None
+    # The last LogStatusNotification status (security extension GetLog uploads).
+    log_status: str | None = None
+    # Local controller mode: relayed to the upstream (None: the entry's default, relayed
+    # when an upstream URL is set) and the password it uses there (HTTP Basic, user = its id).
+    relayed: bool | None = None
+    upstream_password: str | None = None
 
     def config_value(self, key: str) -> str | None:
         """Return a configuration key's value, None when unknown."""
@@ -291,6 +309,11 @@ class ChargerState:
             "limits": {str(connector_id): limit.to_dict() for connector_id, limit in self.limits.items()},
             "max_current": self.max_current,
             "phases": self.phases,
+            "password": self.password,
+            "previous_password": self.previous_password,
+            "log_status": self.log_status,
+            "relayed": self.relayed,
+            "upstream_password": self.upstream_password,
         }
 
     @classmethod
@@ -308,6 +331,11 @@ class ChargerState:
             configuration=configuration_from_dict(data.get("configuration") or {}),
             max_current=float(data.get("max_current") or 32.0),
             phases=int(data.get("phases") or 3),
+            password=data.get("password") or None,
+            previous_password=data.get("previous_password") or None,
+            log_status=data.get("log_status"),
+            relayed=data.get("relayed") if isinstance(data.get("relayed"), bool) else None,
+            upstream_password=data.get("upstream_password") or None,
         )
         for connector_id, raw_limit in (data.get("limits") or {}).items():
             limit = ChargingLimit.from_dict(raw_limit)
@@ -352,6 +380,10 @@ class IdTag:
     expiry_date: datetime | None = None
     parent_id_tag: str | None = None
     name: str | None = None
+    # The chargers the tag may be used on (charge point ids); empty = every charger.
+    charge_point_ids: tuple[str, ...] = ()
+    # At most one open transaction at a time (a second start answers ConcurrentTx).
+    single_transaction: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """Serialise for persistence."""
@@ -361,6 +393,8 @@ class IdTag:
             "expiry_date": _iso(self.expiry_date),
             "parent_id_tag": self.parent_id_tag,
             "name": self.name,
+            "charge_point_ids": list(self.charge_point_ids),
+            "single_transaction": self.single_transaction,
         }
 
     @classmethod
@@ -373,4 +407,6 @@ class IdTag:
             expiry_date=parse_datetime(data.get("expiry_date")),
             parent_id_tag=data.get("parent_id_tag") or None,
             name=data.get("name") or None,
+            charge_point_ids=tuple(str(cp) for cp in data.get("charge_point_ids") or ()),
+            single_transaction=bool(data.get("single_transaction", True)),
         )

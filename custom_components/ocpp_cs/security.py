@@ -1,0 +1,253 @@
+"""Security: the `wss://` certificate's repair issue and the OCPP 1.6 security extension's commands.
+
+Actions `install_certificate`, `certificate_signed`, `get_installed_certificate_ids`,
+`delete_certificate` and `extended_trigger_message`. Charger-initiated security messages
+(SecurityEventNotification, SignCertificate, ...) are answered by the engine's session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+import logging
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.typing import VolDictType
+from ocpp.v16 import call
+from ocpp.v16.enums import CertificateUse, HashAlgorithm, MessageTrigger
+import voluptuous as vol
+
+from . import commands, services, transfers
+from .const import CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, DOMAIN
+from .engine.util import snake
+from .hub import OcppHub, entry_config
+from .services import ATTR_CONNECTOR_ID, Target, validation_error
+
+_LOGGER = logging.getLogger(__name__)
+
+# A certificate that expires within this time gets a (warning) repair issue.
+EXPIRY_WARNING = timedelta(days=14)
+CHECK_INTERVAL = timedelta(days=1)
+
+CERTIFICATE_TYPES = {snake(use.value): use.value for use in CertificateUse}
+HASH_ALGORITHMS = {algorithm.value.lower(): algorithm.value for algorithm in HashAlgorithm}
+# ExtendedTriggerMessage's MessageTriggerEnumType (the security extension's own list).
+EXTENDED_TRIGGERS = (
+    "BootNotification",
+    "LogStatusNotification",
+    "FirmwareStatusNotification",
+    "Heartbeat",
+    "MeterValues",
+    "SignChargePointCertificate",
+    "StatusNotification",
+)
+
+
+def certificate_issue_id(entry_id: str) -> str:
+    """Return the repair issue id of an entry's certificate."""
+    return f"certificate_{entry_id}"
+
+
+def certificate_problem(
+    certfile: str, keyfile: str | None, now: datetime | None = None
+) -> tuple[str, dict[str, str]] | None:
+    """
+    Return (issue translation key, placeholders) of what is wrong with the certificate files, or None.
+
+    Blocking (reads files): run in the executor.
+    """
+    for path in (certfile, keyfile):
+        if path and not Path(path).is_file():
+            return "certificate_missing", {"path": path}
+    try:
+        certificates = x509.load_pem_x509_certificates(Path(certfile).read_bytes())
+    except (OSError, ValueError) as err:
+        return "certificate_invalid", {"path": certfile, "error": str(err)}
+    expires = certificates[0].not_valid_after_utc
+    now = now or datetime.now(UTC)
+    if expires <= now:
+        return "certificate_expired", {"path": certfile, "date": expires.isoformat()}
+    if expires <= now + EXPIRY_WARNING:
+        return "certificate_expiring", {"path": certfile, "date": expires.isoformat()}
+    return None
+
+
+async def async_check_certificate(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Create, update or remove the entry's certificate repair issue."""
+    config = entry_config(entry)
+    certfile = config.get(CONF_SSL_CERTFILE)
+    issue_id = certificate_issue_id(entry.entry_id)
+    problem = None
+    if certfile:
+        problem = await hass.async_add_executor_job(certificate_problem, certfile, config.get(CONF_SSL_KEYFILE))
+    if problem is None:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    key, placeholders = problem
+    _LOGGER.warning("%s: the wss:// certificate has a problem: %s %s", entry.title, key, placeholders)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=False,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING if key == "certificate_expiring" else ir.IssueSeverity.ERROR,
+        translation_key=key,
+        translation_placeholders={**placeholders, "entry": entry.title},
+        data={"entry_id": entry.entry_id},
+    )
+
+
+async def async_setup_certificate_checks(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Check the certificate now (before the server loads it) and every day while the entry runs."""
+    await async_check_certificate(hass, entry)
+
+    @callback
+    def _daily(_now: datetime) -> None:
+        hass.async_create_task(async_check_certificate(hass, entry), f"{DOMAIN} certificate check {entry.entry_id}")
+
+    cancel: Callable[[], None] = async_track_time_interval(hass, _daily, CHECK_INTERVAL)
+    entry.async_on_unload(cancel)
+
+
+# --- actions --------------------------------------------------------------------------------
+
+
+def _pem(length: int) -> vol.All:
+    return vol.All(cv.string, vol.Length(min=1, max=length))
+
+
+def _extended_trigger(value: Any) -> str:
+    """Accept a trigger in the spec's spelling or in snake_case."""
+    text = str(value).replace("_", "").lower()
+    for trigger in EXTENDED_TRIGGERS:
+        if trigger.lower() == text:
+            return trigger
+    raise vol.Invalid(f"must be one of {', '.join(EXTENDED_TRIGGERS)}")
+
+
+SCHEMAS: dict[str, VolDictType] = {
+    "install_certificate": {
+        vol.Required("certificate_type"): vol.In(list(CERTIFICATE_TYPES)),
+        vol.Required("certificate"): _pem(5500),
+    },
+    "certificate_signed": {vol.Required("certificate_chain"): _pem(10000)},
+    "get_installed_certificate_ids": {vol.Required("certificate_type"): vol.In(list(CERTIFICATE_TYPES))},
+    "delete_certificate": {
+        vol.Optional("hash_algorithm", default="sha256"): vol.All(vol.Lower, vol.In(list(HASH_ALGORITHMS))),
+        vol.Required("issuer_name_hash"): vol.All(cv.string, vol.Length(min=1, max=128)),
+        vol.Required("issuer_key_hash"): vol.All(cv.string, vol.Length(min=1, max=128)),
+        vol.Required("serial_number"): vol.All(cv.string, vol.Length(min=1, max=40)),
+    },
+    "extended_trigger_message": {
+        vol.Required("requested_message"): _extended_trigger,
+        vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=0)),
+    },
+}
+
+
+def _check_pem(text: str, field: str) -> str:
+    """Refuse text that is not a PEM certificate (chain)."""
+    if "-----BEGIN CERTIFICATE-----" not in text:
+        raise validation_error("invalid_certificate", field=field)
+    return text
+
+
+async def _install_certificate(target: Target) -> dict[str, Any]:
+    data = target.data
+    payload = call.InstallCertificate(
+        certificate_type=CertificateUse(CERTIFICATE_TYPES[data["certificate_type"]]),
+        certificate=_check_pem(data["certificate"], "certificate"),
+    )
+    result = await commands.async_call(target.hub, target.charge_point_id, payload)
+    commands.expect_status(target.charge_point_id, "InstallCertificate", result)
+    return commands.answer_dict(result)
+
+
+async def _certificate_signed(target: Target) -> dict[str, Any]:
+    chain = _check_pem(target.data["certificate_chain"], "certificate_chain")
+    payload = call.CertificateSigned(certificate_chain=chain)
+    result = await commands.async_call(target.hub, target.charge_point_id, payload)
+    commands.expect_status(target.charge_point_id, "CertificateSigned", result)
+    return commands.answer_dict(result)
+
+
+async def _get_installed_certificate_ids(target: Target) -> dict[str, Any]:
+    payload = call.GetInstalledCertificateIds(
+        certificate_type=CertificateUse(CERTIFICATE_TYPES[target.data["certificate_type"]])
+    )
+    result = await commands.async_call(target.hub, target.charge_point_id, payload)
+    # NotFound is an answer, not a refusal: no certificate of that type is installed.
+    commands.expect_status(target.charge_point_id, "GetInstalledCertificateIds", result, ("Accepted", "NotFound"))
+    return {"status": str(result.status), "certificate_hash_data": list(result.certificate_hash_data or [])}
+
+
+async def _delete_certificate(target: Target) -> dict[str, Any]:
+    data = target.data
+    payload = call.DeleteCertificate(
+        certificate_hash_data={
+            "hash_algorithm": HASH_ALGORITHMS[data["hash_algorithm"]],
+            "issuer_name_hash": data["issuer_name_hash"],
+            "issuer_key_hash": data["issuer_key_hash"],
+            "serial_number": data["serial_number"],
+        }
+    )
+    result = await commands.async_call(target.hub, target.charge_point_id, payload)
+    commands.expect_status(target.charge_point_id, "DeleteCertificate", result)
+    return commands.answer_dict(result)
+
+
+async def _extended_trigger_message(target: Target) -> dict[str, Any]:
+    connector_id = target.connector_id(default=None, minimum=0)
+    payload = call.ExtendedTriggerMessage(
+        requested_message=MessageTrigger(target.data["requested_message"]), connector_id=connector_id or None
+    )
+    result = await commands.async_call(target.hub, target.charge_point_id, payload)
+    commands.expect_status(target.charge_point_id, "ExtendedTriggerMessage", result)
+    return commands.answer_dict(result)
+
+
+HANDLERS: dict[str, services.Handler] = {
+    "install_certificate": _install_certificate,
+    "certificate_signed": _certificate_signed,
+    "get_installed_certificate_ids": _get_installed_certificate_ids,
+    "delete_certificate": _delete_certificate,
+    "extended_trigger_message": _extended_trigger_message,
+}
+
+
+def register_actions() -> None:
+    """Add these actions to the registry that `services.async_setup_services` registers."""
+    services.SCHEMAS.update(SCHEMAS)
+    services.HANDLERS.update(HANDLERS)
+
+
+# --- diagnostics ----------------------------------------------------------------------------
+
+
+def server_diagnostics(hub: OcppHub) -> dict[str, Any]:
+    """Return the server's connection limits and refused logins (per charge point id)."""
+    server = hub.server
+    if server is None:
+        return {}
+    return {
+        "connections": server.connection_count,
+        "max_connections": server.max_connections,
+        "refused_over_limit": server.refused_over_limit,
+        "auth_failures": {cp_id: failures.to_dict() for cp_id, failures in server.auth_failures.items()},
+    }
+
+
+async def async_charger_diagnostics(hass: HomeAssistant, hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
+    """Return a charger's refused logins and the diagnostics and log files it uploaded."""
+    failures = hub.server.auth_failures.get(charge_point_id) if hub.server else None
+    return {
+        "auth_failures": failures.to_dict() if failures else None,
+        "uploaded_files": await hass.async_add_executor_job(transfers.list_uploads, hass, charge_point_id),
+    }

@@ -1,0 +1,117 @@
+"""
+Coalesced state writes for entities whose values can arrive many times a second.
+
+A charger sends MeterValues every few seconds in normal operation, but some send them as
+fast as they are answered (or replay hundreds after being offline), and a busy site has
+thousands of meter sensors. Each state write costs Home Assistant far more than the message
+that caused it (the state machine, the event bus, the recorder's database row), so a meter
+sensor writes at most once per `spacing`: the first change after a quiet spell is written at
+once; changes that follow within the spacing become one write at its end, with the newest
+value. No value is lost: the engine keeps every reading, and the last one is always written.
+
+The spacing is `interval` (half a second), or longer when the entry has so many coalescing
+entities that they could write more than `budget` states a second between them: 200 chargers
+with 11 meter sensors each write every 7.3 s at most. Whatever the number of chargers and
+however fast they send, the entry's meter writes stay within the budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from homeassistant.core import HomeAssistant, callback
+
+from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from .entity import OcppEntity
+
+# Seconds between two writes of one meter sensor (at least).
+DEFAULT_INTERVAL = 0.5
+# State writes a second that all coalescing entities of an entry may make between them.
+DEFAULT_BUDGET = 300.0
+# Writes due within this fraction of the interval are done together (fewer wake-ups).
+_BATCH = 0.2
+
+
+class StateWrites:
+    """Per entry: the pending writes of coalescing entities and the task that does them."""
+
+    def __init__(
+        self, hass: HomeAssistant, interval: float = DEFAULT_INTERVAL, budget: float = DEFAULT_BUDGET
+    ) -> None:
+        """Create an idle coalescer."""
+        self.hass = hass
+        self.interval = interval
+        self.budget = budget
+        self._entities: set[OcppEntity] = set()
+        self._due: dict[OcppEntity, float] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._stopped = False
+
+    @property
+    def spacing(self) -> float:
+        """Return the seconds between two writes of one coalescing entity."""
+        return max(self.interval, len(self._entities) / self.budget)
+
+    @callback
+    def register(self, entity: OcppEntity) -> None:
+        """Count a coalescing entity (added to Home Assistant)."""
+        self._entities.add(entity)
+
+    @callback
+    def unregister(self, entity: OcppEntity) -> None:
+        """Forget an entity that goes away, and its pending write."""
+        self._entities.discard(entity)
+        self._due.pop(entity, None)
+
+    @callback
+    def request(self, entity: OcppEntity) -> None:
+        """Write the entity's state now, or at the end of its spacing when it wrote recently."""
+        if entity in self._due or self._stopped:
+            return
+        now = self.hass.loop.time()
+        due = entity.last_state_write + self.spacing
+        if due <= now:
+            entity.write_state_if_changed()
+            return
+        self._due[entity] = due
+        if self._task is None:
+            # A tracked task (not a timer): `async_block_till_done` waits for pending writes.
+            self._task = self.hass.async_create_task(self._flush(), f"{DOMAIN} state writes", eager_start=False)
+
+    @callback
+    def cancel(self, entity: OcppEntity) -> None:
+        """Forget a pending write (the entity writes now, or goes away)."""
+        self._due.pop(entity, None)
+
+    @callback
+    def stop(self) -> None:
+        """Drop every pending write and end the task (the entry unloads)."""
+        self._stopped = True
+        self._due.clear()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    @property
+    def pending(self) -> int:
+        """Return how many writes are waiting."""
+        return len(self._due)
+
+    async def _flush(self) -> None:
+        loop = self.hass.loop
+        try:
+            while self._due:
+                first = min(self._due.values())
+                await asyncio.sleep(max(0.0, first - loop.time()))
+                horizon = loop.time() + self.spacing * _BATCH
+                ready = [entity for entity, due in self._due.items() if due <= horizon]
+                for entity in ready:
+                    del self._due[entity]
+                    if entity.hass is not None and entity.platform is not None:
+                        entity.write_state_if_changed()
+        finally:
+            if self._task is asyncio.current_task():
+                self._task = None
