@@ -36,7 +36,7 @@ def state(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> str:
     return full_state(hass, unique_id, platform).state
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+async def wait_for(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
     """Poll `predicate` until it holds; fail after `timeout` seconds."""
     try:
         async with asyncio.timeout(timeout):
