@@ -233,16 +233,7 @@ class LimitController:
         self._refusals[charge_point_id] = count
         if count >= REFUSALS_BEFORE_UNSUPPORTED and charge_point_id not in self._accepted_once:
             self.refused.add(charge_point_id)
-            ir.async_create_issue(
-                self.hub.hass,
-                DOMAIN,
-                unsupported_issue_id(charge_point_id),
-                is_fixable=False,
-                severity=ir.IssueSeverity.WARNING,
-                translation_key="smart_charging_refused",
-                translation_placeholders={"charge_point_id": charge_point_id, "count": str(count)},
-            )
-            self.hub.central.changed(charge_point_id, 0, frozenset({"limit_support"}))
+            self._report_unsupported(charge_point_id, "smart_charging_refused", count=str(count))
 
     def _accepted(self, charge_point_id: str) -> None:
         self._refusals.pop(charge_point_id, None)
@@ -261,14 +252,18 @@ class LimitController:
             if charge_point_id not in self.refused:
                 ir.async_delete_issue(self.hub.hass, DOMAIN, unsupported_issue_id(charge_point_id))
             return
+        self._report_unsupported(charge_point_id, "smart_charging_unsupported")
+
+    def _report_unsupported(self, charge_point_id: str, reason: str, **placeholders: str) -> None:
+        """Say in a repair issue why the charger's limits are unavailable, and show them so."""
         ir.async_create_issue(
             self.hub.hass,
             DOMAIN,
             unsupported_issue_id(charge_point_id),
             is_fixable=False,
             severity=ir.IssueSeverity.WARNING,
-            translation_key="smart_charging_unsupported",
-            translation_placeholders={"charge_point_id": charge_point_id},
+            translation_key=reason,
+            translation_placeholders={"charge_point_id": charge_point_id, **placeholders},
         )
         self.hub.central.changed(charge_point_id, 0, frozenset({"limit_support"}))
 
