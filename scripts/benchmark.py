@@ -66,35 +66,89 @@ def process_rss_bytes(pid: int) -> int:
 
 
 class LoopLagSampler:
-    """Measures how late the event loop wakes a task that sleeps 5 ms: stalls show as lag."""
+    """
+    Measures how late the event loop wakes a task that sleeps 5 ms: stalls show as lag.
+
+    A watchdog thread records what the loop's thread was doing during a stall longer than
+    50 ms (its stack), and garbage collections of the oldest generation are timed: those are
+    the usual causes of long stalls.
+    """
 
     PERIOD = 0.005
+    WATCHDOG = 0.05
 
     def __init__(self) -> None:
         self.samples: list[tuple[float, float]] = []  # (seconds since start, lag in seconds) above 2 ms
         self.max_lag = 0.0
         self.wakeups = 0
+        self.stall_stacks: list[tuple[float, str]] = []
+        self.gc_pauses: list[tuple[float, float]] = []
         self._task: asyncio.Task[None] | None = None
         self._started = 0.0
+        self._beat = 0.0
+        self._watching = False
+        self._gc_started = 0.0
 
     def start(self) -> None:
+        import gc  # noqa: PLC0415
+        import threading  # noqa: PLC0415
+
         self.samples.clear()
+        self.stall_stacks.clear()
+        self.gc_pauses.clear()
         self.max_lag = 0.0
         self.wakeups = 0
-        self._started = time.perf_counter()
+        self._started = self._beat = time.perf_counter()
         self._task = asyncio.get_running_loop().create_task(self._run())
+        self._watching = True
+        gc.callbacks.append(self._gc)
+        threading.Thread(target=self._watch, args=(threading.get_ident(),), daemon=True).start()
 
     async def stop(self) -> dict[str, Any]:
+        import gc  # noqa: PLC0415
+
+        self._watching = False
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._gc)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        return {"max_lag": self.max_lag, "wakeups": self.wakeups, "stalls": self.samples[:2000]}
+        return {
+            "max_lag": self.max_lag,
+            "wakeups": self.wakeups,
+            "stalls": self.samples[:2000],
+            "stall_stacks": self.stall_stacks[:20],
+            "gc_pauses": self.gc_pauses[:200],
+        }
+
+    def _gc(self, phase: str, info: dict[str, int]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            elapsed = time.perf_counter() - self._gc_started
+            self.gc_pauses.append((round(self._gc_started - self._started, 3), round(elapsed * 1000, 2)))
+
+    def _watch(self, loop_thread: int) -> None:
+        import traceback  # noqa: PLC0415
+
+        reported = 0.0
+        while self._watching:
+            time.sleep(self.WATCHDOG / 2)
+            beat = self._beat
+            if time.perf_counter() - beat > self.WATCHDOG and beat != reported and len(self.stall_stacks) < 20:
+                reported = beat
+                frame = sys._current_frames().get(loop_thread)  # noqa: SLF001
+                stack = "".join(traceback.format_stack(frame)[-14:]) if frame is not None else "?"
+                self.stall_stacks.append((round(beat - self._started, 3), stack))
 
     async def _run(self) -> None:
         while True:
             before = time.perf_counter()
+            self._beat = before
             await asyncio.sleep(self.PERIOD)
             lag = time.perf_counter() - before - self.PERIOD
             self.wakeups += 1
@@ -177,6 +231,12 @@ class ControlServer:
                 for stat in diff[: int(argument or 25)]
             ]
             return {"total_kib": round(total / 1024, 1), "top": top}
+        if command == "gc-types":  # what the oldest generation holds, by type (slow: diagnostics only)
+            import collections  # noqa: PLC0415
+            import gc  # noqa: PLC0415
+
+            counts = collections.Counter(type(obj).__qualname__ for obj in gc.get_objects(2))
+            return {"total": sum(counts.values()), "stats": gc.get_stats(), "types": dict(counts.most_common(60))}
         if command == "stop":
             self.stopped.set()
             return {}
@@ -565,11 +625,12 @@ async def run_flat_out(kind: str, count: int, options: argparse.Namespace) -> di
         if options.py_spy and kind in options.py_spy_servers.split(","):
             spy = await asyncio.create_subprocess_exec(
                 str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(server.pid),
-                "--duration", str(int(options.duration)), "--rate", "250", "--format", "raw", "--threads",
+                "--duration", str(int(options.duration)), "--rate", "250", "--format", "raw", "--threads", "--gil",
                 "--nonblocking", "-o", f"{options.py_spy}.{kind}.n{count}.txt",
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             )
         stats_before = await server.command("stats")
+        await server.command("lag-start")
         cpu_before = process_cpu_seconds(server.pid)
         own_cpu_before = time.process_time()
         latencies: list[float] = []
@@ -578,6 +639,7 @@ async def run_flat_out(kind: str, count: int, options: argparse.Namespace) -> di
         elapsed = time.perf_counter() - started
         cpu = process_cpu_seconds(server.pid) - cpu_before
         own_cpu = time.process_time() - own_cpu_before
+        lag = await server.command("lag-stop")
         stats_after = await server.command("stats")
         if spy is not None:
             await spy.wait()
@@ -612,6 +674,9 @@ async def run_flat_out(kind: str, count: int, options: argparse.Namespace) -> di
         # ... and after the flat-out run (includes what the run left behind: caches, backlogs).
         "mib_per_charger_after_run": round((rss_after - rss_before) / 2**20 / count, 3),
         "callerrors": errors,
+        # Full (oldest generation) garbage collections in the window: count and total pause.
+        "gc_gen2": len(lag.get("gc_pauses", [])),
+        "gc_gen2_ms": round(sum(ms for _, ms in lag.get("gc_pauses", [])), 1),
     }
     if "states" in stats_after:
         result["states_per_charger"] = round(stats_after["states"] / count, 1)
@@ -638,6 +703,10 @@ async def run_realistic(kind: str, count: int, options: argparse.Namespace) -> d
         await settle(server, 0.5)
         chargers = await connect_all(server, count, f"RL{count}")
         await settle(server, 2.0)
+        # Quiet time: what booting chargers started (registry saves, the collections of the
+        # garbage the warm-up made) is over before the steady state is measured.
+        await asyncio.sleep(options.realistic_settle)
+        gc_before = await server.command("gc-types") if options.gc_types else None
         await server.command("lag-start")
         cpu_before = process_cpu_seconds(server.pid)
         started = time.perf_counter() + 0.5
@@ -655,6 +724,15 @@ async def run_realistic(kind: str, count: int, options: argparse.Namespace) -> d
         await asyncio.gather(*(periodic(index, charger) for index, charger in enumerate(chargers)))
         cpu = process_cpu_seconds(server.pid) - cpu_before
         lag = await server.command("lag-stop")
+        if gc_before is not None:
+            gc_after = await server.command("gc-types")
+            grown = {
+                name: gc_after["types"].get(name, 0) - gc_before["types"].get(name, 0)
+                for name in set(gc_after["types"]) | set(gc_before["types"])
+            }
+            print(f"  gen-2 objects: {gc_before['total']} -> {gc_after['total']}; collections {gc_after['stats']}")
+            for name, grew in sorted(grown.items(), key=lambda item: -abs(item[1]))[:25]:
+                print(f"    {grew:+8d} {name} (now {gc_after['types'].get(name, 0)})")
     finally:
         await asyncio.gather(*(charger.close() for charger in chargers), return_exceptions=True)
         await server.stop()
@@ -674,6 +752,8 @@ async def run_realistic(kind: str, count: int, options: argparse.Namespace) -> d
         "slow_answers": slow[:50],
         "loop_max_lag_ms": round(lag.get("max_lag", 0.0) * 1000, 2),
         "loop_stalls_over_5ms": stalls[:100],
+        "gc_pauses_ms": lag.get("gc_pauses", []),
+        "stall_stacks": lag.get("stall_stacks", []),
         "periodic_spikes": periodicity([at for at, _ in stalls] or [at for at, _ in slow]),
         "cpu_busy": round(cpu / duration, 4),
     }
@@ -836,6 +916,8 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--realistic-only", action="store_true", help="run only the realistic-load mode")
     parser.add_argument("--realistic-chargers", type=int, default=200, help="N of the realistic run (default 200)")
     parser.add_argument("--realistic-duration", type=float, default=60.0, help="seconds of the realistic run")
+    parser.add_argument("--realistic-settle", type=float, default=15.0, help="quiet seconds before measuring")
+    parser.add_argument("--gc-types", action="store_true", help="realistic: what the oldest GC generation gains")
     parser.add_argument("--realistic-servers", default="bare,ha", help="servers of the realistic runs")
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between a charger's MeterValues")
     parser.add_argument("--no-recorder", dest="recorder", action="store_false", help="Home Assistant without recorder")

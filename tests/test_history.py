@@ -221,6 +221,8 @@ async def test_fifty_sessions_two_chargers_three_tags_restart_and_replays(
     expected = [session.expected() for session in reversed(sessions)]
     transactions = await get_transactions(hass, config_entry_id=entry.entry_id)
     assert all(set(t) == HISTORY_FIELDS for t in transactions)
+    # Meter values stay whole Wh after the restart (JSON shows 1250, not 1250.0).
+    assert all(isinstance(t["meter_start"], int) and isinstance(t["meter_stop"], int) for t in transactions)
     assert transactions == expected
     assert len({t["transaction_id"] for t in transactions}) == 50
 

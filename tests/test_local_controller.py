@@ -25,6 +25,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events, async_fire_time_changed
 from websockets.exceptions import InvalidStatus
 
+from custom_components.ocpp_cs import commands, diagnostics
 from custom_components.ocpp_cs.const import (
     DOMAIN,
     EVENT_ID_TAG_PRESENTED,
@@ -39,7 +40,7 @@ from .charger import charger, now_iso
 from .conftest import EntryFactory, free_port, hub_of, port_of
 from .control_charger import ControlCharger
 from .flow_helpers import assert_translated, strings
-from .helpers import entity_id, sampled, state, wait_for
+from .helpers import entity_id, full_state, sampled, state, wait_for
 from .test_config_flow import _write_certificate
 from .test_smart_charging import set_number
 from .upstream import FIRST_TRANSACTION_ID, HEARTBEAT_INTERVAL, Upstream
@@ -424,15 +425,22 @@ async def test_upstream_unreachable_at_first(hass: HomeAssistant, setup_entry: E
     backend = Upstream()
     entry = await setup_entry(upstream_url=backend.url)
     hub = hub_of(entry)
-    fast_redial(hub)
+    assert hub.local_controller is not None and hub.local_controller.relay is not None
+    hub.local_controller.relay.settings.backoff_initial = 60  # no redial of its own during the test
     with pytest.raises(InvalidStatus) as refused:
         async with charger(port_of(entry), "CP-1", cls=RelayCharger):
             pass
     assert refused.value.response.status_code == 503
     assert "CP-1" not in hub.central.sessions
+    await hass.async_block_till_done()
+    assert state(hass, "CP-1_0_upstream_connected", "binary_sensor") == "off"
+    assert "refused" in full_state(hass, "CP-1_0_upstream_connected", "binary_sensor").attributes["last_error"]
     await backend.start()
     try:
-        async with relayed(port_of(entry), "CP-1") as cp:
+        # The charger's next attempt (a second later) dials the upstream itself: accepted at once.
+        await asyncio.sleep(1.05)
+        async with charger(port_of(entry), "CP-1", cls=RelayCharger) as cp:
+            assert isinstance(cp, RelayCharger)
             await boot(hass, cp)
             assert state(hass, "CP-1_0_upstream_connected", "binary_sensor") == "on"
     finally:
@@ -525,6 +533,13 @@ async def test_charger_options_password_and_relaying(
         assert state(hass, "CP-1_0_upstream_connected", "binary_sensor") == "unavailable"
     assert len(upstream.state.frames["CP-1"]) == frames_before
 
+    # Diagnostics: the upstream connection's state, the upstream password redacted.
+    data = await diagnostics.async_get_config_entry_diagnostics(hass, entry)
+    charger_data = data["chargers"]["CP-1"]
+    assert charger_data["upstream_password"] == "**REDACTED**"
+    assert charger_data["upstream"]["connected"] is False
+    assert charger_data["relayed"] is False
+
 
 async def test_charger_credentials_are_passed_on(
     hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
@@ -560,6 +575,15 @@ async def test_test_connection_step(hass: HomeAssistant, setup_entry: EntryFacto
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "upstream_test_ok"
     assert upstream.state.paths[-1] == "/backend/CP-9"
+
+    # A charger relayed right now is not tested again (the upstream might drop its connection).
+    async with relayed(port_of(entry), "CP-1") as cp:
+        await cp.boot()
+        paths = len(upstream.state.paths)
+        form = await options_step(hass, entry, "test_upstream")
+        result = await configure(hass, form["flow_id"], {"charge_point_id": "CP-1"})
+        assert result["reason"] == "upstream_test_connected"
+        assert len(upstream.state.paths) == paths
 
     await upstream.stop()
     form = await options_step(hass, entry, "test_upstream")
@@ -620,3 +644,37 @@ async def test_settings_validate_the_ca_file(
     assert result["errors"] == {"upstream_ca_file": "file_not_found"}
     result = await configure(hass, form["flow_id"], {**values, "upstream_ca_file": str(garbage)})
     assert result["errors"] == {"upstream_ca_file": "invalid_ca_file"}
+
+
+class SlowDataTransferCharger(RelayCharger):
+    """Takes half a second to answer DataTransfer."""
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None) -> Any:
+        await asyncio.sleep(0.5)
+        return call_result.DataTransfer(status="Accepted")
+
+
+async def test_one_request_at_a_time(hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream) -> None:
+    """HA's request waits until the charger answered the upstream's (one central system's worth)."""
+    entry = await setup_entry(upstream_url=upstream.url)
+    hub = hub_of(entry)
+    async with charger(port_of(entry), "CP-1", cls=SlowDataTransferCharger) as cp:
+        await cp.boot()
+        await hass.async_block_till_done()
+        backend = await upstream.session("CP-1")
+        upstream_request = asyncio.ensure_future(backend.call(call.DataTransfer(vendor_id="Operator")))
+        await asyncio.sleep(0.1)
+        assert (await commands.clear_cache(hub, "CP-1")) == {"status": "Accepted"}
+        assert (await upstream_request).status == "Accepted"
+    log = hub.central.message_logs.get("CP-1")
+    assert log is not None
+    order = [
+        (direction, json.loads(frame)[0], json.loads(frame)[2] if json.loads(frame)[0] == 2 else None)
+        for _, direction, frame in log.frames
+        if direction != "event" and (("DataTransfer" in frame or "ClearCache" in frame) or json.loads(frame)[0] != 2)
+    ]
+    data_transfer = order.index(("sent", 2, "DataTransfer"))
+    clear_cache = order.index(("sent", 2, "ClearCache"))
+    # The charger's answer to the upstream's DataTransfer came in before HA's ClearCache went out.
+    assert ("received", 3, None) in order[data_transfer + 1 : clear_cache]

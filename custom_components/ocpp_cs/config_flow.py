@@ -427,7 +427,8 @@ class OcppOptionsFlow(OptionsFlow):
             charger = hub.central.chargers.get(charge_point_id) if hub is not None else None
             controller = hub.local_controller if hub is not None else None
             status = controller.status(charge_point_id) if controller is not None else None
-            if status is not None and status.connected and charge_point_id in (hub.central.sessions if hub else {}):
+            live = hub is not None and charge_point_id in hub.central.sessions
+            if live and status is not None and status.connected:
                 # A second connection as this charger could make the upstream drop the live one.
                 return self.async_abort(
                     reason="upstream_test_connected",

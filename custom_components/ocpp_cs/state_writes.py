@@ -11,7 +11,7 @@ value. No value is lost: the engine keeps every reading, and the last one is alw
 
 The spacing is `interval` (half a second), or longer when the entry has so many coalescing
 entities that they could write more than `budget` states a second between them: 200 chargers
-with 11 meter sensors each write every 7.3 s at most. Whatever the number of chargers and
+with 11 meter sensors each write every 11 s at most. Whatever the number of chargers and
 however fast they send, the entry's meter writes stay within the budget.
 """
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # Seconds between two writes of one meter sensor (at least).
 DEFAULT_INTERVAL = 0.5
 # State writes a second that all coalescing entities of an entry may make between them.
-DEFAULT_BUDGET = 300.0
+DEFAULT_BUDGET = 200.0
 # Writes due within this fraction of the interval are done together (fewer wake-ups).
 _BATCH = 0.2
 

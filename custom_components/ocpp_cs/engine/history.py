@@ -42,6 +42,13 @@ def _int(value: Any) -> int | None:
     return None if number is None else int(number)
 
 
+def whole(value: float | None) -> float | int | None:
+    """Return a meter value in Wh as an int when it is one (JSON shows 1250 rather than 1250.0)."""
+    if value is None:
+        return None
+    return int(value) if float(value).is_integer() else value
+
+
 def kwh(wh: float | None) -> float | None:
     """Return Wh as kWh, exact to the Wh (3 decimals)."""
     return None if wh is None else round(wh / 1000.0, 3)
@@ -174,8 +181,8 @@ class HistoryRecord:
             "id_tag": self.id_tag,
             "start": _iso(self.start),
             "stop": _iso(self.stop),
-            "meter_start": self.meter_start,
-            "meter_stop": self.meter_stop,
+            "meter_start": whole(self.meter_start),
+            "meter_stop": whole(self.meter_stop),
             "energy": self.energy_kwh,
             "duration": self.duration_s,
             "reason": self.reason_snake,

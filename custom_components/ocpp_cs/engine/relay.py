@@ -57,8 +57,8 @@ from websockets.typing import Subprotocol
 
 from .central import REGISTRATION_ACCEPTED, CentralSystem
 from .configuration import parse_configuration_keys
-from .server import charge_point_id_from_path
 from .payload import passes_schema, snake_case_keys
+from .server import charge_point_id_from_path
 from .session import ChargePointSession, tolerated
 
 _LOGGER = logging.getLogger(__name__)
@@ -78,6 +78,9 @@ HANDSHAKE_CLAIM_SECONDS = 30.0
 UPSTREAM_CALL_GRACE = 5.0
 # WebSocket close code for the charger when its upstream is lost: 1013 "Try Again Later".
 CLOSE_TRY_AGAIN_LATER = 1013
+# During an outage a charger's own connection attempt dials the upstream at once (it is back
+# as soon as the charger tries again), unless the last attempt is more recent than this.
+HANDSHAKE_REDIAL_INTERVAL = 1.0
 
 # Charger-initiated actions whose own handler only records what they report (observed
 # through the session's handler; its answer is discarded: the upstream's goes back).
@@ -267,8 +270,9 @@ class UpstreamStatus:
     # Set while the upstream cannot be reached (monotonic time of the first failure).
     outage_since: float | None = None
     last_failure: UpstreamFailure | None = None
-    # Monotonic time of the next redial, while an outage lasts.
+    # Monotonic time of the next redial, while an outage lasts, and of the last attempt.
     retry_at: float | None = None
+    last_attempt: float = float("-inf")
 
 
 class UpstreamLink:
@@ -512,6 +516,9 @@ class RelaySession(ChargePointSession):
         """Record what a charger reported, with the upstream's answer (None: a CALLERROR)."""
         if not _valid_request(action, payload):
             return
+        connector_id = payload.get("connectorId")
+        if isinstance(connector_id, int) and not 0 <= connector_id <= self.central.max_connector_id(self.id):
+            return  # as a direct session refuses it: no device per absurd connector id
         try:
             await self._observe(action, snake_case_keys(payload), answer)
         except Exception:  # observing must never break the relay
@@ -656,7 +663,10 @@ class RelayManager:
         if timer is not None:
             timer.cancel()
         if link is None or not link.open:
-            if charge_point_id in self._redial:
+            redial = self._redial.get(charge_point_id)
+            status = self.status.get(charge_point_id)
+            recent = status is not None and time.monotonic() - status.last_attempt < HANDSHAKE_REDIAL_INTERVAL
+            if redial is not None and recent:
                 return self._unavailable(connection, charge_point_id)
             try:
                 link = await self._open(charge_point_id)
@@ -670,6 +680,8 @@ class RelayManager:
                     self.central.ensure_charger(charge_point_id, accepted=True)
                 self._outage(charge_point_id, failure)
                 return self._unavailable(connection, charge_point_id)
+            if redial is not None:
+                redial.cancel()  # the charger's attempt found the upstream back
         timer = asyncio.get_running_loop().call_later(HANDSHAKE_CLAIM_SECONDS, self._unclaimed, connection)
         self._claims[connection] = (link, timer)
         return None
@@ -705,6 +717,7 @@ class RelayManager:
 
     async def _open(self, charge_point_id: str) -> UpstreamLink:
         params = self._dial[charge_point_id]
+        self.status.setdefault(charge_point_id, UpstreamStatus()).last_attempt = time.monotonic()
         connection = await open_upstream(
             params.url,
             subprotocols=params.subprotocols,
@@ -780,6 +793,10 @@ class RelayManager:
                 _LOGGER.debug("%s: upstream still unreachable: %s", charge_point_id, status.last_failure)
                 delay = min(delay * 2, self.settings.backoff_max)
                 continue
+            if len(self._links.get(charge_point_id, ())) > 1:
+                # The charger came back meanwhile, through a link of its own handshake.
+                await link.close("Not needed")
+                return
             self._park(charge_point_id, link)
             return
 
