@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+import itertools
 import json
 import os
 from pathlib import Path
@@ -90,8 +91,8 @@ class LoopLagSampler:
         self._gc_started = 0.0
 
     def start(self) -> None:
-        import gc  # noqa: PLC0415
-        import threading  # noqa: PLC0415
+        import gc
+        import threading
 
         self.samples.clear()
         self.stall_stacks.clear()
@@ -105,7 +106,7 @@ class LoopLagSampler:
         threading.Thread(target=self._watch, args=(threading.get_ident(),), daemon=True).start()
 
     async def stop(self) -> dict[str, Any]:
-        import gc  # noqa: PLC0415
+        import gc
 
         self._watching = False
         with contextlib.suppress(ValueError):
@@ -133,7 +134,7 @@ class LoopLagSampler:
             self.gc_pauses.append((round(self._gc_started - self._started, 3), round(elapsed * 1000, 2)))
 
     def _watch(self, loop_thread: int) -> None:
-        import traceback  # noqa: PLC0415
+        import traceback
 
         reported = 0.0
         while self._watching:
@@ -141,7 +142,7 @@ class LoopLagSampler:
             beat = self._beat
             if time.perf_counter() - beat > self.WATCHDOG and beat != reported and len(self.stall_stacks) < 20:
                 reported = beat
-                frame = sys._current_frames().get(loop_thread)  # noqa: SLF001
+                frame = sys._current_frames().get(loop_thread)
                 stack = "".join(traceback.format_stack(frame)[-14:]) if frame is not None else "?"
                 self.stall_stacks.append((round(beat - self._started, 3), stack))
 
@@ -202,7 +203,7 @@ class ControlServer:
         if command == "lag-stop":
             return await self._lag.stop()
         if command == "profile-start":
-            import cProfile  # noqa: PLC0415
+            import cProfile
 
             self._profile = cProfile.Profile(time.process_time)  # CPU time: other processes share the cores
             self._profile.enable()
@@ -214,13 +215,13 @@ class ControlServer:
                 self._profile = None
             return {"path": argument}
         if command == "trace-start":
-            import tracemalloc  # noqa: PLC0415
+            import tracemalloc
 
             tracemalloc.start(int(argument or 1))
             self._trace_base = tracemalloc.take_snapshot()
             return {}
         if command == "trace-top":
-            import tracemalloc  # noqa: PLC0415
+            import tracemalloc
 
             snapshot = tracemalloc.take_snapshot()
             tracemalloc.stop()
@@ -232,8 +233,8 @@ class ControlServer:
             ]
             return {"total_kib": round(total / 1024, 1), "top": top}
         if command == "gc-types":  # what the oldest generation holds, by type (slow: diagnostics only)
-            import collections  # noqa: PLC0415
-            import gc  # noqa: PLC0415
+            import collections
+            import gc
 
             counts = collections.Counter(type(obj).__qualname__ for obj in gc.get_objects(2))
             return {"total": sum(counts.values()), "stats": gc.get_stats(), "types": dict(counts.most_common(60))}
@@ -253,11 +254,11 @@ def announce_ready(port: int, control: int) -> None:
 
 async def serve_bare() -> None:
     """A central system as the `ocpp` library's examples build one: validate, answer, keep nothing."""
-    from ocpp.routing import on  # noqa: PLC0415
-    from ocpp.v16 import ChargePoint, call_result  # noqa: PLC0415
-    from ocpp.v16.enums import Action  # noqa: PLC0415
-    from websockets.asyncio.server import ServerConnection, serve  # noqa: PLC0415
-    from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
+    from ocpp.routing import on
+    from ocpp.v16 import ChargePoint, call_result
+    from ocpp.v16.enums import Action
+    from websockets.asyncio.server import ServerConnection, serve
+    from websockets.exceptions import ConnectionClosed
 
     transaction_ids = iter(range(1, 1 << 62))
 
@@ -311,9 +312,9 @@ async def serve_bare() -> None:
 async def serve_engine() -> None:
     """ocpp_cs's engine without Home Assistant: server, sessions, central system, no listener."""
     sys.path.insert(0, str(ROOT))
-    from custom_components.ocpp_cs.engine.central import CentralSettings, CentralSystem  # noqa: PLC0415
-    from custom_components.ocpp_cs.engine.server import CentralSystemServer  # noqa: PLC0415
-    from custom_components.ocpp_cs.engine.session import warm_schema_cache  # noqa: PLC0415
+    from custom_components.ocpp_cs.engine.central import CentralSettings, CentralSystem
+    from custom_components.ocpp_cs.engine.server import CentralSystemServer
+    from custom_components.ocpp_cs.engine.session import warm_schema_cache
 
     class Nothing:
         """Listener and persistence that do nothing (the state is kept, nothing is published)."""
@@ -414,7 +415,7 @@ class Charger:
         self.errors = 0
 
     async def connect(self) -> None:
-        from websockets.asyncio.client import connect  # noqa: PLC0415
+        from websockets.asyncio.client import connect
 
         self._connection = await connect(
             f"{self.url}/{self.charge_point_id}", subprotocols=["ocpp1.6"],  # type: ignore[list-item]
@@ -431,7 +432,7 @@ class Charger:
                 await self._receiver
 
     async def _receive(self) -> None:
-        from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
+        from websockets.exceptions import ConnectionClosed
 
         with contextlib.suppress(ConnectionClosed):
             async for raw in self._connection:
@@ -774,7 +775,7 @@ def periodicity(times: list[float]) -> dict[str, Any] | None:
 
 
 def itertools_pairwise(values: list[float]) -> list[tuple[float, float]]:
-    return list(zip(values, values[1:], strict=False))
+    return list(itertools.pairwise(values))
 
 
 # --- output -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ import pytest
 from .conftest import EntryFactory, hub_of, port_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import benchmark  # noqa: E402
+import benchmark
 
 # Captured at import, before the harness's storage mock replaces it.
 _REAL_WRITE = storage.Store._async_write_data

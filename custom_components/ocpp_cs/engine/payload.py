@@ -135,6 +135,7 @@ def _compile_typed(schema: Mapping[str, Any], root: Mapping[str, Any], names: tu
         if limit is None and enum is None:
             return lambda value: isinstance(value, str)
         if enum is None:
+            assert limit is not None  # both None returned above
             size = int(limit)
             return lambda value: isinstance(value, str) and len(value) <= size
         allowed = frozenset(enum)
