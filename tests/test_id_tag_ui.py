@@ -6,7 +6,7 @@ from typing import Any
 
 from homeassistant.components import automation
 from homeassistant.components.device_automation import DeviceAutomationType
-from homeassistant.core import HomeAssistant, ServiceCall
+from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -153,6 +153,9 @@ async def test_id_tag_event_entity(hass: HomeAssistant, setup_entry: EntryFactor
         assert first.state == "unknown"
         changes: list[tuple[str, str | None]] = []
 
+        # A callback runs in the event loop, in order; a plain function would run in executor
+        # threads and could record two state changes in either order.
+        @callback
         def record(event: Any) -> None:
             if event.data["entity_id"].startswith("event."):
                 changes.append((event.data["entity_id"], event.data["new_state"].attributes.get("event_type")))
