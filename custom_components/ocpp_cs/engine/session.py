@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import contextlib
 import json
 import logging
 from typing import Any, TypeVar, cast
@@ -34,6 +35,8 @@ from .util import format_datetime, utcnow
 _LOGGER = logging.getLogger(__name__)
 
 _Handler = TypeVar("_Handler", bound=Callable[..., Awaitable[Any]])
+# Kinds of bad input a session logs at warning level (then at debug level).
+MAX_LOGGED_ERRORS = 64
 
 
 def on(action: Action) -> Callable[[_Handler], _Handler]:
@@ -108,6 +111,10 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         self._on_accepted_boot = on_accepted_boot
         self._background: set[asyncio.Task[None]] = set()
         self._logged_errors: set[tuple[str, str]] = set()
+        # Unique ids of our calls waiting for an answer; answers to other ids are dropped.
+        self._awaited: set[str] = set()
+        # Set when the connection is gone: a call waiting for an answer ends at once.
+        self._ended = asyncio.Event()
         # The charger's message log (message_log.py): every frame, both directions.
         self.frames = central.message_logs.log_for(charge_point_id)
         # True once this connection sent BootNotification.
@@ -130,6 +137,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         except ConnectionClosed:
             pass
         finally:
+            self._ended.set()
             for task in self._background:
                 task.cancel()
 
@@ -155,12 +163,14 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
                     raise TypeError
             elif message_type == MessageType.CallResult:
                 _, unique_id, payload = msg
-                self._response_queue.put_nowait(CallResult(unique_id, payload))
+                if self._awaits(unique_id):
+                    self._response_queue.put_nowait(CallResult(unique_id, payload))
                 return
             else:
                 unique_id, code, description = msg[1], msg[2], msg[3]
                 details = msg[4] if len(msg) > 4 else {}
-                self._response_queue.put_nowait(CallError(unique_id, code, description, details))
+                if self._awaits(unique_id):
+                    self._response_queue.put_nowait(CallError(unique_id, code, description, details))
                 return
         except (IndexError, TypeError, ValueError):
             self._log_once("-", "framing", "%s sent a malformed OCPP-J message", self.id)
@@ -170,6 +180,39 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             )
             return
         await self._handle_call(Call(unique_id, action, payload))
+
+    def _awaits(self, unique_id: Any) -> bool:
+        """Return True for the answer to a call of ours; others are dropped (nothing would take them)."""
+        if isinstance(unique_id, str) and unique_id in self._awaited:
+            return True
+        _LOGGER.debug("%s: dropped an answer to a call nobody made (%.40r)", self.id, unique_id)
+        return False
+
+    async def call(
+        self, payload: Any, suppress: bool = True, unique_id: str | None = None, skip_schema_validation: bool = False
+    ) -> Any:
+        """Send a call and return the answer; raise ConnectionClosed as soon as the connection ends."""
+        if self._ended.is_set():
+            raise ConnectionClosed(None, None)
+        unique_id = unique_id or str(self._unique_id_generator())
+        self._awaited.add(unique_id)
+        calling = asyncio.ensure_future(super().call(payload, suppress, unique_id, skip_schema_validation))
+        ended = asyncio.ensure_future(self._ended.wait())
+        try:
+            await asyncio.wait((calling, ended), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            calling.cancel()
+            raise
+        finally:
+            ended.cancel()
+            self._awaited.discard(unique_id)
+        if not calling.done():
+            # The charger went away with our call unanswered: no need to wait for the timeout.
+            calling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await calling
+            raise ConnectionClosed(None, None)
+        return calling.result()
 
     async def _handle_call(self, msg: Call) -> None:
         action = msg.action
@@ -228,9 +271,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     def _log_once(self, action: str, code: str, message: str, *args: Any) -> None:
         """Log a charger's bad input at warning level the first time, then at debug level."""
         key = (action, code)
-        level = logging.DEBUG if key in self._logged_errors else logging.WARNING
-        self._logged_errors.add(key)
-        _LOGGER.log(level, message, *args)
+        # Bounded: a charger that invents action names must not grow the set (nor the log) forever.
+        first = key not in self._logged_errors and len(self._logged_errors) < MAX_LOGGED_ERRORS
+        if first:
+            self._logged_errors.add(key)
+        _LOGGER.log(logging.WARNING if first else logging.DEBUG, message, *args)
 
     def run_in_background(self, coro: Awaitable[None]) -> None:
         """Run follow-up work without blocking the receive loop; cancelled with the session."""
