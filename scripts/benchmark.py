@@ -603,9 +603,11 @@ async def run_flat_out(kind: str, count: int, options: argparse.Namespace) -> di
         rss_before = process_rss_bytes(server.pid)
         if options.trace_memory:
             await server.command("trace-start")
+        stats_connect = await server.command("stats")
         chargers = await connect_all(server, count, f"CP{count}")
         await settle(server, 1.0)
         rss_connected = process_rss_bytes(server.pid)
+        stats_connected = await server.command("stats")
         if options.trace_memory:
             traced = await server.command("trace-top 30")
             print(f"  traced memory after connecting {count}: {traced['total_kib'] / count:.1f} KiB per charger")
@@ -686,6 +688,10 @@ async def run_flat_out(kind: str, count: int, options: argparse.Namespace) -> di
         writes = stats_after["state_writes"] - stats_before["state_writes"]
         changes = stats_after["state_changes"] - stats_before["state_changes"]
         result["state_writes_per_message"] = round(writes / max(messages, 1), 3)
+        # Writes while a charger connects, boots, reports its status and starts a transaction.
+        result["state_writes_per_connect"] = round(
+            (stats_connected["state_writes"] - stats_connect["state_writes"]) / count, 1
+        )
         result["state_changes_per_message"] = round(changes / max(messages, 1), 3)
         events = {
             key[6:]: stats_after[key] - stats_before.get(key, 0) for key in stats_after if key.startswith("event:")

@@ -7,6 +7,7 @@ from pathlib import Path
 import socket
 import sys
 from typing import Any
+from unittest.mock import PropertyMock, patch
 
 import pytest
 
@@ -15,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity import Entity
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 import custom_components.ocpp_cs  # noqa: F401
@@ -78,3 +80,10 @@ async def unload_entries(hass: HomeAssistant, socket_enabled: None) -> AsyncIter
         if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
             await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
+
+
+@pytest.fixture
+def entities_enabled_by_default() -> Any:
+    """Create the entities that are disabled by default enabled (tests that read their states)."""
+    with patch.object(Entity, "entity_registry_enabled_default", new_callable=PropertyMock, return_value=True):
+        yield

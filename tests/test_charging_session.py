@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
 
 from custom_components.ocpp_cs.const import (
     DOMAIN,
@@ -37,6 +38,7 @@ def energy(value_wh: float) -> list[dict[str, str]]:
     ]
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_full_session(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     events: dict[str, list[Event]] = {

@@ -270,6 +270,7 @@ async def test_charger_that_connects_without_booting_is_asked_to(
         )
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_buttons(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     async with charger(port_of(entry), "CP-B", cls=ControlCharger) as cp:

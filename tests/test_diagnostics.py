@@ -48,6 +48,7 @@ class KeyLeakingCharger(ControlCharger):
         self.configuration.append({"key": "AuthorizationKey", "readonly": False, "value": AUTHORIZATION_KEY})
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_entry_and_device_diagnostics(
     hass: HomeAssistant, setup_entry: EntryFactory, hass_client: ClientSessionGenerator
 ) -> None:

@@ -71,6 +71,7 @@ def files_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir()) if folder.is_dir() else []
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_diagnostics_upload_put_lands_in_the_config_directory(
     hass: HomeAssistant,
     setup_entry: EntryFactory,

@@ -84,6 +84,7 @@ def write_firmware(folder: Path, name: str, data: bytes, mtime: float | None = N
     return path
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_update_firmware_from_a_location_reports_every_status(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -127,6 +128,7 @@ async def test_update_firmware_from_a_location_reports_every_status(
             assert invalid.value.translation_key == key, data
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_update_firmware_with_a_file_served_by_home_assistant(
     hass: HomeAssistant,
     setup_entry: EntryFactory,
@@ -156,6 +158,7 @@ async def test_update_firmware_with_a_file_served_by_home_assistant(
     assert (await client.get(path)).status == 200
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_firmware_update_entity(
     hass: HomeAssistant,
     setup_entry: EntryFactory,
@@ -221,6 +224,7 @@ async def test_firmware_update_entity(
         assert vanished.value.translation_key == "no_firmware_file"
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_signed_firmware_and_the_security_extension(
     hass: HomeAssistant,
     setup_entry: EntryFactory,

@@ -179,6 +179,7 @@ def upstream_ids(backend: Upstream, charge_point_id: str) -> list[str]:
 # --- a session through the relay ---------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_session_through_the_upstream(hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream) -> None:
     """The upstream answers (its interval, its tag list, its transaction ids); HA records it all."""
     entry = await setup_entry(upstream_url=upstream.url, unknown_id_tags="accept")
@@ -244,6 +245,7 @@ async def test_session_through_the_upstream(hass: HomeAssistant, setup_entry: En
     assert len(upstream.state.frames["CP-1"]) == len(charger_calls)
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_upstream_requests_reach_the_charger(
     hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
 ) -> None:
@@ -447,6 +449,7 @@ async def test_upstream_unreachable_at_first(hass: HomeAssistant, setup_entry: E
         await backend.stop()
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_restart_keeps_the_upstream_transaction(
     hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
 ) -> None:

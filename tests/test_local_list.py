@@ -26,6 +26,7 @@ async def add_tags(hass: HomeAssistant, entry_id: str, *tags: str, **fields: Any
         await action(hass, "add_id_tag", config_entry_id=entry_id, id_tag=tag, **fields)
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_full_list_in_chunks_then_differential_after_a_restart(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -85,6 +86,7 @@ async def test_full_list_in_chunks_then_differential_after_a_restart(
         assert sent_lists(cp)[-1]["entries"] == []
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_explicit_list_and_version(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     async with charger(port_of(entry), "CP-X", cls=AuthCharger) as cp:

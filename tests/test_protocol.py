@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from ocpp.messages import CallError, CallResult
 from ocpp.v16 import call
+import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ocpp_cs.const import DOMAIN, EVENT_DATA_TRANSFER, EVENT_ID_TAG_PRESENTED
@@ -47,6 +48,23 @@ async def test_boot_accepted_creates_device_with_configured_interval(
         assert state(hass, "CP-A_0_connected", "binary_sensor") == "on"
         # The boot details are diagnostic sensors, disabled by default.
         assert has_entity(hass, "CP-A_0_imsi")
+        await cp.status(1, "Available")
+        await hass.async_block_till_done()
+        registry = er.async_get(hass)
+        disabled = {
+            entry.unique_id
+            for entry in er.async_entries_for_config_entry(registry, entry.entry_id)
+            if entry.disabled_by is er.RegistryEntryDisabler.INTEGRATION
+        }
+        # Less used diagnostics are in the registry, disabled until the user enables them.
+        assert disabled == {
+            "CP-A_0_iccid", "CP-A_0_imsi", "CP-A_0_meter_serial_number", "CP-A_0_meter_type",
+            "CP-A_0_info", "CP-A_0_vendor_error_code", "CP-A_0_last_heartbeat",
+            "CP-A_0_firmware_status", "CP-A_0_diagnostics_status", "CP-A_0_hard_reset",
+            "CP-A_0_clear_cache", "CP-A_1_info", "CP-A_1_vendor_error_code", "CP-A_1_transaction_id",
+        }
+        for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+            assert (hass.states.get(registered.entity_id) is None) == (registered.unique_id in disabled)
 
 
 async def test_boot_pending_asks_the_user_and_refuses_everything_else(
@@ -147,6 +165,7 @@ async def test_rejected_charger_is_accepted_after_the_policy_changes(
 # --- Heartbeat ----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_heartbeat_answers_time_and_updates_last_heartbeat(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -165,6 +184,7 @@ async def test_heartbeat_answers_time_and_updates_last_heartbeat(
 # --- StatusNotification ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_status_notifications_for_charger_and_connectors(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -549,6 +569,7 @@ async def test_data_transfer_is_announced_and_answered_unknown_vendor(
     ]
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_firmware_and_diagnostics_status_sensors(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     async with charger(port_of(entry), "CP-F") as cp:
@@ -570,6 +591,7 @@ async def test_firmware_and_diagnostics_status_sensors(hass: HomeAssistant, setu
         assert "download_failed" in firmware.attributes["options"]
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_last_heartbeat_follows_any_message_and_survives_disconnect(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:

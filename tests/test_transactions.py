@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from ocpp.v16 import call
+import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ocpp_cs.const import (
@@ -58,6 +59,7 @@ async def test_transaction_ids_are_unique_and_increasing(hass: HomeAssistant, se
     assert all(isinstance(i, int) and i > 0 for i in ids)
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_replayed_start_transaction_gets_the_same_id(
     hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any]
 ) -> None:
@@ -94,6 +96,7 @@ async def test_replayed_start_transaction_gets_the_same_id(
     assert len([e for e in presented if e.data.get("connector_id") is not None]) == 2
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_stop_transaction_events_and_sensors(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     started = async_capture_events(hass, EVENT_TRANSACTION_STARTED)
@@ -261,6 +264,7 @@ async def test_register_glitch_to_zero_does_not_drop_energy(hass: HomeAssistant,
     assert stopped[1].data["energy"] == 0
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_restart_keeps_open_transactions_and_the_counter(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -353,6 +357,7 @@ async def test_known_charger_is_restored_with_its_devices(hass: HomeAssistant, s
         assert state(hass, "CP-K_0_connected", "binary_sensor") == "on"
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_multi_connector_charger_and_single_connector_charger(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -453,6 +458,7 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         assert full_state(hass, "GROW_0_status").attributes["friendly_name"] == "GROW Status"
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_a_charger_cannot_touch_another_chargers_transaction(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -489,6 +495,7 @@ async def test_a_charger_cannot_touch_another_chargers_transaction(
     assert stopped[1].data["energy"] == 2.0
 
 
+@pytest.mark.usefixtures("entities_enabled_by_default")
 async def test_restore_from_stored_state_never_reuses_an_id(
     hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any]
 ) -> None:

@@ -46,6 +46,7 @@ CHARGER_BUTTONS = (
         key="clear_cache",
         translation_key="clear_cache",
         entity_category=EntityCategory.CONFIG,
+        entity_registry_enabled_default=False,
         press_fn=lambda hub, cp_id, _connector: commands.clear_cache(hub, cp_id),
     ),
 )

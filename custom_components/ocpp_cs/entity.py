@@ -50,9 +50,7 @@ class OcppEntity(Entity):
         self.entity_description = description
         self._attr_unique_id = f"{charge_point_id}_{connector_id}_{description.key}"
         self._attr_device_info = hub.device_info(charge_point_id, connector_id)
-        self._attr_translation_placeholders = {
-            "connector": hub.name_prefix(charge_point_id, connector_id)
-        }
+        self._attr_translation_placeholders = hub.translation_placeholders(charge_point_id, connector_id)
 
     @property
     def charger(self) -> ChargerState:
@@ -75,12 +73,16 @@ class OcppEntity(Entity):
     async def async_added_to_hass(self) -> None:
         """Subscribe to the charger's changes."""
         await super().async_added_to_hass()
-        self.async_on_remove(
-            self.hub.subscribe(self.charge_point_id, self.connector_id, self._handle_change)
-        )
+        # No closures to undo it (dozens of entities per charger): see async_will_remove_from_hass.
+        self.hub.subscribe(self.charge_point_id, self.connector_id, self._handle_change)
         if self.entity_description.coalesce:
             self.hub.state_writes.register(self)
-        self.async_on_remove(lambda: self.hub.state_writes.unregister(self))
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop following the charger."""
+        await super().async_will_remove_from_hass()
+        self.hub.unsubscribe(self.charge_point_id, self.connector_id, self._handle_change)
+        self.hub.state_writes.unregister(self)
 
     def _written_fingerprint_now(self) -> tuple[Any, ...]:
         return (self.available, self.state, self.extra_state_attributes)
@@ -111,9 +113,9 @@ class OcppEntity(Entity):
             if "placement" in keys:
                 # The connector moved to a device of its own: drop the "Connector N" prefix.
                 # `name` is a cached property computed from the placeholders; forget it.
-                self._attr_translation_placeholders = {
-                    "connector": self.hub.name_prefix(self.charge_point_id, self.connector_id)
-                }
+                self._attr_translation_placeholders = self.hub.translation_placeholders(
+                    self.charge_point_id, self.connector_id
+                )
                 self.__dict__.pop("name", None)
             description = self.entity_description
             if (

@@ -53,7 +53,7 @@ from .engine.central import CentralSettings, CentralSystem
 from .engine.listener import CertificateSigningRequested, DataTransferReceived, IdTagPresented, SecurityEventReceived
 from .engine.server import CentralSystemServer
 from .engine.session import ChargePointSession, warm_schema_cache
-from .engine.state import ChargerState, Transaction
+from .engine.state import BootInfo, ChargerState, Transaction
 from .engine.util import snake
 from .state_writes import StateWrites
 
@@ -135,6 +135,9 @@ class OcppHub:
         )
         self._factories: list[tuple[EntityFactory, AddConfigEntryEntitiesCallback]] = []
         self._populated: set[str] = set()
+        # Shared by the dozens of entities of one device (read-only once made): memory per charger.
+        self._device_infos: dict[tuple[str, int], tuple[tuple[Any, ...], DeviceInfo]] = {}
+        self._placeholders: dict[str, dict[str, str]] = {}
         # Work to run (in the session's background) after an accepted boot and on connect.
         self.on_accepted_boot: list[Callable[[ChargePointSession], Awaitable[None]]] = []
         self.on_connected: list[Callable[[ChargePointSession], Awaitable[None]]] = []
@@ -249,6 +252,8 @@ class OcppHub:
         self.central.remove_charger(charge_point_id)
         self._populated.discard(charge_point_id)
         self._subscribers.pop(charge_point_id, None)
+        for key in [key for key in self._device_infos if key[0] == charge_point_id]:
+            del self._device_infos[key]
 
     @callback
     def accept_pending(self, charge_point_id: str) -> None:
@@ -285,10 +290,28 @@ class OcppHub:
             return ""
         return f"Connector {connector_id} "
 
+    def translation_placeholders(self, charge_point_id: str, connector_id: int) -> dict[str, str]:
+        """Return the name placeholders of a connector's entities (one dict per prefix, shared)."""
+        prefix = self.name_prefix(charge_point_id, connector_id)
+        return self._placeholders.setdefault(prefix, {"connector": prefix})
+
     def device_info(self, charge_point_id: str, connector_id: int) -> DeviceInfo:
-        """Return the device of a charger or connector."""
+        """Return the device of a charger or connector (the same object for its entities)."""
         charger = self.central.chargers.get(charge_point_id)
         boot = charger.boot if charger else None
+        signature = (
+            self.connector_on_own_device(charge_point_id, connector_id),
+            (boot.vendor, boot.model, boot.serial_number, boot.firmware_version) if boot else None,
+        )
+        key = (charge_point_id, connector_id if signature[0] else 0)
+        cached = self._device_infos.get(key)
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+        info = self._make_device_info(charge_point_id, connector_id, boot)
+        self._device_infos[key] = (signature, info)
+        return info
+
+    def _make_device_info(self, charge_point_id: str, connector_id: int, boot: BootInfo | None) -> DeviceInfo:
         info = DeviceInfo(
             identifiers={(DOMAIN, charge_point_id)},
             name=charge_point_id,
@@ -382,6 +405,12 @@ class OcppHub:
         subscribers = self._subscribers[charge_point_id][connector_id]
         subscribers.add(callback_)
         return lambda: subscribers.discard(callback_)
+
+    @callback
+    def unsubscribe(self, charge_point_id: str, connector_id: int, callback_: ChangeCallback) -> None:
+        """Stop calling `callback_` (what `subscribe` returns does the same, at the cost of a closure)."""
+        if (by_connector := self._subscribers.get(charge_point_id)) and connector_id in by_connector:
+            by_connector[connector_id].discard(callback_)
 
     def _notify(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
         by_connector = self._subscribers.get(charge_point_id)
