@@ -688,6 +688,11 @@ async def run_flat_out(kind: str, count: int, options: argparse.Namespace) -> di
         writes = stats_after["state_writes"] - stats_before["state_writes"]
         changes = stats_after["state_changes"] - stats_before["state_changes"]
         result["state_writes_per_message"] = round(writes / max(messages, 1), 3)
+        if "sqlite_bytes" in stats_connected:
+            # Of the memory per charger, what SQLite's page cache (the recorder's database) took.
+            result["sqlite_mib_per_charger"] = round(
+                (stats_connected["sqlite_bytes"] - stats_connect["sqlite_bytes"]) / 2**20 / count, 3
+            )
         # Writes while a charger connects, boots, reports its status and starts a transaction.
         result["state_writes_per_connect"] = round(
             (stats_connected["state_writes"] - stats_connect["state_writes"]) / count, 1

@@ -9,8 +9,10 @@ disk as in a real installation.
 
 from __future__ import annotations
 
+import _sqlite3
 import asyncio
 from collections.abc import Callable, Generator
+import ctypes
 import logging
 import os
 from pathlib import Path
@@ -52,6 +54,13 @@ def recorder_db_url(tmp_path_factory: pytest.TempPathFactory) -> Generator[str]:
 def recorder_config() -> dict[str, Any]:
     """The recorder's defaults (the harness commits after every event otherwise)."""
     return {"commit_interval": 5}
+
+
+def sqlite_memory_used() -> int:
+    """Return the bytes SQLite holds (its page caches: the recorder's database), outside Python's heap."""
+    function = ctypes.CDLL(_sqlite3.__file__).sqlite3_memory_used
+    function.restype = ctypes.c_int64
+    return int(function())
 
 
 def count_state_writes(hass: HomeAssistant) -> Callable[[], dict[str, int]]:
@@ -122,6 +131,7 @@ async def serve(hass: HomeAssistant, setup_entry: EntryFactory, tmp_path: Path) 
             **counts(),
             "states": len(hass.states.async_all()),
             "registry_entries": len(registry.entities),
+            "sqlite_bytes": sqlite_memory_used(),
         }
 
     control = benchmark.ControlServer(stats=stats, settle=settle)

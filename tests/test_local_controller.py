@@ -667,7 +667,13 @@ async def test_one_request_at_a_time(hass: HomeAssistant, setup_entry: EntryFact
         await hass.async_block_till_done()
         backend = await upstream.session("CP-1")
         upstream_request = asyncio.ensure_future(backend.call(call.DataTransfer(vendor_id="Operator")))
-        await asyncio.sleep(0.1)
+        relayed = hub.central.message_logs.get("CP-1")
+        assert relayed is not None
+        # The upstream's request is at the charger (a fixed sleep is too short on a busy machine).
+        await wait_for(
+            lambda: any(d == "sent" and '"DataTransfer"' in str(f) for _, d, f in relayed.frames),
+            what="DataTransfer relayed",
+        )
         assert (await commands.clear_cache(hub, "CP-1")) == {"status": "Accepted"}
         assert (await upstream_request).status == "Accepted"
     log = hub.central.message_logs.get("CP-1")

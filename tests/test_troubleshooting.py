@@ -144,6 +144,23 @@ def test_redaction_and_cut_frames() -> None:
     assert odd["raw"] == "\xff\xfe"
 
 
+def test_a_log_keeps_the_newest_frames_within_its_character_budget() -> None:
+    log = MessageLog("CP", max_frames=100, max_chars=1000)
+    frames = [json.dumps([2, f"{number:02d}", "DataTransfer", {"data": "d" * 150}]) for number in range(50)]
+    for frame in frames:
+        log.received(frame)
+    kept = [entry["unique_id"] for entry in log.entries()]
+    # As many of the newest frames as fit, in order.
+    fit = 1000 // len(frames[0])
+    assert fit >= 4
+    assert kept == [f"{number:02d}" for number in range(50 - fit, 50)]
+    assert log.chars == sum(len(frame) for _, _, frame in log.frames) <= 1000
+    # A frame larger than the whole budget is still kept (alone): the newest frame always is.
+    log.sent("x" * 5000)
+    assert len(log.frames) == 1
+    assert log.chars == 5000
+
+
 def frames_logged(caplog: pytest.LogCaptureFixture) -> str:
     return "\n".join(r.getMessage() for r in caplog.records if r.name == "custom_components.ocpp_cs.frames")
 

@@ -18,8 +18,11 @@ from typing import Any
 
 _LOGGER = logging.getLogger(__name__.rsplit(".", 2)[0] + ".frames")
 
-# Frames kept per charger (both directions).
+# Frames kept per charger (both directions) ...
 MAX_FRAMES = 500
+# ... and characters: a charger sending 1 kB MeterValues flat out keeps its last ~60 exchanges,
+# one sending them every 10 s its last ten minutes. (The `debug` option logs every frame.)
+MAX_CHARS = 64 * 1024
 # Longer frames are kept cut to this many characters (a frame may be up to 1 MiB).
 MAX_FRAME_CHARS = 32 * 1024
 # Chargers whose logs are kept (an id that only ever knocked is forgotten first).
@@ -118,12 +121,18 @@ def _time(moment: float) -> str:
 class MessageLog:
     """The last frames of one charger (both directions) and its connection events."""
 
-    __slots__ = ("charge_point_id", "close", "debug", "frames")
+    __slots__ = ("charge_point_id", "chars", "close", "debug", "frames", "max_chars", "max_frames")
 
-    def __init__(self, charge_point_id: str, max_frames: int = MAX_FRAMES, *, debug: bool = False) -> None:
+    def __init__(
+        self, charge_point_id: str, max_frames: int = MAX_FRAMES, *, max_chars: int = MAX_CHARS, debug: bool = False
+    ) -> None:
         """Create an empty log."""
         self.charge_point_id = charge_point_id
-        self.frames: deque[Entry] = deque(maxlen=max_frames)
+        self.frames: deque[Entry] = deque()
+        self.max_frames = max_frames
+        self.max_chars = max_chars
+        # Characters of the frames kept (the newest frame is kept whatever its size).
+        self.chars = 0
         # Also log every frame at DEBUG level (the entry's `debug` option).
         self.debug = debug
         # How the last connection ended, as `describe_close` says it.
@@ -133,7 +142,7 @@ class MessageLog:
         """Record a frame the charger sent."""
         if len(frame) > MAX_FRAME_CHARS:
             frame = frame[:MAX_FRAME_CHARS]
-        self.frames.append((time.time(), RECEIVED, frame))
+        self._append(RECEIVED, frame)
         if self.debug:
             _LOGGER.debug("%s -> %s", self.charge_point_id, redact_frame(_text(frame)))
 
@@ -141,15 +150,22 @@ class MessageLog:
         """Record a frame sent to the charger."""
         if len(frame) > MAX_FRAME_CHARS:
             frame = frame[:MAX_FRAME_CHARS]
-        self.frames.append((time.time(), SENT, frame))
+        self._append(SENT, frame)
         if self.debug:
             _LOGGER.debug("%s <- %s", self.charge_point_id, redact_frame(frame))
 
     def event(self, text: str) -> None:
         """Record a connection event (connected, disconnected and why)."""
-        self.frames.append((time.time(), EVENT, text))
+        self._append(EVENT, text)
         if self.debug:
             _LOGGER.debug("%s: %s", self.charge_point_id, text)
+
+    def _append(self, direction: str, frame: str | bytes) -> None:
+        frames = self.frames
+        frames.append((time.time(), direction, frame))
+        self.chars += len(frame)
+        while len(frames) > 1 and (self.chars > self.max_chars or len(frames) > self.max_frames):
+            self.chars -= len(frames.popleft()[2])
 
     def closed(self, code: int | None, reason: str | None) -> None:
         """Record the end of a connection."""
