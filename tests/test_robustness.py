@@ -543,3 +543,60 @@ async def test_state_writes_are_coalesced_and_unchanged_values_not_rewritten(
         assert status not in reported
         assert power not in reported
         assert hub.state_writes.pending == 0
+
+
+async def test_many_writes_falling_due_together_let_the_loop_run_between_chunks(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    hub = hub_of(entry)
+    # Long enough for the second readings to wait whatever the machine's speed (the test waits it out).
+    hub.state_writes.interval = 10.0
+    measurands = [("Current.Import", "A", phase) for phase in ("L1", "L2", "L3")] + [
+        ("Voltage", "V", phase) for phase in ("L1-N", "L2-N", "L3-N")
+    ]
+
+    def readings(value: int) -> list[dict[str, Any]]:
+        return [
+            {"value": str(value), "measurand": measurand, "unit": unit, "phase": phase}
+            for measurand, unit, phase in measurands
+        ]
+
+    async with charger(port_of(entry), "CP-C1") as one, charger(port_of(entry), "CP-C2") as two, charger(
+        port_of(entry), "CP-C3"
+    ) as three, charger(port_of(entry), "CP-C4") as four:
+        cps = [one, two, three, four]
+        for cp in cps:
+            await cp.boot()
+        await hass.async_block_till_done()
+        for cp in cps:
+            await cp.meter(1, readings(1))
+        # (Not async_block_till_done: it would wait for the pending writes' flush.)
+        await wait_for(
+            lambda: sum(1 for s in hass.states.async_all("sensor") if "_current_import_" in s.entity_id
+                        or "_voltage_" in s.entity_id) == 24,
+            what="24 meter sensors",
+        )
+        sequence: list[str] = []
+
+        @callback
+        def written(event: Event) -> None:
+            if not sequence:
+                # Queued behind the first write of the flush: it runs at the first pause.
+                hass.loop.call_soon(sequence.append, "loop")
+            sequence.append(event.data["entity_id"])
+
+        hass.bus.async_listen(EVENT_STATE_CHANGED, written)
+        # Every sensor wrote just now: the second readings of all 24 wait for one flush.
+        for cp in cps:
+            await cp.meter(1, readings(2))
+        assert hub.state_writes.pending == 24
+        await hass.async_block_till_done()
+        writes = [item for item in sequence if item != "loop"]
+        assert len(writes) == 24
+        # The loop ran before the last of them: they were not all written in one go.
+        assert "loop" in sequence
+        assert sequence.index("loop") < len(sequence) - 1
+        for cp_id in ("CP-C1", "CP-C2", "CP-C3", "CP-C4"):
+            assert float(state(hass, f"{cp_id}_1_current_import_l1")) == 2
+            assert float(state(hass, f"{cp_id}_1_voltage_l3_n")) == 2
