@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping
+from datetime import UTC, datetime
 import json
 from typing import Any
 
@@ -27,7 +28,8 @@ from jsonschema.exceptions import best_match
 from ocpp.messages import MessageType, get_validator
 import pytest
 
-from custom_components.ocpp_cs.engine.payload import compile_schema, passes_schema
+from custom_components.ocpp_cs.engine.meter import parse_meter_values
+from custom_components.ocpp_cs.engine.payload import compile_schema, passes_schema, snake_case_keys
 from custom_components.ocpp_cs.engine.session import KNOWN_ACTIONS_FROM_CHARGERS, tolerated, warm_schema_cache
 
 from .conftest import EntryFactory, hub_of, port_of
@@ -233,3 +235,25 @@ async def test_generated_frames_against_a_live_session(hass: HomeAssistant, setu
         await loop.run_in_executor(None, check)
         assert "CP-FUZZ" in hub.central.sessions
         assert (await other.call("h", "Heartbeat", {}))[0] == 3
+
+
+def test_sampled_values_keep_their_keys_and_parse_in_either_spelling() -> None:
+    sent = {
+        "connectorId": 1,
+        "transactionId": 7,
+        "meterValue": [{"timestamp": "2026-01-01T00:00:00Z", "sampledValue": [
+            {"value": "7.5", "measurand": "Current.Import", "unit": "A", "phase": "L1"},
+        ]}],
+    }
+    converted = snake_case_keys(sent)
+    assert converted == {"connector_id": 1, "transaction_id": 7, "meter_value": sent["meterValue"]}
+    # Other nested objects are converted all the way down.
+    assert snake_case_keys({"idTagInfo": {"parentIdTag": "P"}}) == {"id_tag_info": {"parent_id_tag": "P"}}
+    now = datetime.now(UTC)
+    as_sent = parse_meter_values(converted["meter_value"], now)
+    snake = parse_meter_values(
+        [{"timestamp": "2026-01-01T00:00:00Z", "sampled_value": sent["meterValue"][0]["sampledValue"]}], now
+    )
+    assert as_sent == snake
+    assert as_sent[0][0] == "current_import_l1"
+    assert as_sent[0][1].value == 7.5

@@ -139,7 +139,11 @@ def parse_meter_values(
     readings: list[tuple[str, MeterReading]] = []
     for meter_value in meter_values:
         timestamp = parse_datetime(meter_value.get("timestamp")) or fallback_time
-        for sampled in meter_value.get("sampled_value") or ():
+        # As the charger sent it (payload.AS_SENT), or converted to snake_case by a caller.
+        sampled_values = meter_value.get("sampledValue")
+        if sampled_values is None:
+            sampled_values = meter_value.get("sampled_value")
+        for sampled in sampled_values or ():
             if sampled.get("format") == "SignedData":
                 continue
             measurand = sampled.get("measurand") or DEFAULT_MEASURAND

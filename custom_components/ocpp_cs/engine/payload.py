@@ -288,16 +288,38 @@ def _snake_key(key: str) -> str:
     return found
 
 
+# Fields whose contents handlers take as the charger sent them (camelCase inside): the sampled
+# values of MeterValues and StopTransaction (meter.parse_meter_values reads both spellings).
+# Converting the ten sampled values of every MeterValues cost more than parsing the frame.
+AS_SENT = frozenset({"meterValue", "transactionData"})
+
+
 def snake_case_keys(data: Any) -> Any:
-    """Return `ocpp.charge_point.camel_to_snake_case(data)`, with the key conversion remembered."""
+    """
+    Return `ocpp.charge_point.camel_to_snake_case(data)`, with the key conversion remembered.
+
+    The contents of the `AS_SENT` fields of the top level keep their keys.
+    """
     if isinstance(data, dict):
         known = _SNAKE_KEYS
         return {
             (known.get(key) or _snake_key(key)): (
-                snake_case_keys(value) if isinstance(value, dict | list) else value
+                _snake_case_nested(value) if isinstance(value, dict | list) and key not in AS_SENT else value
+            )
+            for key, value in data.items()
+        }
+    return _snake_case_nested(data)
+
+
+def _snake_case_nested(data: Any) -> Any:
+    if isinstance(data, dict):
+        known = _SNAKE_KEYS
+        return {
+            (known.get(key) or _snake_key(key)): (
+                _snake_case_nested(value) if isinstance(value, dict | list) else value
             )
             for key, value in data.items()
         }
     if isinstance(data, list):
-        return [snake_case_keys(value) if isinstance(value, dict | list) else value for value in data]
+        return [_snake_case_nested(value) if isinstance(value, dict | list) else value for value in data]
     return data
