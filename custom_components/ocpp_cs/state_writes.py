@@ -35,8 +35,10 @@ if TYPE_CHECKING:
 DEFAULT_INTERVAL = 0.5
 # State writes a second that all coalescing entities of an entry may make between them.
 DEFAULT_BUDGET = 200.0
-# Writes due within this fraction of the interval are done together (fewer wake-ups) ...
+# Writes due within this fraction of the spacing, but no more than BATCH_SECONDS, are done
+# together (fewer wake-ups; a wider window bunches writes that were spread out) ...
 _BATCH = 0.2
+BATCH_SECONDS = 0.05
 # ... at most this many in one turn of the event loop.
 CHUNK = 20
 
@@ -112,7 +114,7 @@ class StateWrites:
             while self._due:
                 first = min(self._due.values())
                 await asyncio.sleep(max(0.0, first - loop.time()))
-                horizon = loop.time() + self.spacing * _BATCH
+                horizon = loop.time() + min(self.spacing * _BATCH, BATCH_SECONDS)
                 ready = [entity for entity, due in self._due.items() if due <= horizon]
                 ready.sort(key=self._due.__getitem__)
                 for start in range(0, len(ready), CHUNK):
