@@ -575,7 +575,8 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
     return sorted_values[index]
 
 
-async def connect_all(server: Server, count: int, prefix: str) -> list[Charger]:
+async def connect_all(server: Server, count: int, prefix: str, batches: int = 1) -> list[Charger]:
+    """Connect and warm up `count` chargers: all at once, or in `batches` with the server settled between."""
     url = f"ws://127.0.0.1:{server.port}/bench"
     chargers = [Charger(url, f"{prefix}-{index:04d}", seed=index) for index in range(count)]
     gate = asyncio.Semaphore(50)
@@ -584,7 +585,11 @@ async def connect_all(server: Server, count: int, prefix: str) -> list[Charger]:
         async with gate:
             await charger.warm_up()
 
-    await asyncio.gather(*(warm(charger) for charger in chargers))
+    size = -(-count // max(1, batches))
+    for start in range(0, count, size):
+        if start:
+            await settle(server, 0.2)
+        await asyncio.gather(*(warm(charger) for charger in chargers[start : start + size]))
     return chargers
 
 
@@ -604,7 +609,7 @@ async def run_flat_out(kind: str, count: int, options: argparse.Namespace) -> di
         if options.trace_memory:
             await server.command("trace-start")
         stats_connect = await server.command("stats")
-        chargers = await connect_all(server, count, f"CP{count}")
+        chargers = await connect_all(server, count, f"CP{count}", options.connect_batches)
         await settle(server, 1.0)
         rss_connected = process_rss_bytes(server.pid)
         stats_connected = await server.command("stats")
@@ -937,6 +942,10 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--py-spy", metavar="PATH", help="sample the servers with py-spy (PATH.<server>.nN.txt)")
     parser.add_argument("--py-spy-servers", default="ha", help="servers --py-spy samples (default ha)")
     parser.add_argument("--trace-memory", action="store_true", help="tracemalloc: where the memory per charger goes")
+    parser.add_argument(
+        "--connect-batches", type=int, default=1,
+        help="flat-out: connect the chargers in this many batches, settling (recorder commit) between",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the JSON report to PATH")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--serve-engine", action="store_true", help=argparse.SUPPRESS)
