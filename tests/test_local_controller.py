@@ -16,6 +16,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 from ocpp.routing import on
@@ -656,6 +657,66 @@ class SlowDataTransferCharger(RelayCharger):
     async def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None) -> Any:
         await asyncio.sleep(0.5)
         return call_result.DataTransfer(status="Accepted")
+
+
+class SilentDataTransferCharger(RelayCharger):
+    """Never answers DataTransfer; before answering ClearCache it answers calls nobody made."""
+
+    @on(Action.data_transfer)
+    async def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: str | None = None) -> Any:
+        await asyncio.sleep(3600)
+
+    @on(Action.clear_cache)
+    async def on_clear_cache(self) -> Any:
+        for number in range(1500):  # more than Python's recursion limit
+            await self._connection.send(json.dumps([3, f"{LOCAL_CALL_PREFIX}stray-{number}", {"status": "Rejected"}]))
+        return call_result.ClearCache(status="Accepted")
+
+
+async def test_relayed_answers_to_calls_nobody_made_are_dropped(
+    hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
+) -> None:
+    entry = await setup_entry(upstream_url=upstream.url)
+    hub = hub_of(entry)
+    async with charger(port_of(entry), "CP-1", cls=SilentDataTransferCharger) as cp:
+        await cp.boot()
+        await hass.async_block_till_done()
+        assert (await commands.clear_cache(hub, "CP-1")) == {"status": "Accepted"}
+        # The strays were not queued: the next call gets its own answer.
+        assert (await commands.clear_cache(hub, "CP-1")) == {"status": "Accepted"}
+        session = hub.central.sessions["CP-1"]
+        assert session._response_queue.empty()
+
+
+async def test_a_call_waiting_behind_the_upstreams_ends_when_the_charger_leaves(
+    hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
+) -> None:
+    entry = await setup_entry(upstream_url=upstream.url)
+    hub = hub_of(entry)
+    async with charger(port_of(entry), "CP-1", cls=SilentDataTransferCharger) as cp:
+        await cp.boot()
+        await hass.async_block_till_done()
+        backend = await upstream.session("CP-1")
+        upstream_request = asyncio.ensure_future(backend.call(call.DataTransfer(vendor_id="Operator")))
+        relayed = hub.central.message_logs.get("CP-1")
+        assert relayed is not None
+        await wait_for(
+            lambda: any(d == "sent" and '"DataTransfer"' in str(f) for _, d, f in relayed.frames),
+            what="DataTransfer relayed",
+        )
+        # Home Assistant's request waits for the charger to answer the upstream's ...
+        waiting = asyncio.ensure_future(commands.clear_cache(hub, "CP-1"))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        began = hass.loop.time()
+        await cp._connection.close()
+    # ... and ends as soon as the charger is gone, not at the response timeout.
+    with pytest.raises(HomeAssistantError):
+        await asyncio.wait_for(waiting, 10)
+    assert hass.loop.time() - began < 5
+    upstream_request.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await upstream_request
 
 
 async def test_one_request_at_a_time(hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream) -> None:

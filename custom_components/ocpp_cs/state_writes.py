@@ -121,9 +121,12 @@ class StateWrites:
                     if start:
                         await asyncio.sleep(0)  # let the chargers' messages in
                     for entity in ready[start : start + CHUNK]:
-                        # Written meanwhile (an entity that writes now cancels its pending write)?
-                        if self._due.pop(entity, None) is None:
+                        # Written meanwhile (an entity that writes now cancels its pending write),
+                        # and asked again since, for later than this window?
+                        due = self._due.get(entity)
+                        if due is None or due > horizon:
                             continue
+                        del self._due[entity]
                         if entity.hass is not None and entity.platform is not None:
                             entity.write_state_if_changed()
         finally:

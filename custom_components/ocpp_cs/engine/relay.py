@@ -421,9 +421,16 @@ class RelaySession(ChargePointSession):
     ) -> Any:
         """Send Home Assistant's request once no request of the upstream waits for the charger."""
         if not self._upstream_idle.is_set():
+            idle = asyncio.ensure_future(self._upstream_idle.wait())
+            ended = asyncio.ensure_future(self._ended.wait())
             try:
-                await asyncio.wait_for(self._upstream_idle.wait(), self._response_timeout)
-            except TimeoutError:
+                await asyncio.wait((idle, ended), timeout=self._response_timeout, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                idle.cancel()
+                ended.cancel()
+            if self._ended.is_set():
+                raise ConnectionClosed(None, None)  # the charger left: no need to wait out the timeout
+            if not self._upstream_idle.is_set():
                 self._upstream_calls.clear()  # the charger never answered them
                 self._upstream_idle.set()
         self._local_calls += 1
@@ -455,6 +462,8 @@ class RelaySession(ChargePointSession):
             return
         pending = self._upstream_calls.pop(unique_id, None)
         if pending is None and unique_id.startswith(LOCAL_CALL_PREFIX):
+            if not self._awaits(unique_id):
+                return  # an answer after the timeout, or twice: nothing waits for it
             if kind == MessageType.CallResult and len(message) >= 3:
                 self._response_queue.put_nowait(CallResult(unique_id, message[2]))
             elif len(message) >= 4:

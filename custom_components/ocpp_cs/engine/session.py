@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-import contextlib
 import json
 import logging
 from typing import Any, TypeVar, cast
@@ -37,6 +36,12 @@ _LOGGER = logging.getLogger(__name__)
 _Handler = TypeVar("_Handler", bound=Callable[..., Awaitable[Any]])
 # Kinds of bad input a session logs at warning level (then at debug level).
 MAX_LOGGED_ERRORS = 64
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Fetch an abandoned call's outcome (asyncio would log an unretrieved exception)."""
+    if not future.cancelled():
+        future.exception()
 
 
 def on(action: Action) -> Callable[[_Handler], _Handler]:
@@ -202,6 +207,7 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             await asyncio.wait((calling, ended), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             calling.cancel()
+            calling.add_done_callback(_retrieve)
             raise
         finally:
             ended.cancel()
@@ -209,8 +215,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         if not calling.done():
             # The charger went away with our call unanswered: no need to wait for the timeout.
             calling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await calling
+            await asyncio.wait((calling,))  # (a cancellation of ours still propagates)
+            _retrieve(calling)
             raise ConnectionClosed(None, None)
         return calling.result()
 
