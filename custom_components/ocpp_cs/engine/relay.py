@@ -422,12 +422,10 @@ class RelaySession(ChargePointSession):
         """Send Home Assistant's request once no request of the upstream waits for the charger."""
         if not self._upstream_idle.is_set():
             idle = asyncio.ensure_future(self._upstream_idle.wait())
-            ended = asyncio.ensure_future(self._ended.wait())
             try:
-                await asyncio.wait((idle, ended), timeout=self._response_timeout, return_when=asyncio.FIRST_COMPLETED)
+                await self.wait_unless_ended(idle, self._response_timeout)
             finally:
                 idle.cancel()
-                ended.cancel()
             if self._ended.is_set():
                 raise ConnectionClosed(None, None)  # the charger left: no need to wait out the timeout
             if not self._upstream_idle.is_set():

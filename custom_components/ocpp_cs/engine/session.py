@@ -193,6 +193,14 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         _LOGGER.debug("%s: dropped an answer to a call nobody made (%.40r)", self.id, unique_id)
         return False
 
+    async def wait_unless_ended(self, future: asyncio.Future[Any], seconds: float | None = None) -> None:
+        """Wait until `future` is done, the connection ends or `seconds` pass, whichever comes first (no raise)."""
+        ended = asyncio.ensure_future(self._ended.wait())
+        try:
+            await asyncio.wait((future, ended), timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            ended.cancel()
+
     async def call(
         self, payload: Any, suppress: bool = True, unique_id: str | None = None, skip_schema_validation: bool = False
     ) -> Any:
@@ -202,15 +210,13 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         unique_id = unique_id or str(self._unique_id_generator())
         self._awaited.add(unique_id)
         calling = asyncio.ensure_future(super().call(payload, suppress, unique_id, skip_schema_validation))
-        ended = asyncio.ensure_future(self._ended.wait())
         try:
-            await asyncio.wait((calling, ended), return_when=asyncio.FIRST_COMPLETED)
+            await self.wait_unless_ended(calling)
         except asyncio.CancelledError:
             calling.cancel()
             calling.add_done_callback(_retrieve)
             raise
         finally:
-            ended.cancel()
             self._awaited.discard(unique_id)
         if not calling.done():
             # The charger went away with our call unanswered: no need to wait for the timeout.
