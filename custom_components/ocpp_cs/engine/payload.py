@@ -294,32 +294,23 @@ def _snake_key(key: str) -> str:
 AS_SENT = frozenset({"meterValue", "transactionData"})
 
 
-def snake_case_keys(data: Any) -> Any:
+_CONVERT_ALL: frozenset[str] = frozenset()
+
+
+def snake_case_keys(data: Any, as_sent: frozenset[str] = AS_SENT) -> Any:
     """
     Return `ocpp.charge_point.camel_to_snake_case(data)`, with the key conversion remembered.
 
-    The contents of the `AS_SENT` fields of the top level keep their keys.
+    The contents of the `as_sent` fields of the top level keep their keys.
     """
     if isinstance(data, dict):
         known = _SNAKE_KEYS
         return {
             (known.get(key) or _snake_key(key)): (
-                _snake_case_nested(value) if isinstance(value, dict | list) and key not in AS_SENT else value
-            )
-            for key, value in data.items()
-        }
-    return _snake_case_nested(data)
-
-
-def _snake_case_nested(data: Any) -> Any:
-    if isinstance(data, dict):
-        known = _SNAKE_KEYS
-        return {
-            (known.get(key) or _snake_key(key)): (
-                _snake_case_nested(value) if isinstance(value, dict | list) else value
+                snake_case_keys(value, _CONVERT_ALL) if isinstance(value, dict | list) and key not in as_sent else value
             )
             for key, value in data.items()
         }
     if isinstance(data, list):
-        return [_snake_case_nested(value) if isinstance(value, dict | list) else value for value in data]
+        return [snake_case_keys(value, _CONVERT_ALL) if isinstance(value, dict | list) else value for value in data]
     return data
