@@ -299,19 +299,22 @@ class OcppHub:
         """Return the device of a charger or connector (the same object for its entities)."""
         charger = self.central.chargers.get(charge_point_id)
         boot = charger.boot if charger else None
+        own_device = self.connector_on_own_device(charge_point_id, connector_id)
         signature = (
-            self.connector_on_own_device(charge_point_id, connector_id),
+            own_device,
             (boot.vendor, boot.model, boot.serial_number, boot.firmware_version) if boot else None,
         )
-        key = (charge_point_id, connector_id if signature[0] else 0)
+        key = (charge_point_id, connector_id if own_device else 0)
         cached = self._device_infos.get(key)
         if cached is not None and cached[0] == signature:
             return cached[1]
-        info = self._make_device_info(charge_point_id, connector_id, boot)
+        info = self._make_device_info(charge_point_id, connector_id, boot, own_device=own_device)
         self._device_infos[key] = (signature, info)
         return info
 
-    def _make_device_info(self, charge_point_id: str, connector_id: int, boot: BootInfo | None) -> DeviceInfo:
+    def _make_device_info(
+        self, charge_point_id: str, connector_id: int, boot: BootInfo | None, *, own_device: bool
+    ) -> DeviceInfo:
         info = DeviceInfo(
             identifiers={(DOMAIN, charge_point_id)},
             name=charge_point_id,
@@ -320,7 +323,7 @@ class OcppHub:
             serial_number=boot.serial_number if boot else None,
             sw_version=boot.firmware_version if boot else None,
         )
-        if not self.connector_on_own_device(charge_point_id, connector_id):
+        if not own_device:
             return info
         return DeviceInfo(
             identifiers={(DOMAIN, f"{charge_point_id}_{connector_id}")},
@@ -400,15 +403,13 @@ class OcppHub:
     # --- subscriptions ------------------------------------------------------------------
 
     @callback
-    def subscribe(self, charge_point_id: str, connector_id: int, callback_: ChangeCallback) -> Callable[[], None]:
-        """Call `callback_` with the changed keys of a charger's connector; returns unsubscribe."""
-        subscribers = self._subscribers[charge_point_id][connector_id]
-        subscribers.add(callback_)
-        return lambda: subscribers.discard(callback_)
+    def subscribe(self, charge_point_id: str, connector_id: int, callback_: ChangeCallback) -> None:
+        """Call `callback_` with the changed keys of a charger's connector (until `unsubscribe`)."""
+        self._subscribers[charge_point_id][connector_id].add(callback_)
 
     @callback
     def unsubscribe(self, charge_point_id: str, connector_id: int, callback_: ChangeCallback) -> None:
-        """Stop calling `callback_` (what `subscribe` returns does the same, at the cost of a closure)."""
+        """Stop calling `callback_`."""
         if (by_connector := self._subscribers.get(charge_point_id)) and connector_id in by_connector:
             by_connector[connector_id].discard(callback_)
 
