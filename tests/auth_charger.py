@@ -5,10 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-
-from custom_components.ocpp_cs.const import DOMAIN
 
 from .conftest import hub_of
 from .control_charger import ControlCharger
@@ -40,14 +37,6 @@ class AuthCharger(ControlCharger):
         self.set_config("NumberOfConnectors", str(number))
 
 
-def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None, identifier
-    return device.id
-
-
-async def action(hass: HomeAssistant, service: str, /, **data: Any) -> Any:
-    return await hass.services.async_call(DOMAIN, service, data, blocking=True, return_response=True)
 
 
 async def boot_and_read(

@@ -9,11 +9,23 @@ import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant, State
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from custom_components.ocpp_cs.const import DOMAIN
 
 _ids = itertools.count(1)
+
+
+def device_id(hass: HomeAssistant, identifier: str) -> str:
+    """Return the id of the device of a charger (`CP-1`) or connector (`CP-1_2`)."""
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    assert device is not None, identifier
+    return device.id
+
+
+async def action(hass: HomeAssistant, service: str, /, **data: Any) -> Any:
+    """Call one of the integration's actions, waiting for it, and return its response."""
+    return await hass.services.async_call(DOMAIN, service, data, blocking=True, return_response=True)
 
 
 def entity_id(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> str:

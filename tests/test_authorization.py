@@ -10,9 +10,9 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 from custom_components.ocpp_cs.const import EVENT_ID_TAG_PRESENTED
 from custom_components.ocpp_cs.engine.state import IdTag
 
-from .auth_charger import action
 from .charger import charger, now_iso
 from .conftest import EntryFactory, hub_of, port_of
+from .helpers import action
 
 
 def status_of(answer: object) -> str:

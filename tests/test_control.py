@@ -14,17 +14,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import CALLERROR, SILENT, ControlCharger
-from .helpers import entity_id, has_entity, state, wait_for
-
-
-def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None, identifier
-    return device.id
-
-
-async def action(hass: HomeAssistant, name: str, **data: Any) -> Any:
-    return await hass.services.async_call(DOMAIN, name, data, blocking=True, return_response=True)
+from .helpers import action, device_id, entity_id, has_entity, state, wait_for
 
 
 async def booted(hass: HomeAssistant, cp: ControlCharger, connectors: int = 2) -> None:

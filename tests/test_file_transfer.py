@@ -27,7 +27,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .firmware_charger import POST, PUT_WITH_NAME, FirmwareCharger
-from .helpers import state, wait_for
+from .helpers import action, device_id, state, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -48,14 +48,6 @@ async def http_base(hass: HomeAssistant, hass_client_no_auth: ClientSessionGener
     return client
 
 
-def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None, identifier
-    return device.id
-
-
-async def action(hass: HomeAssistant, name: str, **data: Any) -> Any:
-    return await hass.services.async_call(DOMAIN, name, data, blocking=True, return_response=True)
 
 
 async def booted(hass: HomeAssistant, cp: FirmwareCharger) -> None:

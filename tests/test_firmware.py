@@ -22,7 +22,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .firmware_charger import FirmwareCharger
-from .helpers import call_frame, entity_id, full_state, state, wait_for
+from .helpers import action, call_frame, device_id, entity_id, full_state, state, wait_for
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
 
@@ -43,14 +43,6 @@ async def http_base(hass: HomeAssistant, hass_client_no_auth: ClientSessionGener
     return client
 
 
-def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None, identifier
-    return device.id
-
-
-async def action(hass: HomeAssistant, name: str, **data: Any) -> Any:
-    return await hass.services.async_call(DOMAIN, name, data, blocking=True, return_response=True)
 
 
 async def booted(hass: HomeAssistant, cp: FirmwareCharger, firmware_version: str = "1.0.0") -> None:

@@ -16,11 +16,11 @@ from pytest_homeassistant_custom_component.common import async_get_device_automa
 
 from custom_components.ocpp_cs.const import DOMAIN
 
-from .auth_charger import AuthCharger, action, boot_and_read, device_id
+from .auth_charger import AuthCharger, boot_and_read
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .flow_helpers import form_values
-from .helpers import entity_id, full_state, wait_for
+from .helpers import action, device_id, entity_id, full_state, wait_for
 from .test_options_flow import change_settings, configure, options_step
 
 

@@ -10,11 +10,11 @@ from ocpp.routing import on
 from ocpp.v16.enums import Action
 import pytest
 
-from .auth_charger import AuthCharger, action, boot_and_read, device_id
+from .auth_charger import AuthCharger, boot_and_read
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import CALLERROR
-from .helpers import wait_for
+from .helpers import action, device_id, wait_for
 
 
 def sent_lists(cp: AuthCharger) -> list[dict[str, Any]]:

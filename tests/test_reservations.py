@@ -9,10 +9,10 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from ocpp.v16 import call
 import pytest
 
-from .auth_charger import AuthCharger, action, boot_and_read, device_id
+from .auth_charger import AuthCharger, boot_and_read
 from .charger import charger, now_iso
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import state, wait_for
+from .helpers import action, device_id, state, wait_for
 
 
 def in_minutes(minutes: float) -> str:

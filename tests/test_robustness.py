@@ -33,7 +33,7 @@ from custom_components.ocpp_cs.state_writes import CHUNK
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import SILENT, ControlCharger
-from .helpers import call_frame, entity_id, state, wait_for
+from .helpers import call_frame, device_id, entity_id, state, wait_for
 from .raw_charger import RawCharger, raw_charger
 
 
@@ -44,11 +44,6 @@ def iso(moment: datetime) -> str:
 async def heartbeat_works(cp: SimCharger) -> None:
     assert (await cp.send(call.Heartbeat())).current_time
 
-
-def device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
-    assert device is not None, identifier
-    return device.id
 
 
 # --- frames -------------------------------------------------------------------------------------

@@ -22,7 +22,8 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import ControlCharger
-from .test_control import action, booted, device_id
+from .helpers import action, device_id
+from .test_control import booted
 
 
 def _write(path: Path, key: ec.EllipticCurvePrivateKey, certificate: x509.Certificate) -> tuple[Path, Path]:

@@ -15,8 +15,8 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import ControlCharger
-from .helpers import entity_id, full_state, state, wait_for
-from .test_control import action, booted, device_id
+from .helpers import action, device_id, entity_id, full_state, state, wait_for
+from .test_control import booted
 
 
 def profiles_sent(cp: ControlCharger) -> list[dict[str, Any]]:
