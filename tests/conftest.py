@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 import socket
 import sys
@@ -87,3 +87,12 @@ def entities_enabled_by_default() -> Any:
     """Create the entities that are disabled by default enabled (tests that read their states)."""
     with patch.object(Entity, "entity_registry_enabled_default", new_callable=PropertyMock, return_value=True):
         yield
+
+
+@pytest.fixture
+def config_dir(hass: HomeAssistant, tmp_path: Path) -> Iterator[Path]:
+    """Keep the files of a test (firmware, diagnostics, logs) in its own config directory."""
+    original = hass.config.config_dir
+    hass.config.config_dir = str(tmp_path)
+    yield tmp_path
+    hass.config.config_dir = original

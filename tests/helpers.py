@@ -10,10 +10,25 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ocpp_cs.const import DOMAIN
 
 _ids = itertools.count(1)
+
+
+async def http_base(hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator, *components: str) -> Any:
+    """
+    Serve Home Assistant's HTTP app on 127.0.0.1 and make it the internal URL chargers are given.
+
+    `components` are set up first: views must be registered before the test server freezes the router.
+    """
+    for component in components:
+        assert await async_setup_component(hass, component, {})
+    client = await hass_client_no_auth()
+    hass.config.internal_url = str(client.make_url("")).rstrip("/")
+    return client
 
 
 def device_id(hass: HomeAssistant, identifier: str) -> str:

@@ -6,7 +6,6 @@ file lands under the config directory, shows in diagnostics and in a notificatio
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +15,6 @@ from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
-from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_device
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -27,25 +25,9 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .firmware_charger import POST, PUT_WITH_NAME, FirmwareCharger
-from .helpers import action, device_id, state, wait_for
+from .helpers import action, device_id, http_base, state, wait_for
 
-
-@pytest.fixture(autouse=True)
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Iterator[Path]:
-    """Keep the files of each test in its own config directory."""
-    original = hass.config.config_dir
-    hass.config.config_dir = str(tmp_path)
-    yield tmp_path
-    hass.config.config_dir = original
-
-
-async def http_base(hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator) -> Any:
-    """Serve Home Assistant's HTTP app on 127.0.0.1 and make it the internal URL chargers are given."""
-    # Views must be registered before the test server freezes the router.
-    assert await async_setup_component(hass, "diagnostics", {})
-    client = await hass_client_no_auth()
-    hass.config.internal_url = str(client.make_url("")).rstrip("/")
-    return client
+pytestmark = pytest.mark.usefixtures("config_dir")
 
 
 
@@ -72,7 +54,7 @@ async def test_diagnostics_upload_put_lands_in_the_config_directory(
     config_dir: Path,
 ) -> None:
     entry = await setup_entry()
-    client = await http_base(hass, hass_client_no_auth)
+    client = await http_base(hass, hass_client_no_auth, "diagnostics")
     async with charger(port_of(entry), "CP-D", cls=FirmwareCharger) as cp:
         assert isinstance(cp, FirmwareCharger)
         await booted(hass, cp)
@@ -136,7 +118,7 @@ async def test_multipart_post_and_put_with_name_and_retention(
 ) -> None:
     monkeypatch.setattr(transfers, "KEEP_FILES", 2)
     entry = await setup_entry()
-    await http_base(hass, hass_client_no_auth)
+    await http_base(hass, hass_client_no_auth, "diagnostics")
     async with charger(port_of(entry), "CP-M", cls=FirmwareCharger) as cp:
         assert isinstance(cp, FirmwareCharger)
         cp.upload_mode = mode
@@ -162,7 +144,7 @@ async def test_upload_limits_and_unknown_tokens(
 ) -> None:
     monkeypatch.setattr(transfers, "MAX_UPLOAD_BYTES", 1000)
     await setup_entry()
-    client = await http_base(hass, hass_client_no_auth)
+    client = await http_base(hass, hass_client_no_auth, "diagnostics")
     registry = transfers.transfers_of(hass)
     folder = config_dir / "ocpp_cs" / "diagnostics" / "CP-L"
 
@@ -217,7 +199,7 @@ async def test_get_diagnostics_input_and_refusals(
         assert raised.value.translation_key == "no_url"
         assert not any(a == "GetDiagnostics" for a, _ in cp.received)
 
-        await http_base(hass, hass_client_no_auth)
+        await http_base(hass, hass_client_no_auth, "diagnostics")
         cases: list[tuple[dict[str, Any], str]] = [
             ({"location": "file:///etc/passwd"}, "invalid_location"),
             ({"location": "http:/nohost"}, "invalid_location"),
@@ -277,7 +259,7 @@ async def test_log_upload_and_log_status(
     config_dir: Path,
 ) -> None:
     entry = await setup_entry()
-    await http_base(hass, hass_client_no_auth)
+    await http_base(hass, hass_client_no_auth, "diagnostics")
     async with charger(port_of(entry), "CP-LOG", cls=FirmwareCharger) as cp:
         assert isinstance(cp, FirmwareCharger)
         await booted(hass, cp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import os
 from pathlib import Path
 from typing import Any
@@ -22,25 +21,12 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .firmware_charger import FirmwareCharger
-from .helpers import action, call_frame, device_id, entity_id, full_state, state, wait_for
+from .helpers import action, call_frame, device_id, entity_id, full_state, http_base, state, wait_for
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
 
 
-@pytest.fixture(autouse=True)
-def config_dir(hass: HomeAssistant, tmp_path: Path) -> Iterator[Path]:
-    """Keep the files of each test in its own config directory."""
-    original = hass.config.config_dir
-    hass.config.config_dir = str(tmp_path)
-    yield tmp_path
-    hass.config.config_dir = original
-
-
-async def http_base(hass: HomeAssistant, hass_client_no_auth: ClientSessionGenerator) -> Any:
-    """Serve Home Assistant's HTTP app on 127.0.0.1 and make it the internal URL chargers are given."""
-    client = await hass_client_no_auth()
-    hass.config.internal_url = str(client.make_url("")).rstrip("/")
-    return client
+pytestmark = pytest.mark.usefixtures("config_dir")
 
 
 

@@ -159,9 +159,8 @@ def wh_by_tag(sessions: list[Session]) -> dict[str, int]:
 
 
 async def test_fifty_sessions_two_chargers_three_tags_restart_and_replays(
-    hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any], tmp_path: Path
+    hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any], config_dir: Path
 ) -> None:
-    hass.config.config_dir = str(tmp_path)
     entry = await setup_entry()
     port = port_of(entry)
     for id_tag, name in TAGS.items():
@@ -234,7 +233,7 @@ async def test_fifty_sessions_two_chargers_three_tags_restart_and_replays(
         listed = await get_transactions(hass, config_entry_id=entry.entry_id, id_tag=id_tag.lower())
         assert round(sum(t["energy"] * 1000 for t in listed)) == wh
     path, rows, total_rows = await export(hass, config_entry_id=entry.entry_id)
-    assert path.parent == tmp_path / "ocpp_cs" / "exports"
+    assert path.parent == config_dir / "ocpp_cs" / "exports"
     assert path.suffix == ".csv"
     assert len(rows) == 50
     assert [int(row["transaction_id"]) for row in rows] == [t["transaction_id"] for t in expected]
