@@ -29,6 +29,26 @@ def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Load custom integrations in every test."""
 
 
+# What Home Assistant logs when an integration uses an API on its way out ("Detected that
+# custom integration 'ocpp_cs' calls ... This will stop working in Home Assistant 2027.8").
+DEPRECATION_MARKERS = ("will stop working", "deprecated", "please report it to the author")
+
+
+@pytest.fixture(autouse=True)
+def no_deprecated_api_reports(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Fail any test in which Home Assistant reports that ocpp_cs uses a deprecated API."""
+    yield
+    reports = {
+        record.getMessage()
+        for when in ("setup", "call", "teardown")
+        for record in caplog.get_records(when)  # type: ignore[arg-type]
+        if "ocpp_cs" in (message := record.getMessage()).lower()
+        and any(marker in message.lower() for marker in DEPRECATION_MARKERS)
+    }
+    if reports:
+        pytest.fail("Home Assistant reported deprecated use by ocpp_cs:\n" + "\n".join(sorted(reports)))
+
+
 def free_port() -> int:
     """Return a TCP port on 127.0.0.1 that nothing listens on."""
     with socket.socket() as sock:

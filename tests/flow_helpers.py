@@ -9,7 +9,7 @@ import socket
 from typing import Any
 
 from homeassistant.data_entry_flow import FlowResultType
-import voluptuous as vol
+import probatio as vol
 
 EN_JSON = Path(__file__).resolve().parent.parent / "custom_components" / "ocpp_cs" / "translations" / "en.json"
 

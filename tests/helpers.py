@@ -31,9 +31,16 @@ async def http_base(hass: HomeAssistant, hass_client_no_auth: ClientSessionGener
     return client
 
 
+def find_device(hass: HomeAssistant, identifier: str) -> dr.DeviceEntry | None:
+    """Return the device of a charger (`CP-1`), a connector (`CP-1_2`) or an entry (its id)."""
+    devices = dr.async_get(hass).async_get_devices(identifiers={(DOMAIN, identifier)})
+    assert len(devices) <= 1, devices
+    return devices[0] if devices else None
+
+
 def device_id(hass: HomeAssistant, identifier: str) -> str:
     """Return the id of the device of a charger (`CP-1`) or connector (`CP-1_2`)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    device = find_device(hass, identifier)
     assert device is not None, identifier
     return device.id
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 
 from custom_components.ocpp_cs.const import (
@@ -15,6 +15,7 @@ from custom_components.ocpp_cs.const import (
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
+from .helpers import find_device
 
 
 def entity_id(hass: HomeAssistant, unique_id: str, platform: str = "sensor") -> str:
@@ -57,7 +58,7 @@ async def test_full_session(hass: HomeAssistant, setup_entry: EntryFactory) -> N
         await cp.status(1, "Available")
         await hass.async_block_till_done()
 
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-1")})
+        device = find_device(hass, "CP-1")
         assert device is not None
         assert (device.manufacturer, device.model, device.serial_number, device.sw_version) == (
             "Sim", "Sim-22", "SN-1", "1.2.3",

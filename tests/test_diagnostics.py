@@ -28,7 +28,7 @@ from custom_components.ocpp_cs.diagnostics import (
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import ControlCharger
-from .helpers import wait_for
+from .helpers import find_device, wait_for
 
 REDACTED = "**REDACTED**"
 PASSWORD = "top-secret-pw"
@@ -86,8 +86,7 @@ async def test_entry_and_device_diagnostics(
         assert connectors[2]["status"] == "Available"
         assert [t["transaction_id"] for t in cp1["open_transactions"]] == [start.transaction_id]
 
-        devices = dr.async_get(hass)
-        device = devices.async_get_device(identifiers={(DOMAIN, "CP-1")})
+        device = find_device(hass, "CP-1")
         assert device is not None
         device_data = await get_diagnostics_for_device(hass, hass_client, entry, device)
         assert AUTHORIZATION_KEY not in json.dumps(device_data)
@@ -95,7 +94,7 @@ async def test_entry_and_device_diagnostics(
         assert device_data["connected"] is True
 
         # A connector device (the charger has two connectors) shows its charger.
-        connector_device = devices.async_get_device(identifiers={(DOMAIN, "CP-1_2")})
+        connector_device = find_device(hass, "CP-1_2")
         assert connector_device is not None
         connector_data = await get_diagnostics_for_device(hass, hass_client, entry, connector_device)
         assert connector_data["charge_point_id"] == "CP-1"

@@ -9,7 +9,6 @@ from typing import Any
 from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from ocpp.messages import CallError, CallResult
 from ocpp.v16 import call
@@ -21,7 +20,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .firmware_charger import FirmwareCharger
-from .helpers import action, call_frame, device_id, entity_id, full_state, http_base, state, wait_for
+from .helpers import action, call_frame, device_id, entity_id, find_device, full_state, http_base, state, wait_for
 
 PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU\n-----END CERTIFICATE-----\n"
 
@@ -188,7 +187,7 @@ async def test_firmware_update_entity(
         current = full_state(hass, "CP-U_0_firmware", "update")
         assert current.attributes["installed_version"] == "1.2.0"
         assert current.state == STATE_OFF
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-U")})
+        device = find_device(hass, "CP-U")
         assert device is not None and device.sw_version == "1.2.0"
 
         # A file that vanished between the check and the install is a clear error.

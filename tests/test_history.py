@@ -11,7 +11,7 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from ocpp.v16 import call
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -22,7 +22,7 @@ from custom_components.ocpp_cs.engine.state import IdTag, Transaction
 
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import entity_id, full_state, has_entity, sampled
+from .helpers import entity_id, find_device, full_state, has_entity, sampled
 
 TAGS = {"CARD-ANNA": "Anna", "CARD-BEN": "Ben (company car)", "CARD-CLEO": None}
 HISTORY_FIELDS = {
@@ -167,7 +167,7 @@ async def test_fifty_sessions_two_chargers_three_tags_restart_and_replays(
         hub_of(entry).central.set_id_tag(IdTag(id_tag, name=name))
     await hass.async_block_till_done()
     # One energy sensor per listed tag, on the entry's device, at 0 before any session.
-    entry_device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    entry_device = find_device(hass, entry.entry_id)
     assert entry_device is not None
     for id_tag in TAGS:
         registered = er.async_get(hass).async_get(entity_id(hass, energy_unique_id(entry, id_tag)))
@@ -256,10 +256,9 @@ async def test_fifty_sessions_two_chargers_three_tags_restart_and_replays(
     }
 
     # Filters: a charger's device, a connector's device, the entry's device, a period, a limit.
-    devices = dr.async_get(hass)
-    solo_device = devices.async_get_device(identifiers={(DOMAIN, "CP-SOLO")})
-    duo_2 = devices.async_get_device(identifiers={(DOMAIN, "CP-DUO_2")})
-    entry_device = devices.async_get_device(identifiers={(DOMAIN, entry.entry_id)})
+    solo_device = find_device(hass, "CP-SOLO")
+    duo_2 = find_device(hass, "CP-DUO_2")
+    entry_device = find_device(hass, entry.entry_id)
     assert solo_device is not None
     assert duo_2 is not None
     assert entry_device is not None

@@ -21,7 +21,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .flow_helpers import can_bind
-from .helpers import wait_for
+from .helpers import find_device, wait_for
 
 
 async def test_unload_frees_the_port_and_closes_connections(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
@@ -91,7 +91,7 @@ async def test_two_entries_cannot_share_a_port_at_setup(hass: HomeAssistant, set
 
 async def remove_device(hass: HomeAssistant, ws_client: Any, device_id: str, entry_id: str) -> bool:
     await ws_client.send_json_auto_id(
-        {"type": "config/device_registry/remove_config_entry", "config_entry_id": entry_id, "device_id": device_id}
+        {"type": "config/device_registry/remove", "device_id": device_id}
     )
     response = await ws_client.receive_json()
     await hass.async_block_till_done()
@@ -115,8 +115,8 @@ async def test_remove_devices(
         await here.boot()
         await hass.async_block_till_done()
 
-        gone_device = devices.async_get_device(identifiers={(DOMAIN, "CP-GONE")})
-        here_device = devices.async_get_device(identifiers={(DOMAIN, "CP-HERE")})
+        gone_device = find_device(hass, "CP-GONE")
+        here_device = find_device(hass, "CP-HERE")
         assert gone_device is not None and here_device is not None
 
         # A connected charger cannot be removed.
@@ -144,24 +144,23 @@ async def test_removed_charger_comes_back_as_new(
     assert await async_setup_component(hass, "config", {})
     entry = await setup_entry()
     port = port_of(entry)
-    devices = dr.async_get(hass)
     async with charger(port, "CP-1") as cp:
         await cp.boot()
         await cp.status(1, "Available")
         await hass.async_block_till_done()
     await hass.async_block_till_done()
-    device = devices.async_get_device(identifiers={(DOMAIN, "CP-1")})
+    device = find_device(hass, "CP-1")
     assert device is not None
     assert await remove_device(hass, await hass_ws_client(hass), device.id, entry.entry_id)
     assert "CP-1" not in hub_of(entry).central.chargers
-    assert devices.async_get_device(identifiers={(DOMAIN, "CP-1")}) is None
+    assert find_device(hass, "CP-1") is None
 
     async with charger(port, "CP-1") as cp:
         assert (await cp.boot()).status == "Accepted"
         await cp.status(1, "Charging")
         await hass.async_block_till_done()
         await wait_for(
-            lambda: devices.async_get_device(identifiers={(DOMAIN, "CP-1")}) is not None, what="device again"
+            lambda: find_device(hass, "CP-1") is not None, what="device again"
         )
         registry = er.async_get(hass)
         await wait_for(

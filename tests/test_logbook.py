@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from ocpp.v16 import call
@@ -25,7 +24,7 @@ from custom_components.ocpp_cs.engine.state import IdTag
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import wait_for
+from .helpers import find_device, wait_for
 
 
 @pytest.fixture
@@ -53,7 +52,7 @@ async def test_logbook_entries(
             )
         )
     await wait_for(lambda: bool(disconnected), what="disconnected event")
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-BOOK")})
+    device = find_device(hass, "CP-BOOK")
     assert device is not None
     assert connected[0].data["charge_point_id"] == "CP-BOOK"
     assert booted[0].data["device_id"] == device.id

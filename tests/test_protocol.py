@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from ocpp.messages import CallError, CallResult
 from ocpp.v16 import call
 import pytest
@@ -16,7 +16,7 @@ from custom_components.ocpp_cs.engine.state import IdTag
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import call_frame, full_state, has_entity, sampled, state, wait_for
+from .helpers import call_frame, find_device, full_state, has_entity, sampled, state, wait_for
 
 
 def iso(moment: datetime) -> str:
@@ -38,7 +38,7 @@ async def test_boot_accepted_creates_device_with_configured_interval(
         assert abs((server_time - datetime.now(UTC)).total_seconds()) < 60
         await hass.async_block_till_done()
 
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-A")})
+        device = find_device(hass, "CP-A")
         assert device is not None
         assert device.name == "CP-A"
         assert (device.manufacturer, device.model, device.serial_number, device.sw_version) == (
@@ -77,7 +77,7 @@ async def test_boot_pending_asks_the_user_and_refuses_everything_else(
         assert boot.interval == 300
         await hass.async_block_till_done()
 
-        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-P")}) is None
+        assert find_device(hass, "CP-P") is None
         assert not has_entity(hass, "CP-P_0_connected", "binary_sensor")
         issue = ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-P")
         assert issue is not None
@@ -109,7 +109,7 @@ async def test_boot_rejected_creates_nothing(hass: HomeAssistant, setup_entry: E
         assert answer.error_code == "SecurityError"
         await hass.async_block_till_done()
 
-    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-R")}) is None
+    assert find_device(hass, "CP-R") is None
     assert "CP-R" not in hub_of(entry).central.chargers
     assert ir.async_get(hass).async_get_issue(DOMAIN, "pending_CP-R") is None
     assert not has_entity(hass, "CP-R_0_connected", "binary_sensor")
@@ -123,7 +123,7 @@ async def test_pending_charger_stays_pending_across_a_restart(
         assert (await cp.boot()).status == "Pending"
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-PR")}) is None
+    assert find_device(hass, "CP-PR") is None
 
     async with charger(port_of(entry), "CP-PR") as cp:
         answer = await cp.raw(call_frame("Heartbeat", {}))
@@ -141,7 +141,7 @@ async def test_charger_that_skips_boot_is_served_under_accept(
         # Some chargers reconnect without BootNotification; under `accept` they are known at once.
         await cp.status(1, "Available")
         await hass.async_block_till_done()
-        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-NB")}) is not None
+        assert find_device(hass, "CP-NB") is not None
         assert state(hass, "CP-NB_1_status") == "available"
         assert state(hass, "CP-NB_0_connected", "binary_sensor") == "on"
 
@@ -158,7 +158,7 @@ async def test_rejected_charger_is_accepted_after_the_policy_changes(
         await hass.async_block_till_done()
         assert (await cp.boot()).status == "Accepted"
         await hass.async_block_till_done()
-        assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-RA")}) is not None
+        assert find_device(hass, "CP-RA") is not None
         assert (await cp.raw(call_frame("Heartbeat", {}))).payload["currentTime"]
 
 

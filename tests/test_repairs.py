@@ -6,7 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ocpp_cs.const import DOMAIN
@@ -14,7 +14,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of
 from .flow_helpers import strings
-from .helpers import wait_for
+from .helpers import find_device, wait_for
 
 
 def fix_flow_strings() -> dict[str, Any]:
@@ -50,7 +50,6 @@ async def test_accept_pending_charger(
     entry = await setup_entry(new_chargers="pending")
     hub = hub_of(entry)
     issues = ir.async_get(hass)
-    devices = dr.async_get(hass)
 
     async with charger(port_of(entry), "CP-1") as cp:
         boot = await cp.boot(charge_point_serial_number="SN-9")
@@ -62,7 +61,7 @@ async def test_accept_pending_charger(
         assert issue.is_fixable
         assert issue.translation_key == "pending_charger"
         assert issue.translation_placeholders == {"charge_point_id": "CP-1", "entry": entry.title}
-        assert devices.async_get_device(identifiers={(DOMAIN, "CP-1")}) is None
+        assert find_device(hass, "CP-1") is None
         assert hub.central.registration_status("CP-1") == "Pending"
         # Booting again while pending stays Pending and keeps one issue.
         assert (await cp.boot()).status == "Pending"
@@ -94,10 +93,10 @@ async def test_accept_pending_charger(
         boot = await cp.boot(charge_point_serial_number="SN-9", firmware_version="2.0")
         assert boot.status == "Accepted"
         await hass.async_block_till_done()
-        device = devices.async_get_device(identifiers={(DOMAIN, "CP-1")})
+        device = find_device(hass, "CP-1")
         assert device is not None
         assert (device.manufacturer, device.serial_number, device.sw_version) == ("Sim", "SN-9", "2.0")
-        assert device.config_entries == {entry.entry_id}
+        assert device.config_entry_id == entry.entry_id
         # Accepted chargers may use the whole protocol.
         assert (await cp.authorize("CARD")).id_tag_info["status"] == "Accepted"
 

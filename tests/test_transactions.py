@@ -7,7 +7,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 from ocpp.v16 import call
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
@@ -22,7 +22,7 @@ from custom_components.ocpp_cs.engine.state import IdTag
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import entity_id, full_state, has_entity, sampled, state, wait_for
+from .helpers import entity_id, find_device, full_state, has_entity, sampled, state, wait_for
 
 STARTED_FIELDS = {"charge_point_id", "connector_id", "transaction_id", "id_tag", "meter_start", "timestamp"}
 STOPPED_FIELDS = STARTED_FIELDS | {"meter_stop", "energy", "duration", "reason"}
@@ -338,11 +338,10 @@ async def test_known_charger_is_restored_with_its_devices(hass: HomeAssistant, s
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
 
-    devices = dr.async_get(hass)
-    charger_device = devices.async_get_device(identifiers={(DOMAIN, "CP-K")})
+    charger_device = find_device(hass, "CP-K")
     assert charger_device is not None
     assert charger_device.sw_version == "2.1"
-    second = devices.async_get_device(identifiers={(DOMAIN, "CP-K_2")})
+    second = find_device(hass, "CP-K_2")
     assert second is not None
     assert second.via_device_id == charger_device.id
     # Live values need the charger; they come back with it, from the stored state.
@@ -375,21 +374,20 @@ async def test_multi_connector_charger_and_single_connector_charger(
         await solo.meter(1, register(700), transaction_id=tx_solo)
         await hass.async_block_till_done()
 
-        devices = dr.async_get(hass)
         entities = er.async_get(hass)
-        duo_device = devices.async_get_device(identifiers={(DOMAIN, "DUO")})
-        solo_device = devices.async_get_device(identifiers={(DOMAIN, "SOLO")})
+        duo_device = find_device(hass, "DUO")
+        solo_device = find_device(hass, "SOLO")
         assert duo_device is not None
         assert solo_device is not None
         for number in (1, 2):
-            connector = devices.async_get_device(identifiers={(DOMAIN, f"DUO_{number}")})
+            connector = find_device(hass, f"DUO_{number}")
             assert connector is not None
             assert connector.name == f"DUO Connector {number}"
             assert connector.via_device_id == duo_device.id
             status = entities.async_get(entity_id(hass, f"DUO_{number}_status"))
             assert status is not None
             assert status.device_id == connector.id
-        assert devices.async_get_device(identifiers={(DOMAIN, "SOLO_1")}) is None
+        assert find_device(hass, "SOLO_1") is None
         solo_status = entities.async_get(entity_id(hass, "SOLO_1_status"))
         assert solo_status is not None
         assert solo_status.device_id == solo_device.id
@@ -407,7 +405,7 @@ async def test_multi_connector_charger_and_single_connector_charger(
         # A third connector reported later gets its device at once.
         await duo.status(3, "Available")
         await hass.async_block_till_done()
-        third = devices.async_get_device(identifiers={(DOMAIN, "DUO_3")})
+        third = find_device(hass, "DUO_3")
         assert third is not None
         assert third.via_device_id == duo_device.id
         assert state(hass, "DUO_3_status") == "available"
@@ -430,9 +428,8 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         await cp.status(1, "Available")
         await cp.meter(1, [sampled("16", "Current.Import", "A")])
         await hass.async_block_till_done()
-        devices = dr.async_get(hass)
         entities = er.async_get(hass)
-        charger_device = devices.async_get_device(identifiers={(DOMAIN, "GROW")})
+        charger_device = find_device(hass, "GROW")
         assert charger_device is not None
         first = entities.async_get(entity_id(hass, "GROW_1_status"))
         assert first is not None
@@ -444,7 +441,7 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
 
         await cp.status(2, "Available")
         await hass.async_block_till_done()
-        connector_1 = devices.async_get_device(identifiers={(DOMAIN, "GROW_1")})
+        connector_1 = find_device(hass, "GROW_1")
         assert connector_1 is not None
         assert connector_1.via_device_id == charger_device.id
         for key in ("status", "current_import", "session_energy"):
@@ -556,7 +553,7 @@ async def test_restore_from_stored_state_never_reuses_an_id(
 
     assert state(hass, "OLD_1_transaction_id") == "41"
     assert float(state(hass, "OLD_1_session_energy")) == 3.0
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "OLD")})
+    device = find_device(hass, "OLD")
     assert device is not None
     assert device.manufacturer == "Acme"
     central = hub_of(entry).central

@@ -10,7 +10,7 @@ import string
 from typing import Any
 
 from homeassistant.helpers import selector
-import voluptuous as vol
+import probatio as vol
 import yaml
 
 from custom_components.ocpp_cs import config_flow

@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 from ocpp.v16 import call
 import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_device
@@ -20,7 +19,7 @@ from custom_components.ocpp_cs.engine.message_log import MAX_FRAMES, REDACTED, M
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import ControlCharger
-from .helpers import call_frame, wait_for
+from .helpers import call_frame, find_device, wait_for
 from .test_options_flow import change_settings
 
 AUTHORIZATION_KEY = "0011223344556677AABB"
@@ -38,7 +37,7 @@ class KeyLeakingCharger(ControlCharger):
 async def device_diagnostics(
     hass: HomeAssistant, hass_client: ClientSessionGenerator, entry: Any, identifier: str
 ) -> dict[str, Any]:
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, identifier)})
+    device = find_device(hass, identifier)
     assert device is not None
     data: dict[str, Any] = await get_diagnostics_for_device(hass, hass_client, entry, device)
     return data
@@ -53,7 +52,7 @@ async def test_message_log_in_diagnostics_secrets_redacted(
         await cp.boot(charge_point_serial_number="SN-9")
         await wait_for(lambda: "AuthorizationKey" in hub.central.chargers["CP-LOG"].configuration, what="configuration")
         started = await cp.start_transaction(1, "CARD-VISIBLE", 100)
-        device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "CP-LOG")})
+        device = find_device(hass, "CP-LOG")
         assert device is not None
         await hass.services.async_call(
             DOMAIN,

@@ -18,7 +18,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
-import voluptuous as vol
+import probatio as vol
 
 from .const import DOMAIN, EVENT_TRANSACTION_STARTED, EVENT_TRANSACTION_STOPPED
 
@@ -40,19 +40,19 @@ def device_target(hass: HomeAssistant, device_id: str) -> tuple[str, int | None]
     """
     Return (charge point id, connector id or None) of a charger or connector device.
 
-    A connector device hangs off its charger (`via_device`) and is identified by
+    A connector device hangs off its charger (`via_device_id`) and is identified by
     `<charge point id>_<connector id>`; the entry's own device is neither.
     """
     registry = dr.async_get(hass)
-    device = registry.async_get(device_id)
+    device = registry.async_get(device_id, include_child_devices=False)
     if device is None:
         return None
     identifier = next((value for domain, value in device.identifiers if domain == DOMAIN), None)
-    if identifier is None or identifier in device.config_entries:
+    if identifier is None or identifier == device.config_entry_id:
         return None
     if device.via_device_id is None:
         return identifier, None
-    parent = registry.async_get(device.via_device_id)
+    parent = registry.async_get(device.via_device_id, include_child_devices=False)
     charge_point_id = (
         next((value for domain, value in parent.identifiers if domain == DOMAIN), None) if parent else None
     )

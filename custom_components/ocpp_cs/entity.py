@@ -88,9 +88,9 @@ class OcppEntity(Entity):
         return (self.available, self.state, self.extra_state_attributes)
 
     @callback
-    def async_write_ha_state(self) -> None:
-        """Write the state (also when Home Assistant does it), remembering what and when."""
-        super().async_write_ha_state()
+    def write_state(self) -> None:
+        """Write the state, remembering what and when (`async_write_ha_state` is final)."""
+        self.async_write_ha_state()
         self.last_state_write = self.hass.loop.time()
         if self._skip_unchanged_writes:
             self._written_fingerprint = self._written_fingerprint_now()
@@ -105,7 +105,7 @@ class OcppEntity(Entity):
             and self._written_fingerprint == self._written_fingerprint_now()
         ):
             return
-        self.async_write_ha_state()
+        self.write_state()
 
     @callback
     def _handle_change(self, keys: frozenset[str]) -> None:

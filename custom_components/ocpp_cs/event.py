@@ -90,9 +90,9 @@ class IdTagEvent(OcppEntity, EventEntity):
             "source": "authorize" if event.data.get("connector_id") is None else "start_transaction",
         }
         self._trigger_event(EVENT_PRESENTED, attributes)
-        self.async_write_ha_state()
+        self.write_state()
         self._trigger_event(EVENT_ACCEPTED if status == "accepted" else EVENT_REJECTED, attributes)
-        self.async_write_ha_state()
+        self.write_state()
 
 
 def build_events(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:

@@ -19,7 +19,7 @@ from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 from ocpp.v16 import call
 from ocpp.v16.enums import Log
-import voluptuous as vol
+import probatio as vol
 
 from . import commands, services, transfers
 from .engine.configuration import PROFILE_FIRMWARE, parse_list
@@ -136,6 +136,7 @@ async def update_firmware(
     hub: OcppHub,
     charge_point_id: str,
     location: str,
+    *,
     retrieve_date: datetime | None = None,
     retries: int | None = None,
     retry_interval: int | None = None,
@@ -148,7 +149,7 @@ async def update_firmware(
         retry_interval=retry_interval,
     )
     result = await commands.async_call(hub, charge_point_id, payload)
-    _LOGGER.info("%s accepted UpdateFirmware from %s", charge_point_id, location.split("?")[0])
+    _LOGGER.info("%s accepted UpdateFirmware from %s", charge_point_id, location.split("?", maxsplit=1)[0])
     return commands.answer_dict(result)
 
 
@@ -201,9 +202,9 @@ async def _update_firmware(target: Target) -> dict[str, Any]:
         target.hub,
         target.charge_point_id,
         location,
-        data.get("retrieve_date"),
-        data.get("retries"),
-        data.get("retry_interval"),
+        retrieve_date=data.get("retrieve_date"),
+        retries=data.get("retries"),
+        retry_interval=data.get("retry_interval"),
     )
 
 

@@ -25,7 +25,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util, slugify
-import voluptuous as vol
+import probatio as vol
 
 from .const import DOMAIN, STORAGE_SAVE_DELAY
 from .engine.history import HistoryRecord, TransactionHistory, kwh, tag_key
@@ -302,13 +302,11 @@ def resolve_selection(hass: HomeAssistant, action: str, service_data: dict[str, 
         if hub is None:
             raise validation_error("unknown_config_entry", config_entry_id=entry_id)
         return Selection(hub, hub.entry.title, None, None, data)
-    device = dr.async_get(hass).async_get(device_id)
+    device = dr.async_get(hass).async_get(device_id, include_child_devices=False)
     if device is None:
         raise validation_error("unknown_history_device", device_id=device_id)
-    for entry_id in device.config_entries:
-        hub = _loaded_hub(hass, entry_id)
-        if hub is None:
-            continue
+    hub = _loaded_hub(hass, device.config_entry_id)
+    if hub is not None:
         for domain, identifier in device.identifiers:
             if domain != DOMAIN:
                 continue

@@ -306,11 +306,16 @@ class OcppHub:
         )
         key = (charge_point_id, connector_id if own_device else 0)
         cached = self._device_infos.get(key)
-        if cached is not None and cached[0] == signature:
+        if cached is not None and cached[0] == signature and self._charger_device_exists(cached[1]):
             return cached[1]
         info = self._make_device_info(charge_point_id, connector_id, boot, own_device=own_device)
         self._device_infos[key] = (signature, info)
         return info
+
+    def _charger_device_exists(self, info: DeviceInfo) -> bool:
+        """Return False when a connector's info links to a charger device that was removed since."""
+        via = info.get("via_device_id")
+        return via is None or dr.async_get(self.hass).async_get(via, include_child_devices=False) is not None
 
     def _make_device_info(
         self, charge_point_id: str, connector_id: int, boot: BootInfo | None, *, own_device: bool
@@ -325,12 +330,18 @@ class OcppHub:
         )
         if not own_device:
             return info
+        # A connector's device links to its charger's by registry id, so the charger's device
+        # is made first (it normally exists already: connector 0's entities come first).
+        registry = dr.async_get(self.hass)
+        charger_device = registry.async_get_device_by_identifier((DOMAIN, charge_point_id), self.entry.entry_id)
+        if charger_device is None:
+            charger_device = registry.async_get_or_create(config_entry_id=self.entry.entry_id, **info)
         return DeviceInfo(
             identifiers={(DOMAIN, f"{charge_point_id}_{connector_id}")},
             name=f"{charge_point_id} Connector {connector_id}",
             manufacturer=info.get("manufacturer"),
             model=info.get("model"),
-            via_device=(DOMAIN, charge_point_id),
+            via_device_id=charger_device.id,
         )
 
     def entry_device_info(self) -> DeviceInfo:
@@ -376,7 +387,7 @@ class OcppHub:
 
     def _update_device(self, charger: ChargerState) -> None:
         registry = dr.async_get(self.hass)
-        device = registry.async_get_device(identifiers={(DOMAIN, charger.charge_point_id)})
+        device = registry.async_get_device_by_identifier((DOMAIN, charger.charge_point_id), self.entry.entry_id)
         if device is None:
             return
         boot = charger.boot

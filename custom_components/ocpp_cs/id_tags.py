@@ -14,7 +14,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
-import voluptuous as vol
+import probatio as vol
 
 from .const import DOMAIN
 from .engine.state import ID_TAG_STATUSES, IdTag
@@ -57,10 +57,10 @@ def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> OcppHub:
             device_id = device_id[0]
         if not isinstance(device_id, str) or not device_id:
             raise validation_error("entry_required")
-        device = dr.async_get(hass).async_get(device_id)
+        device = dr.async_get(hass).async_get(device_id, include_child_devices=False)
         if device is None:
             raise validation_error("unknown_device", device_id=device_id)
-        entry_ids = list(device.config_entries)
+        entry_ids = [device.config_entry_id]
     else:
         entry_ids = [entry_id]
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from homeassistant import data_entry_flow
-from homeassistant.components.repairs import RepairsFlow
+from homeassistant.components.repairs import RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-import voluptuous as vol
+import probatio as vol
 
 from .hub import OcppHub
 
@@ -21,11 +20,11 @@ class AcceptChargerFlow(RepairsFlow):
         self._entry_id = entry_id
         self._charge_point_id = charge_point_id
 
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> data_entry_flow.FlowResult:
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Start with the confirmation."""
         return await self.async_step_confirm()
 
-    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> data_entry_flow.FlowResult:
+    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> RepairsFlowResult:
         """Accept the charger once the user confirms."""
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if user_input is not None:

@@ -43,6 +43,7 @@ async def reserve_now(
     connector_id: int,
     id_tag: str,
     expiry_date: datetime,
+    *,
     parent_id_tag: str | None = None,
     reservation_id: int | None = None,
 ) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import VolDictType
 from ocpp.v16 import call
 from ocpp.v16.enums import CertificateUse, HashAlgorithm, MessageTrigger
-import voluptuous as vol
+import probatio as vol
 
 from . import commands, services, transfers
 from .const import CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, DOMAIN
@@ -119,7 +119,7 @@ async def async_setup_certificate_checks(hass: HomeAssistant, entry: ConfigEntry
 # --- actions --------------------------------------------------------------------------------
 
 
-def _pem(length: int) -> vol.All:
+def _pem(length: int) -> vol.All[str]:
     return vol.All(cv.string, vol.Length(min=1, max=length))
 
 

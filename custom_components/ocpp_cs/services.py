@@ -22,7 +22,7 @@ from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.messages import get_validator
 from ocpp.v16 import call
 from ocpp.v16.enums import MessageTrigger
-import voluptuous as vol
+import probatio as vol
 
 from . import commands
 from .const import DOMAIN
@@ -71,7 +71,7 @@ def _trigger(value: Any) -> str:
     raise vol.Invalid(f"must be one of {', '.join(t.value for t in MessageTrigger)}")
 
 
-def _ci_string(length: int) -> vol.All:
+def _ci_string(length: int) -> vol.All[str]:
     return vol.All(cv.string, vol.Length(min=1, max=length))
 
 
@@ -218,13 +218,13 @@ def resolve_target(hass: HomeAssistant, action: str, service_data: dict[str, Any
         data = vol.Schema(SCHEMAS[action])(fields)
     except vol.Invalid as err:
         raise validation_error("invalid_field", action=action, error=str(err)) from err
-    device = dr.async_get(hass).async_get(device_id)
+    device = dr.async_get(hass).async_get(device_id, include_child_devices=False)
     if device is None:
         raise validation_error("unknown_device", device_id=device_id)
     hubs: list[OcppHub] = [
         entry.runtime_data
         for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if entry.entry_id in device.config_entries
+        if entry.entry_id == device.config_entry_id
     ]
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:
@@ -515,8 +515,8 @@ async def _reserve_now(target: Target) -> dict[str, Any]:
         connector_id,
         target.data["id_tag"],
         expiry,
-        target.data.get("parent_id_tag"),
-        target.data.get("reservation_id"),
+        parent_id_tag=target.data.get("parent_id_tag"),
+        reservation_id=target.data.get("reservation_id"),
     )
 
 

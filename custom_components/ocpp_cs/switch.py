@@ -82,7 +82,7 @@ class AvailableSwitch(OcppEntity, SwitchEntity):
         try:
             await commands.change_availability(self.hub, self.charge_point_id, self.connector_id, operative)
         except HomeAssistantError:
-            self.async_write_ha_state()
+            self.write_state()
             raise
 
     async def async_turn_on(self, **kwargs: Any) -> None:

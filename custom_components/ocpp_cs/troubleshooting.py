@@ -28,9 +28,9 @@ from .engine.util import snake
 from .hub import OcppConfigEntry, OcppHub, entry_config
 
 
-def device_id_of(hass: HomeAssistant, charge_point_id: str) -> str | None:
+def device_id_of(hass: HomeAssistant, entry_id: str, charge_point_id: str) -> str | None:
     """Return the registry id of a charger's device, None when it has none (not accepted)."""
-    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, charge_point_id)})
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, charge_point_id), entry_id)
     return device.id if device is not None else None
 
 
@@ -51,7 +51,7 @@ def _charger_changed(hub: OcppHub, charge_point_id: str, _connector_id: int, key
             EVENT_CHARGER_BOOTED,
             {
                 "charge_point_id": charge_point_id,
-                "device_id": device_id_of(hass, charge_point_id),
+                "device_id": device_id_of(hass, hub.entry.entry_id, charge_point_id),
                 "vendor": boot.vendor,
                 "model": boot.model,
                 "serial_number": boot.serial_number,
@@ -65,7 +65,7 @@ def _charger_changed(hub: OcppHub, charge_point_id: str, _connector_id: int, key
             EVENT_CHARGER_DISCONNECTED,
             {
                 "charge_point_id": charge_point_id,
-                "device_id": device_id_of(hass, charge_point_id),
+                "device_id": device_id_of(hass, hub.entry.entry_id, charge_point_id),
                 "reason": log.close if log is not None else None,
             },
         )
@@ -75,7 +75,7 @@ async def _connected(hub: OcppHub, session: ChargePointSession) -> None:
     charge_point_id = session.id
     data: dict[str, Any] = {
         "charge_point_id": charge_point_id,
-        "device_id": device_id_of(hub.hass, charge_point_id),
+        "device_id": device_id_of(hub.hass, hub.entry.entry_id, charge_point_id),
         "remote_address": format_address(getattr(session.connection, "remote_address", None)),
     }
     hub.hass.bus.async_fire(EVENT_CHARGER_CONNECTED, data)

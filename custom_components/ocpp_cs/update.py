@@ -119,7 +119,7 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
             )
         await firmware.update_firmware_file(self.hub, self.charge_point_id, self._file)
         self._requested_at = time.monotonic()
-        self.async_write_ha_state()
+        self.write_state()
 
 
 def build_updates(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
