@@ -178,7 +178,7 @@ def test_selector_options() -> None:
         keys.add(key)
         values = {o if isinstance(o, str) else o["value"] for o in select.config["options"]}
         assert values == set(EN["selector"][key]["options"]), key
-    assert keys == {"new_chargers", "unknown_id_tags", "status"}
+    assert keys == {"new_chargers", "unknown_id_tags", "status", "security_profile"}
     assert set(EN["selector"]["new_chargers"]["options"]) == set(NEW_CHARGERS_OPTIONS)
     assert set(EN["selector"]["unknown_id_tags"]["options"]) == set(UNKNOWN_ID_TAGS_OPTIONS)
     assert set(EN["selector"]["status"]["options"]) == {snake(status) for status in ID_TAG_STATUSES}

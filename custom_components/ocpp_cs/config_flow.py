@@ -25,6 +25,7 @@ from .const import (
     CONF_METER_VALUES_SAMPLED_DATA,
     CONF_NEW_CHARGERS,
     CONF_REMOTE_ID_TAG,
+    CONF_SECURITY_PROFILE,
     CONF_SSL_CAFILE,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
@@ -44,10 +45,12 @@ from .const import (
     NEW_CHARGERS_OPTIONS,
     UNKNOWN_ID_TAGS_OPTIONS,
 )
+from .engine.server import PROFILE_TLS_BASIC, PROFILE_TLS_CLIENT_CERTIFICATE
 from .engine.state import ID_TAG_STATUSES, ChargerState, IdTag
 from .engine.util import snake
 from .hub import OcppHub, build_ssl_context, entry_config
 from .local_controller import async_test_upstream, build_upstream_ssl_context
+from .security import PROFILE_REJECTED, PROFILE_SAVED, async_set_security_profile
 
 ID_TAG_MAX_LENGTH = 20  # IdToken is CiString20Type
 CONF_ID_TAG = "id_tag"
@@ -64,6 +67,9 @@ CONF_PHASES = "phases"
 CONF_RELAYED = "relayed"
 CONF_UPSTREAM_PASSWORD = "upstream_password"
 CONF_CHARGE_POINT_ID = "charge_point_id"
+# A charger's security profile: the entry's (the default), 2 or 3.
+PROFILE_DEFAULT = "default"
+SECURITY_PROFILES = [str(PROFILE_TLS_BASIC), str(PROFILE_TLS_CLIENT_CERTIFICATE)]
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
@@ -127,6 +133,9 @@ def settings_schema(config: Mapping[str, Any], *, include_server: bool = True, a
         return vol.Schema(fields)
     fields.update(
         {
+            # With a client CA: the security profile of chargers without their own (2 lets a
+            # site add the CA and move its chargers to profile 3 one at a time).
+            _optional(CONF_SECURITY_PROFILE, config): _select(SECURITY_PROFILES, CONF_SECURITY_PROFILE),
             # Local controller mode: the upstream's certificate (verified unless turned off),
             # the outage after which a repair issue appears, and Home Assistant's limit profiles.
             _optional(CONF_UPSTREAM_CA_FILE, config): _TEXT,
@@ -185,6 +194,12 @@ async def validate_settings(
         errors[CONF_SSL_CAFILE] = "file_not_found"
     elif cafile and not certfile:
         errors[CONF_SSL_CERTFILE] = "certfile_required"
+    if profile := user_input.get(CONF_SECURITY_PROFILE):
+        if not (cafile and certfile):
+            # Without a client CA the transport decides: 2 with a certificate, else 1.
+            errors[CONF_SECURITY_PROFILE] = "cafile_required"
+        elif int(profile) == PROFILE_TLS_BASIC and not user_input.get(CONF_PASSWORD):
+            errors[CONF_SECURITY_PROFILE] = "password_required"
     if certfile and not errors.keys() & {CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, CONF_SSL_CAFILE}:
         try:
             await hass.async_add_executor_job(build_ssl_context, certfile, keyfile)
@@ -371,14 +386,40 @@ class OcppOptionsFlow(OptionsFlow):
         charger = hub.central.chargers.get(self._charger or "") if hub else None
         if hub is None or charger is None:
             return self.async_abort(reason="not_loaded")
-        upstream = bool(entry_config(self.config_entry).get(CONF_UPSTREAM_URL))
+        config = entry_config(self.config_entry)
+        upstream = bool(config.get(CONF_UPSTREAM_URL))
+        # A charger's own security profile counts where the entry has a client CA (shown
+        # without one too when it has one, so that it can be set back to the entry's).
+        with_profile = hub.client_ca or charger.security_profile is not None
+        errors: dict[str, str] = {}
         if user_input is not None:
-            charger.max_current = float(user_input[CONF_MAX_CURRENT])
-            charger.phases = int(user_input[CONF_PHASES])
-            if upstream:
-                self._save_relay_settings(hub, charger, user_input)
-            hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
-            return self.async_create_entry(data=dict(self.config_entry.options))
+            outcome = PROFILE_SAVED
+            if with_profile:
+                choice = user_input.get(CONF_SECURITY_PROFILE, PROFILE_DEFAULT)
+                profile = None if choice == PROFILE_DEFAULT else int(choice)
+                errors = self._security_profile_errors(hub, charger, profile, config)
+                if not errors:
+                    outcome = await async_set_security_profile(hub, charger.charge_point_id, profile)
+                    if outcome == PROFILE_REJECTED:
+                        errors[CONF_SECURITY_PROFILE] = PROFILE_REJECTED
+            if not errors:
+                charger.max_current = float(user_input[CONF_MAX_CURRENT])
+                charger.phases = int(user_input[CONF_PHASES])
+                if upstream:
+                    self._save_relay_settings(hub, charger, user_input)
+                hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
+                if outcome != PROFILE_SAVED:
+                    # What the charger was told, or what to set on it by hand.
+                    required = hub.security_requirement(charger.charge_point_id)
+                    return self.async_abort(
+                        reason=outcome,
+                        description_placeholders={
+                            "charge_point_id": charger.charge_point_id,
+                            "profile": str(required.profile),
+                            "fallback": str(required.fallback or ""),
+                        },
+                    )
+                return self.async_create_entry(data=dict(self.config_entry.options))
         schema = vol.Schema(
             {
                 vol.Required(CONF_MAX_CURRENT, default=charger.max_current): vol.All(
@@ -387,6 +428,15 @@ class OcppOptionsFlow(OptionsFlow):
                 vol.Required(CONF_PHASES, default=str(charger.phases)): _select(["1", "3"], CONF_PHASES),
             }
         )
+        if with_profile:
+            current = str(charger.security_profile) if charger.security_profile else PROFILE_DEFAULT
+            schema = schema.extend(
+                {
+                    vol.Required(CONF_SECURITY_PROFILE, default=current): _select(
+                        [PROFILE_DEFAULT, *SECURITY_PROFILES], "charger_security_profile"
+                    )
+                }
+            )
         if upstream:
             # Local controller mode: relayed (the default) or served here, and the upstream password.
             schema = schema.extend(
@@ -395,11 +445,34 @@ class OcppOptionsFlow(OptionsFlow):
                     _optional(CONF_UPSTREAM_PASSWORD, {CONF_UPSTREAM_PASSWORD: charger.upstream_password}): _PASSWORD,
                 }
             )
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
         return self.async_show_form(
             step_id="charger_details",
             data_schema=schema,
-            description_placeholders={"charge_point_id": charger.charge_point_id},
+            errors=errors,
+            description_placeholders={
+                "charge_point_id": charger.charge_point_id,
+                "entry_profile": str(hub.default_security_profile),
+            },
         )
+
+    @staticmethod
+    def _security_profile_errors(
+        hub: OcppHub, charger: ChargerState, profile: int | None, config: Mapping[str, Any]
+    ) -> dict[str, str]:
+        """Refuse a profile the charger could never connect with."""
+        if profile == PROFILE_TLS_CLIENT_CERTIFICATE and not hub.client_ca:
+            return {CONF_SECURITY_PROFILE: "cafile_required"}
+        effective = profile or hub.default_security_profile
+        if (
+            hub.client_ca
+            and effective == PROFILE_TLS_BASIC
+            and not (charger.password or config.get(CONF_PASSWORD))
+        ):
+            # Where chargers also use certificates, the server refuses a profile 2 one without a password.
+            return {CONF_SECURITY_PROFILE: "password_required"}
+        return {}
 
     @staticmethod
     def _save_relay_settings(hub: OcppHub, charger: ChargerState, user_input: Mapping[str, Any]) -> None:

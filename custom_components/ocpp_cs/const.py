@@ -13,6 +13,8 @@ CONF_SSL_CERTFILE: Final = "ssl_certfile"
 CONF_SSL_KEYFILE: Final = "ssl_keyfile"
 # Security profile 3: the CA that signs the chargers' client certificates (mTLS).
 CONF_SSL_CAFILE: Final = "ssl_cafile"
+# With a client CA: the security profile (2 or 3) of chargers that have none of their own.
+CONF_SECURITY_PROFILE: Final = "security_profile"
 CONF_HEARTBEAT_INTERVAL: Final = "heartbeat_interval"
 CONF_UPSTREAM_URL: Final = "upstream_url"
 CONF_METER_VALUE_SAMPLE_INTERVAL: Final = "meter_value_sample_interval"

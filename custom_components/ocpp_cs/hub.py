@@ -26,6 +26,7 @@ from .const import (
     CONF_METER_VALUES_SAMPLED_DATA,
     CONF_NEW_CHARGERS,
     CONF_REMOTE_ID_TAG,
+    CONF_SECURITY_PROFILE,
     CONF_SSL_CAFILE,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
@@ -51,7 +52,13 @@ from .const import (
 )
 from .engine.central import CentralSettings, CentralSystem
 from .engine.listener import CertificateSigningRequested, DataTransferReceived, IdTagPresented, SecurityEventReceived
-from .engine.server import CentralSystemServer
+from .engine.server import (
+    PROFILE_BASIC,
+    PROFILE_TLS_BASIC,
+    PROFILE_TLS_CLIENT_CERTIFICATE,
+    CentralSystemServer,
+    SecurityRequirement,
+)
 from .engine.session import ChargePointSession, warm_schema_cache
 from .engine.state import BootInfo, ChargerState, Transaction
 from .engine.util import snake
@@ -102,16 +109,42 @@ def central_settings(config: Mapping[str, Any]) -> CentralSettings:
 def build_ssl_context(certfile: str, keyfile: str | None, cafile: str | None = None) -> ssl.SSLContext:
     """Load the certificate for wss:// (blocking: run in the executor).
 
-    With `cafile` (security profile 3) every charger must present a client certificate
-    signed by that CA; others are refused during the TLS handshake.
+    With `cafile` (security profile 3) a charger may present a client certificate, which must be
+    signed by that CA (one that is not fails the TLS handshake). Whether a charger must present
+    one is its security profile's business, checked at the HTTP handshake (engine/server.py):
+    that is how chargers of profile 2 and of profile 3 share one port.
     """
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(certfile, keyfile or None)
     if cafile:
+        # Only the CAs of this file are trusted for client certificates: a server context loads
+        # no default (public) CAs, so a certificate from a public CA with a charger's id as its
+        # CN is refused. It must stay that way.
         context.load_verify_locations(cafile)
-        context.verify_mode = ssl.CERT_REQUIRED
+        context.verify_mode = ssl.CERT_OPTIONAL
+        # Python 3.13+ sets VERIFY_X509_STRICT, OpenSSL's extra RFC 5280 profile checks: it
+        # refuses CA certificates without a keyUsage extension, with a non-critical
+        # basicConstraints, or without subject/authority key identifiers, as chargers' vendors
+        # and small private CAs issue them. Chargers cannot be re-issued certificates easily, so
+        # client certificates are verified the way OpenSSL verifies by default: chain, signatures,
+        # validity dates, CA:TRUE on issuers, keyUsage (keyCertSign on a CA, digitalSignature on
+        # the charger's) and extendedKeyUsage (clientAuth) wherever the extensions are present.
+        # VERIFY_X509_PARTIAL_CHAIN stays as Python sets it: the file may hold the issuing
+        # intermediate CA alone, and whatever it holds is what the user chose to trust.
+        context.verify_flags &= ~ssl.VERIFY_X509_STRICT
     return context
+
+
+def entry_security_profile(config: Mapping[str, Any]) -> int:
+    """Return the security profile of the entry's chargers that have none of their own.
+
+    With a client CA: the `security_profile` option, else 3 (certificates); with a server
+    certificate: 2 (the password, when one is set, over TLS); else 1 (the password, when set).
+    """
+    if config.get(CONF_SSL_CERTFILE) and config.get(CONF_SSL_CAFILE):
+        return int(config.get(CONF_SECURITY_PROFILE) or PROFILE_TLS_CLIENT_CERTIFICATE)
+    return PROFILE_TLS_BASIC if config.get(CONF_SSL_CERTFILE) else PROFILE_BASIC
 
 
 def pending_issue_id(charge_point_id: str) -> str:
@@ -129,6 +162,9 @@ class OcppHub:
         config = entry_config(entry)
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
         self.central = CentralSystem(central_settings(config), self, self)
+        # Of chargers without their own; chargers have their own only where there is a client CA.
+        self.default_security_profile = entry_security_profile(config)
+        self.client_ca = bool(config.get(CONF_SSL_CERTFILE) and config.get(CONF_SSL_CAFILE))
         self.server: CentralSystemServer | None = None
         self._subscribers: defaultdict[str, defaultdict[int, set[ChangeCallback]]] = defaultdict(
             lambda: defaultdict(set)
@@ -185,6 +221,8 @@ class OcppHub:
             previous_password_for=self.central.previous_password_of,
             password_confirmed=self.central.password_confirmed,
             ssl_context=ssl_context,
+            security_requirement=self.security_requirement,
+            security_profile_confirmed=self.central.security_profile_confirmed,
             claimed_elsewhere=self._claimed_elsewhere,
             on_accepted_boot=self._accepted_boot,
             on_session_started=self._session_started,
@@ -206,7 +244,29 @@ class OcppHub:
 
     def apply_options(self) -> None:
         """Apply policy options that need no restart of the server."""
-        self.central.settings = central_settings(entry_config(self.entry))
+        config = entry_config(self.entry)
+        self.central.settings = central_settings(config)
+        default = entry_security_profile(config)
+        if default > self.default_security_profile:
+            # Chargers that follow the entry's profile are raised with it: each may still use
+            # the lower one until it first connects with the new one, as after its own raise.
+            for charger in self.central.chargers.values():
+                if charger.security_profile is None:
+                    self.central.set_security_profile(
+                        charger.charge_point_id, None, fallback=self.default_security_profile
+                    )
+        self.default_security_profile = default
+
+    def security_requirement(self, charge_point_id: str) -> SecurityRequirement:
+        """Return the security profile a charger must connect with (its own, else the entry's)."""
+        charger = self.central.chargers.get(charge_point_id)
+        if charger is None or not self.client_ca:
+            # Without a client CA the entry's transport decides for every charger, as before
+            # chargers had profiles of their own.
+            return SecurityRequirement(self.default_security_profile)
+        return SecurityRequirement(
+            charger.security_profile or self.default_security_profile, charger.security_profile_fallback
+        )
 
     def _claimed_elsewhere(self, charge_point_id: str) -> bool:
         if charge_point_id in self.central.chargers:

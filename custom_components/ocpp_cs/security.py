@@ -16,6 +16,7 @@ from typing import Any
 from cryptography import x509
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.typing import VolDictType
@@ -228,6 +229,57 @@ def register_actions() -> None:
     services.HANDLERS.update(HANDLERS)
 
 
+# --- a charger's own security profile ------------------------------------------------------
+
+# What became of a change of a charger's security profile (the options flow says so).
+PROFILE_SAVED = "saved"
+PROFILE_SENT = "security_profile_sent"  # the charger accepted SecurityProfile: it reconnects with it
+PROFILE_REBOOT_REQUIRED = "security_profile_reboot_required"
+PROFILE_BY_HAND = "security_profile_by_hand"  # not connected, or not over OCPP: set it on the charger
+PROFILE_LOWERED = "security_profile_lowered"
+PROFILE_REJECTED = "security_profile_rejected"  # the charger refused: nothing changed
+
+
+async def async_set_security_profile(hub: OcppHub, charge_point_id: str, profile: int | None) -> str:
+    """Set a charger's own security profile (None: the entry's); return what became of it (PROFILE_*).
+
+    Raising it follows the whitepaper's A05: a charger connected with a lower profile is sent
+    ChangeConfiguration SecurityProfile. `Rejected` means it lacks a prerequisite (A05.FR.03/04:
+    our CA installed as CentralSystemRootCertificate, a ChargePointCertificate of its own), and
+    nothing changes. Otherwise the lower profile stays accepted until the charger first connects
+    with the new one (A05.FR.08/09): one that cannot use the new profile yet is not locked out.
+    Lowering is never sent over OCPP (A00.FR.005): the charger is set by hand.
+    """
+    charger = hub.central.chargers[charge_point_id]
+    default = hub.default_security_profile
+    before = charger.security_profile or default
+    after = profile or default
+    fallback = charger.security_profile_fallback
+    outcome = PROFILE_SAVED
+    if after > before:
+        fallback = min(before, fallback or before)
+        outcome = PROFILE_BY_HAND
+    elif after < before:
+        fallback = None
+        outcome = PROFILE_LOWERED
+    in_use = hub.server.security_profile_in_use(charge_point_id) if hub.server is not None else None
+    if in_use is not None and in_use < after:
+        payload = call.ChangeConfiguration(key="SecurityProfile", value=str(after))
+        try:
+            result = await commands.async_call(hub, charge_point_id, payload)
+        except HomeAssistantError as err:
+            _LOGGER.warning("%s: SecurityProfile %s could not be sent: %s", charge_point_id, after, err)
+            outcome = PROFILE_BY_HAND
+        else:
+            status = str(result.status)
+            _LOGGER.info("%s answered %s to SecurityProfile %s", charge_point_id, status, after)
+            if status == "Rejected":
+                return PROFILE_REJECTED
+            outcome = {"Accepted": PROFILE_SENT, "RebootRequired": PROFILE_REBOOT_REQUIRED}.get(status, PROFILE_BY_HAND)
+    hub.central.set_security_profile(charge_point_id, profile, fallback=fallback)
+    return outcome
+
+
 # --- diagnostics ----------------------------------------------------------------------------
 
 
@@ -247,7 +299,13 @@ def server_diagnostics(hub: OcppHub) -> dict[str, Any]:
 async def async_charger_diagnostics(hass: HomeAssistant, hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
     """Return a charger's refused logins and the diagnostics and log files it uploaded."""
     failures = hub.server.auth_failures.get(charge_point_id) if hub.server else None
+    requirement = hub.security_requirement(charge_point_id)
     return {
         "auth_failures": failures.to_dict() if failures else None,
+        "security_profile": {
+            "required": requirement.profile,
+            "fallback": requirement.fallback,
+            "in_use": hub.server.security_profile_in_use(charge_point_id) if hub.server else None,
+        },
         "uploaded_files": await hass.async_add_executor_job(transfers.list_uploads, hass, charge_point_id),
     }

@@ -735,6 +735,26 @@ class CentralSystem:
         charger.password = password or None
         self._save_later()
 
+    def set_security_profile(self, charge_point_id: str, profile: int | None, *, fallback: int | None) -> None:
+        """Set a known charger's own security profile (None: the entry's) and a lower one still accepted."""
+        charger = self.chargers[charge_point_id]
+        charger.security_profile = profile
+        charger.security_profile_fallback = fallback
+        self._listener.charger_changed(charge_point_id, 0, frozenset({"settings"}))
+        self._save_later()
+
+    def security_profile_confirmed(self, charge_point_id: str) -> None:
+        """The charger connected with its raised security profile: the lower one is refused from now on."""
+        charger = self.chargers.get(charge_point_id)
+        if charger is None or charger.security_profile_fallback is None:
+            return
+        _LOGGER.info(
+            "%s connected with its client certificate: security profile %s is no longer accepted for it",
+            charge_point_id, charger.security_profile_fallback,
+        )
+        charger.security_profile_fallback = None
+        self._save_later()
+
     def log_status(self, charge_point_id: str, status: str, request_id: int | None) -> None:
         """Record a LogStatusNotification (the progress of a GetLog upload)."""
         _LOGGER.debug("%s: log upload %s is %s", charge_point_id, request_id, status)

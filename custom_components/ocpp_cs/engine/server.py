@@ -15,6 +15,7 @@ import logging
 import ssl
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
+import weakref
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
@@ -47,6 +48,27 @@ AUTH_MALFORMED = "malformed"
 AUTH_USER_MISMATCH = "user_mismatch"
 AUTH_WRONG_PASSWORD = "wrong_password"
 AUTH_CERTIFICATE_MISMATCH = "certificate_mismatch"
+AUTH_CERTIFICATE_MISSING = "certificate_missing"
+AUTH_NO_PASSWORD = "no_password"
+
+# The OCPP 1.6 security whitepaper's security profiles (section 2.1). 1 stands for "no TLS"
+# here: without a password it is the unsecured, unauthenticated connection of plain OCPP 1.6.
+PROFILE_BASIC = 1
+PROFILE_TLS_BASIC = 2
+PROFILE_TLS_CLIENT_CERTIFICATE = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityRequirement:
+    """The security profile a charger must connect with, and a lower one still accepted meanwhile.
+
+    `fallback` is set after the charger's profile was raised, until its first connection with
+    the new one (whitepaper A05.FR.08: a charger that cannot connect with the new profile falls
+    back to its previous one; A05.FR.09: once it did connect, the lower one is refused).
+    """
+
+    profile: int
+    fallback: int | None = None
 
 
 def client_certificate_cn(connection: ServerConnection) -> str | None:
@@ -134,6 +156,8 @@ class CentralSystemServer:
         previous_password_for: Callable[[str], str | None] = lambda _charge_point_id: None,
         password_confirmed: Callable[[str], None] = lambda _charge_point_id: None,
         ssl_context: ssl.SSLContext | None = None,
+        security_requirement: Callable[[str], SecurityRequirement] | None = None,
+        security_profile_confirmed: Callable[[str], None] = lambda _charge_point_id: None,
         claimed_elsewhere: Callable[[str], bool] = lambda _charge_point_id: False,
         on_accepted_boot: Callable[[ChargePointSession], Awaitable[None]] | None = None,
         on_session_started: Callable[[ChargePointSession], None] | None = None,
@@ -144,7 +168,11 @@ class CentralSystemServer:
         open_timeout: float = OPEN_TIMEOUT,
         relay: RelayManager | None = None,
     ) -> None:
-        """Configure the server; `start` binds it (`relay`: local controller mode, relay.py)."""
+        """Configure the server; `start` binds it (`relay`: local controller mode, relay.py).
+
+        `security_requirement` gives each charger's security profile; without it every charger
+        has the one the TLS settings imply (3 with a client CA, 2 with TLS, else 1).
+        """
         self.central = central
         self.host = host
         self.port = port
@@ -152,6 +180,18 @@ class CentralSystemServer:
         self._previous_password_for = previous_password_for
         self._password_confirmed = password_confirmed
         self._ssl_context = ssl_context
+        # With a client CA, certificates are optional at the TLS layer (CERT_OPTIONAL): each
+        # charger's security profile decides at the HTTP handshake whether it needs one.
+        self.client_certificates = ssl_context is not None and ssl_context.verify_mode != ssl.CERT_NONE
+        default_profile = (
+            PROFILE_TLS_CLIENT_CERTIFICATE
+            if self.client_certificates
+            else PROFILE_TLS_BASIC if ssl_context is not None else PROFILE_BASIC
+        )
+        self._security_requirement = security_requirement or (lambda _cp: SecurityRequirement(default_profile))
+        self._security_profile_confirmed = security_profile_confirmed
+        # The security profile each connection was admitted with (until the connection is gone).
+        self._profiles: weakref.WeakKeyDictionary[ServerConnection, int] = weakref.WeakKeyDictionary()
         self._claimed_elsewhere = claimed_elsewhere
         self._on_accepted_boot = on_accepted_boot
         self._on_session_started = on_session_started
@@ -238,10 +278,79 @@ class CentralSystemServer:
                 "Refused %s on port %s: it belongs to another ocpp_cs entry", charge_point_id, self.port
             )
             return self._refuse(connection, HTTPStatus.FORBIDDEN, "Charge point belongs to another central system")
+        admitted = self._authenticate(connection, request, charge_point_id)
+        if isinstance(admitted, Response):
+            return admitted
+        if len(self._active) >= self.max_connections and charge_point_id not in self.central.sessions:
+            # A charger that is connected already may reconnect: its new connection replaces the old.
+            self.refused_over_limit += 1
+            _LOGGER.warning(
+                "Refused %s: %s chargers are connected, the most this central system takes",
+                charge_point_id, self.max_connections,
+            )
+            response = self._refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections")
+            response.headers["Retry-After"] = "60"
+            return response
+        profile, confirmed = admitted
+        self._profiles[connection] = profile
+        if confirmed:
+            self._security_profile_confirmed(charge_point_id)
+        return None
+
+    def _authenticate(
+        self, connection: ServerConnection, request: Request, charge_point_id: str
+    ) -> Response | tuple[int, bool]:
+        """Check what the charger's security profile asks for.
+
+        Return a refusal, or (the profile it connected with, whether that ends a fallback).
+        """
+        requirement = self._security_requirement(charge_point_id)
+        if requirement.profile < PROFILE_TLS_CLIENT_CERTIFICATE:
+            # Profiles 1 and 2: HTTP Basic. A client certificate it may present changes nothing.
+            refused = self._check_password(connection, request, charge_point_id)
+            return refused or (requirement.profile, False)
+        common_name = client_certificate_cn(connection) if self.client_certificates else None
+        if common_name == charge_point_id:
+            # Profile 3: the certificate (verified against our CA by the TLS layer) is the
+            # charger's whole authentication (whitepaper A00.FR.401); Basic credentials it may
+            # send as well are not looked at.
+            return PROFILE_TLS_CLIENT_CERTIFICATE, requirement.fallback is not None
+        if common_name is not None:
+            # Signed by our CA, but for another charger.
+            self._count_auth_failure(charge_point_id, AUTH_CERTIFICATE_MISMATCH)
+            _LOGGER.warning("Refused %s: its client certificate is for %r", charge_point_id, common_name)
+            return self._refuse(connection, HTTPStatus.FORBIDDEN, "Client certificate does not match")
+        if requirement.fallback is None:
+            self._count_auth_failure(charge_point_id, AUTH_CERTIFICATE_MISSING)
+            _LOGGER.warning(
+                "Refused %s: its security profile is 3 and it presented no client certificate%s",
+                charge_point_id,
+                "" if self.client_certificates else " (this central system has no client CA)",
+            )
+            return self._refuse(connection, HTTPStatus.FORBIDDEN, "Client certificate required")
+        # Raised to profile 3 and never connected with it: it may have fallen back (A05.FR.08).
+        refused = self._check_password(connection, request, charge_point_id)
+        if refused is not None:
+            return refused
+        _LOGGER.warning(
+            "%s connected with security profile %s: its profile is 3, and the lower one is accepted "
+            "until it first connects with its client certificate",
+            charge_point_id, requirement.fallback,
+        )
+        return requirement.fallback, False
+
+    def _check_password(self, connection: ServerConnection, request: Request, charge_point_id: str) -> Response | None:
+        """Check HTTP Basic credentials (security profiles 1 and 2); return a refusal, or None."""
         password = self._password_for(charge_point_id)
-        if password:
+        reason = None
+        if not password:
+            if not self.client_certificates:
+                return None  # no password configured: no authentication, as before security profiles
+            # Where chargers authenticate with certificates, one without a password must not
+            # get in with nothing at all.
+            reason = AUTH_NO_PASSWORD
+        else:
             credentials = basic_auth_credentials(request.headers)
-            reason = None
             if credentials is None:
                 reason = AUTH_MISSING if "Authorization" not in request.headers else AUTH_MALFORMED
             else:
@@ -257,30 +366,22 @@ class CentralSystemServer:
                     reason = AUTH_USER_MISMATCH
                 elif not password_ok:
                     reason = AUTH_WRONG_PASSWORD
-            if reason is not None:
-                self._count_auth_failure(charge_point_id, reason)
-                _LOGGER.warning("Refused %s: HTTP Basic credentials %s", charge_point_id, reason.replace("_", " "))
-                return self._refuse(connection, HTTPStatus.UNAUTHORIZED, "Authentication required")
-        if self._ssl_context is not None and self._ssl_context.verify_mode == ssl.CERT_REQUIRED:
-            common_name = client_certificate_cn(connection)
-            if common_name != charge_point_id:
-                # Security profile 3: the certificate was signed by our CA, but for another charger.
-                self._count_auth_failure(charge_point_id, AUTH_CERTIFICATE_MISMATCH)
-                _LOGGER.warning(
-                    "Refused %s: its client certificate is for %r", charge_point_id, common_name
-                )
-                return self._refuse(connection, HTTPStatus.FORBIDDEN, "Client certificate does not match")
-        if len(self._active) >= self.max_connections and charge_point_id not in self.central.sessions:
-            # A charger that is connected already may reconnect: its new connection replaces the old.
-            self.refused_over_limit += 1
+        if reason is None:
+            return None
+        self._count_auth_failure(charge_point_id, reason)
+        if reason == AUTH_NO_PASSWORD:
             _LOGGER.warning(
-                "Refused %s: %s chargers are connected, the most this central system takes",
-                charge_point_id, self.max_connections,
+                "Refused %s: it must log in with a password (security profile 2), and none is set for it",
+                charge_point_id,
             )
-            response = self._refuse(connection, HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections")
-            response.headers["Retry-After"] = "60"
-            return response
-        return None
+        else:
+            _LOGGER.warning("Refused %s: HTTP Basic credentials %s", charge_point_id, reason.replace("_", " "))
+        return self._refuse(connection, HTTPStatus.UNAUTHORIZED, "Authentication required")
+
+    def security_profile_in_use(self, charge_point_id: str) -> int | None:
+        """Return the security profile the charger's open connection was admitted with."""
+        session = self.central.sessions.get(charge_point_id)
+        return self._profiles.get(session.connection) if session is not None else None
 
     def _count_auth_failure(self, charge_point_id: str, reason: str) -> None:
         found = self.auth_failures.pop(charge_point_id, None)

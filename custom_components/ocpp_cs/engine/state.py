@@ -23,6 +23,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _profile(value: Any) -> int | None:
+    """Return a stored security profile (1 to 3), None when absent or not one."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3 else None
+
+
 @dataclass(slots=True)
 class BootInfo:
     """What a charger said about itself in BootNotification."""
@@ -231,6 +236,11 @@ class ChargerState:
     password: str | None = None
     # The password before the last change, accepted until the charger authenticates with the new one.
     previous_password: str | None = None
+    # The security profile this charger must connect with (2 or 3; None: the entry's), and the
+    # lower one still accepted after a raise until its first connection with the new one (the
+    # whitepaper's A05: a charger that cannot connect with the new profile falls back).
+    security_profile: int | None = None
+    security_profile_fallback: int | None = None
     # The last LogStatusNotification status (security extension GetLog uploads).
     log_status: str | None = None
     # Local controller mode: relayed to the upstream (None: the entry's default, relayed
@@ -311,6 +321,8 @@ class ChargerState:
             "phases": self.phases,
             "password": self.password,
             "previous_password": self.previous_password,
+            "security_profile": self.security_profile,
+            "security_profile_fallback": self.security_profile_fallback,
             "log_status": self.log_status,
             "relayed": self.relayed,
             "upstream_password": self.upstream_password,
@@ -333,6 +345,8 @@ class ChargerState:
             phases=int(data.get("phases") or 3),
             password=data.get("password") or None,
             previous_password=data.get("previous_password") or None,
+            security_profile=_profile(data.get("security_profile")),
+            security_profile_fallback=_profile(data.get("security_profile_fallback")),
             log_status=data.get("log_status"),
             relayed=data.get("relayed") if isinstance(data.get("relayed"), bool) else None,
             upstream_password=data.get("upstream_password") or None,
