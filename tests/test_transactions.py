@@ -435,9 +435,7 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         assert first is not None
         assert first.device_id == charger_device.id
         assert full_state(hass, "GROW_1_status").attributes["friendly_name"] == "GROW Connector 1 Status"
-        assert full_state(hass, "GROW_1_current_import").attributes["friendly_name"] == (
-            "GROW Connector 1 Current import"
-        )
+        assert full_state(hass, "GROW_1_current_import").attributes["friendly_name"] == "GROW Connector 1 Current"
 
         await cp.status(2, "Available")
         await hass.async_block_till_done()
@@ -453,6 +451,7 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         assert full_state(hass, "GROW_1_status").attributes["friendly_name"] == "GROW Connector 1 Status"
         assert full_state(hass, "GROW_2_status").attributes["friendly_name"] == "GROW Connector 2 Status"
         assert full_state(hass, "GROW_0_status").attributes["friendly_name"] == "GROW Status"
+        assert full_state(hass, "GROW_1_current_import").attributes["friendly_name"] == "GROW Connector 1 Current"
 
 
 @pytest.mark.usefixtures("entities_enabled_by_default")
