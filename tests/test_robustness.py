@@ -355,7 +355,7 @@ async def test_charger_replays_two_hundred_queued_messages_after_being_offline(
         await hass.async_block_till_done()
         # Statuses did not go back in time; the newest reading is shown.
         assert state(hass, "CP-Q_1_status") == "available"
-        assert float(state(hass, "CP-Q_1_power_active_import")) == 7000 + 179
+        assert float(state(hass, "CP-Q_1_power_active_import")) == pytest.approx((7000 + 179) / 1000)  # W in kW
 
     # The first session: one transaction, the replayed start got its id, stopped once.
     assert answers[0][2]["transactionId"] == first_id
@@ -524,7 +524,7 @@ async def test_state_writes_are_coalesced_and_unchanged_values_not_rewritten(
         # One write per spacing (0.5 s here) at most, and the last one.
         assert writes.get(power, 0) <= 2 + int(burst / hub.state_writes.spacing)
         assert writes.get(power, 0) < 10
-        assert float(state(hass, "CP-W_1_power_active_import")) == 1050
+        assert float(state(hass, "CP-W_1_power_active_import")) == pytest.approx(1.05)  # W, shown in kW
         # The same status again changes nothing and writes nothing.
         reported: list[str] = []
 
