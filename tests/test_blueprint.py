@@ -59,8 +59,7 @@ async def test_solar_surplus_blueprint(hass: HomeAssistant, setup_entry: EntryFa
             return float(state(hass, "CP-SUN_1_power_limit", "number"))
 
         hass.states.async_set("sensor.surplus", "4140", surplus)
-        await wait_for(lambda: state(hass, "CP-SUN_1_power_limit", "number") not in ("unknown",), what="first limit")
-        assert power() == 4140
+        await wait_for(lambda: power() == 4140, what="first limit")
         sent = profiles_sent(cp)[-1]["profile"]["charging_schedule"]
         assert (sent["charging_rate_unit"], float(sent["charging_schedule_period"][0]["limit"])) == ("A", 6.0)
 

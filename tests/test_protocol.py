@@ -367,9 +367,9 @@ async def test_values_without_unit_take_the_measurands_unit(hass: HomeAssistant,
     expected = {
         "current_import": ("A", "current"),
         "voltage": ("V", "voltage"),
-        "power_active_import": ("W", "power"),
-        "power_reactive_import": ("var", "reactive_power"),
-        "energy_reactive_import_register": ("varh", None),
+        "power_active_import": ("kW", "power"),  # W, shown in kW
+        "power_reactive_import": ("kvar", "reactive_power"),
+        "energy_reactive_import_register": ("kvarh", "reactive_energy"),
         "energy_active_import_interval": ("kWh", "energy"),
         "temperature": ("°C", "temperature"),
         "soc": ("%", "battery"),

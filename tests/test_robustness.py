@@ -33,7 +33,7 @@ from custom_components.ocpp_cs.state_writes import CHUNK
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import SILENT, ControlCharger
-from .helpers import call_frame, device_id, entity_id, state, wait_for
+from .helpers import call_frame, device_id, entity_id, has_entity, state, wait_for
 from .raw_charger import RawCharger, raw_charger
 
 
@@ -355,7 +355,7 @@ async def test_charger_replays_two_hundred_queued_messages_after_being_offline(
         await hass.async_block_till_done()
         # Statuses did not go back in time; the newest reading is shown.
         assert state(hass, "CP-Q_1_status") == "available"
-        assert float(state(hass, "CP-Q_1_power_active_import")) == 7000 + 179
+        assert float(state(hass, "CP-Q_1_power_active_import")) == pytest.approx((7000 + 179) / 1000)  # W in kW
 
     # The first session: one transaction, the replayed start got its id, stopped once.
     assert answers[0][2]["transactionId"] == first_id
@@ -524,7 +524,7 @@ async def test_state_writes_are_coalesced_and_unchanged_values_not_rewritten(
         # One write per spacing (0.5 s here) at most, and the last one.
         assert writes.get(power, 0) <= 2 + int(burst / hub.state_writes.spacing)
         assert writes.get(power, 0) < 10
-        assert float(state(hass, "CP-W_1_power_active_import")) == 1050
+        assert float(state(hass, "CP-W_1_power_active_import")) == pytest.approx(1.05)  # W, shown in kW
         # The same status again changes nothing and writes nothing.
         reported: list[str] = []
 
@@ -569,9 +569,11 @@ async def test_many_writes_falling_due_together_let_the_loop_run_between_chunks(
         for cp in cps:
             await cp.meter(1, readings(1))
         # (Not async_block_till_done: it would wait for the pending writes' flush.)
+        keys = [f"current_import_{phase}" for phase in ("l1", "l2", "l3")]
+        keys += [f"voltage_{phase}_n" for phase in ("l1", "l2", "l3")]
+        unique_ids = [f"{cp.id}_1_{key}" for cp in cps for key in keys]
         await wait_for(
-            lambda: sum(1 for s in hass.states.async_all("sensor") if "_current_import_" in s.entity_id
-                        or "_voltage_" in s.entity_id) == 24,
+            lambda: all(has_entity(hass, u) and hass.states.get(entity_id(hass, u)) for u in unique_ids),
             what="24 meter sensors",
         )
         # Loop turns are counted from the first write on: writes in one turn share a number.

@@ -313,7 +313,8 @@ async def test_profile_rules_of_the_spec(hass: HomeAssistant, setup_entry: Entry
 
         assert await action(hass, "clear_charging_profile", device_id=dev) == {"status": "Accepted"}
         await hass.async_block_till_done()
-        assert state(hass, "CP-S_0_current_limit", "number") == "unknown"
+        # Without a limit the number shows the one in force: the charger's maximum.
+        assert float(state(hass, "CP-S_0_current_limit", "number")) == 32
         assert await action(hass, "clear_charging_profile", device_id=dev) == {"status": "Unknown"}
 
 
@@ -334,7 +335,44 @@ async def test_charger_settings_set_the_limit_range(hass: HomeAssistant, setup_e
         await hass.async_block_till_done()
         assert full_state(hass, "CP-O_0_current_limit", "number").attributes["max"] == 16.0
         assert full_state(hass, "CP-O_0_power_limit", "number").attributes["max"] == 3680  # 16 A x 230 V x 1
+        # No limit was set: the numbers show the new maximum, the limit in force.
+        assert float(state(hass, "CP-O_0_current_limit", "number")) == 16
+        assert float(state(hass, "CP-O_1_power_limit", "number")) == 3680
         with pytest.raises(ServiceValidationError):
             await set_number(hass, "CP-O_0_current_limit", 20)
         charger_state = hub_of(entry).central.chargers["CP-O"]
         assert (charger_state.max_current, charger_state.phases) == (16.0, 1)
+
+
+async def test_numbers_show_the_limit_in_force(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-F", cls=with_units("A")) as cp:
+        assert isinstance(cp, ControlCharger)
+        await ready(hass, entry, cp)
+
+        def shown(unique_id: str) -> float:
+            return float(state(hass, unique_id, "number"))
+
+        # Nothing set: the charger's maximum (32 A; x 230 V x 3 phases in W), not an empty field.
+        for scope in ("CP-F_0", "CP-F_1", "CP-F_2"):
+            assert shown(f"{scope}_current_limit") == 32
+            assert shown(f"{scope}_power_limit") == 22080
+
+        # A charger-wide limit holds every connector that has none of its own.
+        await set_number(hass, "CP-F_0_current_limit", 16)
+        await hass.async_block_till_done()
+        assert [shown(f"CP-F_{c}_current_limit") for c in (0, 1, 2)] == [16, 16, 16]
+        assert shown("CP-F_1_power_limit") == 11040
+
+        # A connector's own limit is what it shows.
+        await set_number(hass, "CP-F_1_current_limit", 10)
+        await hass.async_block_till_done()
+        assert [shown(f"CP-F_{c}_current_limit") for c in (0, 1, 2)] == [16, 10, 16]
+
+        # Cleared: back to the maximum where nothing else holds.
+        dev = device_id(hass, "CP-F")
+        assert await action(hass, "clear_charging_profile", device_id=dev, purpose="charge_point_max") == {
+            "status": "Accepted"
+        }
+        await hass.async_block_till_done()
+        assert [shown(f"CP-F_{c}_current_limit") for c in (0, 1, 2)] == [32, 10, 32]

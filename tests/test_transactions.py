@@ -146,7 +146,7 @@ async def test_stop_transaction_events_and_sensors(hass: HomeAssistant, setup_en
         assert float(state(hass, "CP-E_1_session_energy")) == 7.25
         assert state(hass, "CP-E_1_stop_reason") == "ev_disconnected"
         assert float(state(hass, "CP-E_1_energy_active_import_register")) == 17.25
-        assert float(state(hass, "CP-E_1_power_active_import")) == 7200
+        assert float(state(hass, "CP-E_1_power_active_import")) == pytest.approx(7.2)  # W, shown in kW
         # The last session stays visible.
         assert state(hass, "CP-E_1_transaction_id") == str(tx)
 
@@ -298,7 +298,7 @@ async def test_restart_keeps_open_transactions_and_the_counter(
         await cp.meter(1, register(24_000), transaction_id=tx)
         await hass.async_block_till_done()
         assert state(hass, "CP-RS_1_status") == "charging"
-        assert float(state(hass, "CP-RS_1_power_active_import")) == 11000
+        assert float(state(hass, "CP-RS_1_power_active_import")) == pytest.approx(11.0)  # W, shown in kW
         assert float(state(hass, "CP-RS_1_session_energy")) == 4.0
 
         answer = await cp.stop_transaction(tx, 25_500, reason="EVDisconnected", id_tag="CARD-R")
@@ -435,9 +435,7 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         assert first is not None
         assert first.device_id == charger_device.id
         assert full_state(hass, "GROW_1_status").attributes["friendly_name"] == "GROW Connector 1 Status"
-        assert full_state(hass, "GROW_1_current_import").attributes["friendly_name"] == (
-            "GROW Connector 1 Current import"
-        )
+        assert full_state(hass, "GROW_1_current_import").attributes["friendly_name"] == "GROW Connector 1 Current"
 
         await cp.status(2, "Available")
         await hass.async_block_till_done()
@@ -453,6 +451,7 @@ async def test_second_connector_moves_the_first_onto_its_own_device(
         assert full_state(hass, "GROW_1_status").attributes["friendly_name"] == "GROW Connector 1 Status"
         assert full_state(hass, "GROW_2_status").attributes["friendly_name"] == "GROW Connector 2 Status"
         assert full_state(hass, "GROW_0_status").attributes["friendly_name"] == "GROW Status"
+        assert full_state(hass, "GROW_1_current_import").attributes["friendly_name"] == "GROW Connector 1 Current"
 
 
 @pytest.mark.usefixtures("entities_enabled_by_default")

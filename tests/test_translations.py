@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+import importlib.util
 from pathlib import Path
 import re
 import string
 from typing import Any
 
 from homeassistant.helpers import selector
+from ocpp.v16.enums import Location, Measurand, Phase
 import probatio as vol
 import yaml
 
 from custom_components.ocpp_cs import config_flow
 from custom_components.ocpp_cs.const import NEW_CHARGERS_OPTIONS, UNKNOWN_ID_TAGS_OPTIONS
+from custom_components.ocpp_cs.engine.meter import meter_key
 from custom_components.ocpp_cs.engine.state import ID_TAG_STATUSES, IdTag
 from custom_components.ocpp_cs.engine.util import snake
 
@@ -292,3 +295,49 @@ def test_services_have_names_and_field_strings() -> None:
             field_texts = texts[service].get("fields", {}).get(field)
             assert field_texts and field_texts.get("name"), f"{service}.{field} has no name"
     assert set(texts) <= set(services_yaml), set(texts) - set(services_yaml)
+
+
+# --- meter sensors -------------------------------------------------------------------------
+
+
+def _generator() -> Any:
+    script = PACKAGE.parent.parent / "scripts" / "gen_translations.py"
+    spec = importlib.util.spec_from_file_location("gen_translations", script)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_meter_key_has_a_plain_name() -> None:
+    """Every measurand x phase x location OCPP 1.6 can send is named, as scripts/gen_translations.py writes it."""
+    sensors = EN["entity"]["sensor"]
+    for measurand in Measurand:
+        for phase in [None, *Phase]:
+            for location in [None, *Location]:
+                key = meter_key(measurand.value, phase.value if phase else None, location.value if location else None)
+                name = sensors[key]["name"]
+                # The charger device names a connector's entities "Connector N ..." (single-connector chargers).
+                assert name.startswith("{connector}"), key
+                assert placeholders(name) == {"connector"}, key
+                assert "." not in name and "_" not in name, key  # no spec identifiers left
+    assert _generator().meter_names().items() <= sensors.items(), "run scripts/gen_translations.py"
+    named = {key: sensors[key]["name"].removeprefix("{connector}") for key in sensors}
+    assert named["energy_active_import_register"] == "Lifetime energy"
+    assert named["energy_active_export_register"] == "Lifetime energy exported"
+    assert named["energy_active_import_interval"] == "Interval energy"
+    assert named["power_active_import"] == "Power"
+    assert named["power_offered"] == "Offered power"
+    assert named["current_import_l1"] == "Current phase 1"
+    assert named["current_offered"] == "Offered current"
+    assert named["voltage_l1_n"] == "Voltage phase 1"
+    assert named["voltage_l1_l2"] == "Voltage phase 1-2"
+    assert named["soc"] == "State of charge"
+    assert named["temperature"] == "Temperature"
+    assert named["temperature_body"] == "Body temperature"
+    assert named["temperature_cable"] == "Cable temperature"
+    assert named["temperature_inlet"] == "Inlet temperature"
+    assert named["power_factor"] == "Power factor"
+    assert named["frequency"] == "Frequency"
+    assert named["rpm"] == "Fan speed"
+    assert named["session_energy"] == "Session energy"

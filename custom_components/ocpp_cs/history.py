@@ -154,7 +154,7 @@ class IdTagEnergySensor(SensorEntity):
     _attr_device_class = SensorDeviceClass.ENERGY
     _attr_state_class = SensorStateClass.TOTAL_INCREASING
     _attr_native_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
-    _attr_suggested_display_precision = 3
+    _attr_suggested_display_precision = 2
 
     def __init__(self, keeper: HistoryKeeper, tag: IdTag) -> None:
         """Create the sensor of a listed id tag."""

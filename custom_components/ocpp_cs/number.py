@@ -1,7 +1,8 @@
 """Numbers: `current_limit` (A) and `power_limit` (W) per charger and per connector.
 
 Both show one limit per scope in two units. They show what the charger accepted: a refused
-limit raises an error and the number keeps its previous value.
+limit raises an error and the number keeps its previous value. Where no limit was set they
+show the one in force: the charger-wide limit for a connector, else the charger's maximum.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import UnitOfElectricCurrent, UnitOfPower
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -94,13 +95,35 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
         return round(maximum * voltage * phases)
 
     @property
-    def native_value(self) -> float | None:
-        """Return the accepted limit in this unit, None when none was set."""
-        limit = self.charger.limits.get(self.connector_id)
+    def native_value(self) -> float:
+        """Return the limit in force in this unit: the accepted one, else the charger's maximum.
+
+        A connector without a limit of its own is held to the charger-wide limit, if one was set.
+        """
+        charger = self.charger
+        limit = charger.limits.get(self.connector_id)
+        if limit is None and self.connector_id > 0:
+            limit = charger.limits.get(0)
         if limit is None:
-            return None
+            return self.native_max_value
         voltage, phases = self._electrics()
         return limit_in(limit, self.entity_description.unit, voltage, phases)
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the charger-wide limit too: a connector without its own shows that one."""
+        await super().async_added_to_hass()
+        if self.connector_id > 0:
+            self.hub.subscribe(self.charge_point_id, 0, self._charger_changed)
+
+    async def async_will_remove_from_hass(self) -> None:
+        """Stop following the charger-wide limit."""
+        await super().async_will_remove_from_hass()
+        self.hub.unsubscribe(self.charge_point_id, 0, self._charger_changed)
+
+    @callback
+    def _charger_changed(self, keys: frozenset[str]) -> None:
+        if "limit" in keys and self.connector_id not in self.charger.limits:
+            self.write_state()
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:

@@ -13,19 +13,7 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import (
-    PERCENTAGE,
-    REVOLUTIONS_PER_MINUTE,
-    EntityCategory,
-    UnitOfApparentPower,
-    UnitOfElectricCurrent,
-    UnitOfElectricPotential,
-    UnitOfEnergy,
-    UnitOfFrequency,
-    UnitOfPower,
-    UnitOfReactivePower,
-    UnitOfTemperature,
-)
+from homeassistant.const import EntityCategory, UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -38,6 +26,7 @@ from .engine.util import snake
 from .entity import OcppEntity, OcppEntityDescription
 from .history import async_setup_history_sensors
 from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .meter_display import convert_scale, meter_presentation, unit_factor
 
 PARALLEL_UPDATES = 0
 
@@ -236,85 +225,6 @@ class OcppSensor(OcppEntity, SensorEntity):
 
 # --- meter sensors ----------------------------------------------------------------------
 
-# unit as OCPP sends it -> (HA unit, factor to apply to the value)
-_UNIT_MAP: dict[str, tuple[str | None, float]] = {
-    "Wh": (UnitOfEnergy.WATT_HOUR, 1.0),
-    "kWh": (UnitOfEnergy.KILO_WATT_HOUR, 1.0),
-    "varh": ("varh", 1.0),
-    "kvarh": ("kvarh", 1.0),
-    "W": (UnitOfPower.WATT, 1.0),
-    "kW": (UnitOfPower.KILO_WATT, 1.0),
-    "VA": (UnitOfApparentPower.VOLT_AMPERE, 1.0),
-    "kVA": (UnitOfApparentPower.VOLT_AMPERE, 1000.0),
-    "var": (UnitOfReactivePower.VOLT_AMPERE_REACTIVE, 1.0),
-    "kvar": (UnitOfReactivePower.VOLT_AMPERE_REACTIVE, 1000.0),
-    "A": (UnitOfElectricCurrent.AMPERE, 1.0),
-    "V": (UnitOfElectricPotential.VOLT, 1.0),
-    "Celsius": (UnitOfTemperature.CELSIUS, 1.0),
-    "Fahrenheit": (UnitOfTemperature.FAHRENHEIT, 1.0),
-    "K": (UnitOfTemperature.KELVIN, 1.0),
-    "Percent": (PERCENTAGE, 1.0),
-    "Hz": (UnitOfFrequency.HERTZ, 1.0),
-    "RPM": (REVOLUTIONS_PER_MINUTE, 1.0),
-}
-# Units that measure the same thing in different scales: unit -> (base unit, size in the base
-# unit). A sensor keeps the unit of its first reading; later readings are converted to it.
-_SCALED_UNITS: dict[str, tuple[str, float]] = {
-    "Wh": ("Wh", 1.0), "kWh": ("Wh", 1000.0),
-    "W": ("W", 1.0), "kW": ("W", 1000.0),
-    "varh": ("varh", 1.0), "kvarh": ("varh", 1000.0),
-    "VA": ("VA", 1.0), "kVA": ("VA", 1000.0),
-    "var": ("var", 1.0), "kvar": ("var", 1000.0),
-}
-
-
-def convert_scale(value: float, from_unit: str | None, to_unit: str | None) -> float:
-    """Convert a value between two scales of one unit (W and kW); other pairs are left alone."""
-    source = _SCALED_UNITS.get(from_unit or "")
-    target = _SCALED_UNITS.get(to_unit or "")
-    if source is None or target is None or source[0] != target[0]:
-        return value
-    return value * source[1] / target[1]
-
-
-@dataclass(frozen=True, slots=True)
-class MeterPresentation:
-    """How a measurand in a unit is shown in Home Assistant."""
-
-    device_class: SensorDeviceClass | None
-    state_class: SensorStateClass | None
-    unit: str | None
-
-
-def meter_presentation(measurand: str, unit: str | None) -> MeterPresentation:
-    """Return device class, state class and HA unit of a measurand as the charger reports it."""
-    ha_unit = _UNIT_MAP.get(unit, (unit, 1.0))[0] if unit else None
-    measurement = SensorStateClass.MEASUREMENT
-    if measurand.startswith("Energy."):
-        state_class = SensorStateClass.TOTAL_INCREASING if measurand.endswith(".Register") else None
-        energy = ha_unit in (UnitOfEnergy.WATT_HOUR, UnitOfEnergy.KILO_WATT_HOUR)
-        return MeterPresentation(SensorDeviceClass.ENERGY if energy else None, state_class, ha_unit)
-    if measurand == "Power.Factor":
-        return MeterPresentation(SensorDeviceClass.POWER_FACTOR, measurement, None)
-    by_unit: dict[str | None, SensorDeviceClass] = {
-        UnitOfPower.WATT: SensorDeviceClass.POWER,
-        UnitOfPower.KILO_WATT: SensorDeviceClass.POWER,
-        UnitOfApparentPower.VOLT_AMPERE: SensorDeviceClass.APPARENT_POWER,
-        UnitOfReactivePower.VOLT_AMPERE_REACTIVE: SensorDeviceClass.REACTIVE_POWER,
-        UnitOfElectricCurrent.AMPERE: SensorDeviceClass.CURRENT,
-        UnitOfElectricPotential.VOLT: SensorDeviceClass.VOLTAGE,
-        UnitOfFrequency.HERTZ: SensorDeviceClass.FREQUENCY,
-        UnitOfTemperature.CELSIUS: SensorDeviceClass.TEMPERATURE,
-        UnitOfTemperature.FAHRENHEIT: SensorDeviceClass.TEMPERATURE,
-        UnitOfTemperature.KELVIN: SensorDeviceClass.TEMPERATURE,
-    }
-    if measurand == "SoC":
-        return MeterPresentation(SensorDeviceClass.BATTERY, measurement, PERCENTAGE)
-    if measurand == "Frequency":
-        return MeterPresentation(SensorDeviceClass.FREQUENCY, measurement, UnitOfFrequency.HERTZ)
-    return MeterPresentation(by_unit.get(ha_unit), measurement, ha_unit)
-
-
 @dataclass(frozen=True, kw_only=True)
 class MeterSensorDescription(SensorEntityDescription, OcppEntityDescription):
     """A measurand (and phase, location) of a connector."""
@@ -340,8 +250,23 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
         self._attr_device_class = presentation.device_class
         self._attr_state_class = presentation.state_class
         self._attr_native_unit_of_measurement = presentation.unit
-        if reading.measurand.startswith("Energy.") and presentation.unit == UnitOfEnergy.WATT_HOUR:
-            self._attr_suggested_unit_of_measurement = UnitOfEnergy.KILO_WATT_HOUR
+        self._attr_suggested_unit_of_measurement = presentation.suggested_unit
+        self._attr_suggested_display_precision = presentation.precision
+
+    async def async_internal_added_to_hass(self) -> None:
+        """Show a sensor registered before its unit was suggested (W) in whole units of its own."""
+        entry = self.registry_entry
+        if (
+            entry is not None
+            and self._attr_suggested_unit_of_measurement
+            and "sensor.private" not in entry.options
+            and "unit_of_measurement" not in entry.options.get("sensor", {})
+        ):
+            # Home Assistant keeps such a sensor in its unit (its history and statistics are in it);
+            # 0.1 kW, in W, is no decimals at all.
+            self._attr_suggested_unit_of_measurement = None
+            self._attr_suggested_display_precision = 0
+        await super().async_internal_added_to_hass()
 
     @property
     def native_value(self) -> float | None:
@@ -349,10 +274,7 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
         reading = self.connector.meters.get(self.entity_description.key)
         if reading is None:
             return None
-        value = convert_scale(reading.value, reading.unit, self._unit)
-        if self._unit in _UNIT_MAP:
-            value *= _UNIT_MAP[self._unit][1]
-        return value
+        return convert_scale(reading.value, reading.unit, self._unit) * unit_factor(self._unit)
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
