@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed
 from .const import DOMAIN
 from .engine.configuration import STANDARD_KEYS, parse_configuration_keys
 from .engine.relay import RelaySession
-from .engine.session import ChargePointSession
+from .engine.session import ChargePointSession, DisconnectedBeforeAnswer
 from .hub import OcppHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ async def async_call(
         raise error(
             "timeout", charge_point_id=charge_point_id, action=action, seconds=int(session._response_timeout)
         ) from err
+    except DisconnectedBeforeAnswer as err:
+        raise error("disconnected_before_answer", charge_point_id=charge_point_id, action=action) from err
     except ConnectionClosed as err:
         raise error("not_connected", charge_point_id=charge_point_id, action=action) from err
     except OCPPError as err:

@@ -38,6 +38,10 @@ _Handler = TypeVar("_Handler", bound=Callable[..., Awaitable[Any]])
 MAX_LOGGED_ERRORS = 64
 
 
+class DisconnectedBeforeAnswer(ConnectionClosed):
+    """The connection ended after our call was sent, before the charger answered it."""
+
+
 def _retrieve(future: asyncio.Future[Any]) -> None:
     """Fetch an abandoned call's outcome (asyncio would log an unretrieved exception)."""
     if not future.cancelled():
@@ -118,6 +122,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         self._logged_errors: set[tuple[str, str]] = set()
         # Unique ids of our calls waiting for an answer; answers to other ids are dropped.
         self._awaited: set[str] = set()
+        # Those of them that went out: a disconnection leaves them unanswered, not unsent.
+        self._sent: set[str] = set()
         # Set when the connection is gone: a call waiting for an answer ends at once.
         self._ended = asyncio.Event()
         # The charger's message log (message_log.py): every frame, both directions.
@@ -204,7 +210,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     async def call(
         self, payload: Any, suppress: bool = True, unique_id: str | None = None, skip_schema_validation: bool = False
     ) -> Any:
-        """Send a call and return the answer; raise ConnectionClosed as soon as the connection ends."""
+        """
+        Send a call and return the answer; raise ConnectionClosed as soon as the connection ends.
+
+        DisconnectedBeforeAnswer (a ConnectionClosed) when it ends after the call was sent.
+        """
         if self._ended.is_set():
             raise ConnectionClosed(None, None)
         unique_id = unique_id or str(self._unique_id_generator())
@@ -218,12 +228,14 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             raise
         finally:
             self._awaited.discard(unique_id)
+            sent = unique_id in self._sent
+            self._sent.discard(unique_id)
         if not calling.done():
             # The charger went away with our call unanswered: no need to wait for the timeout.
             calling.cancel()
             await asyncio.wait((calling,))  # (a cancellation of ours still propagates)
             _retrieve(calling)
-            raise ConnectionClosed(None, None)
+            raise DisconnectedBeforeAnswer(None, None) if sent else ConnectionClosed(None, None)
         return calling.result()
 
     async def _handle_call(self, msg: Call) -> None:
@@ -276,6 +288,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             await self._connection.send(message)
         except ConnectionClosed:
             _LOGGER.debug("%s: connection closed before %s could be sent", self.id, message[:80])
+            return
+        if self._awaited and message.startswith("[2,"):  # a CALL: ours, or one relayed from an upstream
+            unique_id = json.loads(message)[1]
+            if unique_id in self._awaited:
+                self._sent.add(unique_id)
 
     async def _send_error(self, unique_id: str, error: OCPPError) -> None:
         await self._send(CallError(unique_id, error.code, error.description or "", {}).to_json())
