@@ -60,6 +60,10 @@ from .smart_charging import get_composite_schedule
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_CONNECTOR_ID = "connector_id"
+# Every action with a connector_id takes it: send to a connector the charger has not reported
+# (yet); the charger answers (spec: it may have more than it said, or report them late).
+ATTR_ALLOW_UNKNOWN_CONNECTOR = "allow_unknown_connector"
+ALLOW_UNKNOWN_CONNECTOR = vol.Optional(ATTR_ALLOW_UNKNOWN_CONNECTOR, default=False)
 
 
 def _trigger(value: Any) -> str:
@@ -81,16 +85,22 @@ SCHEMAS: dict[str, VolDictType] = {
     "remote_start_transaction": {
         vol.Optional("id_tag"): _ci_string(20),
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Optional("charging_profile"): dict,
     },
     "remote_stop_transaction": {
         vol.Optional("transaction_id"): vol.Coerce(int),
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
-    "unlock_connector": {vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1))},
+    "unlock_connector": {
+        vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
+    },
     "reset": {vol.Optional("type", default="soft"): vol.In(["soft", "hard"])},
     "change_availability": {
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("type"): vol.In(["operative", "inoperative"]),
     },
     "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [_ci_string(50)])},
@@ -102,6 +112,7 @@ SCHEMAS: dict[str, VolDictType] = {
     "trigger_message": {
         vol.Required("requested_message"): _trigger,
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
     "set_charging_profile": {
         vol.Optional("limit"): vol.All(vol.Coerce(float), vol.Range(min=0)),
@@ -117,15 +128,18 @@ SCHEMAS: dict[str, VolDictType] = {
         vol.Optional("min_charging_rate"): vol.All(vol.Coerce(float), vol.Range(min=0)),
         vol.Optional("charging_profile"): dict,
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
     "clear_charging_profile": {
         vol.Optional("id"): vol.Coerce(int),
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Optional("purpose"): vol.In(list(PURPOSES)),
         vol.Optional("stack_level"): vol.All(vol.Coerce(int), vol.Range(min=0)),
     },
     "get_composite_schedule": {
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("duration"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("unit"): vol.In([UNIT_A, UNIT_W]),
     },
@@ -141,6 +155,7 @@ SCHEMAS: dict[str, VolDictType] = {
     },
     "reserve_now": {
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("id_tag"): _ci_string(20),
         vol.Required("expiry_date"): cv.datetime,
         vol.Optional("parent_id_tag"): _ci_string(20),
@@ -180,7 +195,12 @@ class Target:
         return self.hub.central.chargers[self.charge_point_id]
 
     def connector_id(self, *, default: int | None, minimum: int = 1) -> int | None:
-        """Return the connector: the field, else the connector device, else `default`; validated."""
+        """
+        Return the connector: the field, else the connector device, else `default`; validated.
+
+        One the charger has not reported is refused unless the caller allows unknown connectors;
+        even then not above the highest id a charger's messages may name (`max_connector_id`).
+        """
         explicit = self.data.get(ATTR_CONNECTOR_ID)
         if explicit is not None and self.device_connector_id is not None and explicit != self.device_connector_id:
             raise validation_error(
@@ -191,8 +211,18 @@ class Target:
             connector_id = default
         if connector_id is None:
             return None
+        if connector_id < minimum:
+            raise validation_error("connector_zero")
+        maximum = self.hub.central.max_connector_id(self.charge_point_id)
+        if connector_id > maximum:
+            raise validation_error(
+                "connector_above_maximum",
+                charge_point_id=self.charge_point_id,
+                connector_id=connector_id,
+                maximum=maximum,
+            )
         known = self.charger.number_of_connectors
-        if connector_id < minimum or (known > 0 and connector_id > known):
+        if known > 0 and connector_id > known and not self.data.get(ATTR_ALLOW_UNKNOWN_CONNECTOR):
             raise validation_error(
                 "invalid_connector", charge_point_id=self.charge_point_id, connector_id=connector_id, connectors=known
             )
