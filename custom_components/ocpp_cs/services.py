@@ -19,7 +19,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import VolDictType
 from jsonschema.exceptions import ValidationError as SchemaValidationError
 from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
-from ocpp.messages import get_validator
+from ocpp.messages import MessageType
 from ocpp.v16 import call
 from ocpp.v16.enums import MessageTrigger
 import probatio as vol
@@ -32,6 +32,7 @@ from .engine.configuration import (
     PROFILE_RESERVATION,
     PROFILE_SMART_CHARGING,
 )
+from .engine.schemas import validator
 from .engine.smart_charging import (
     KINDS,
     LIMIT_PROFILE_ID_BASE,
@@ -444,7 +445,8 @@ def normalize_profile(raw: dict[str, Any], connector_id: int) -> dict[str, Any]:
     camel = snake_to_camel_case(raw)
     payload = json.loads(json.dumps({"connectorId": connector_id, "csChargingProfiles": camel}), parse_float=Decimal)
     try:
-        get_validator(2, "SetChargingProfile", "1.6", parse_float=Decimal).validate(payload)
+        # Read with Decimal numbers at setup (schemas.preload): limits have one decimal at most.
+        validator(MessageType.Call, "SetChargingProfile").validate(payload)
     except SchemaValidationError as err:
         if err.validator == "multipleOf":
             raise validation_error("limit_decimals", limit=err.instance) from err
@@ -521,7 +523,7 @@ async def _call(target: Target) -> dict[str, Any]:
     camel = snake_to_camel_case(target.data["payload"])
     payload = json.loads(json.dumps(camel), parse_float=Decimal)
     try:
-        get_validator(2, action, "1.6", parse_float=Decimal).validate(payload)
+        validator(MessageType.Call, action).validate(payload)  # read at setup (schemas.preload)
     except SchemaValidationError as err:
         field = ".".join(str(part) for part in err.absolute_path) or "payload"
         raise validation_error("invalid_payload", action=action, field=field, error=err.message) from err

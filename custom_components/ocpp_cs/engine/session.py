@@ -21,7 +21,7 @@ from ocpp.exceptions import (
     SecurityError,
     TypeConstraintViolationError,
 )
-from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
+from ocpp.messages import Call, CallError, CallResult, MessageType
 from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .central import REGISTRATION_ACCEPTED, CentralSystem
 from .payload import passes_schema, snake_case_keys
+from .schemas import preload, validator
 from .util import format_datetime, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,12 +55,8 @@ def on(action: Action) -> Callable[[_Handler], _Handler]:
 
 
 def warm_schema_cache() -> None:
-    """Load the JSON schemas of every charger-initiated action (blocking file reads: executor)."""
-    for action in KNOWN_ACTIONS_FROM_CHARGERS:
-        try:
-            get_validator(MessageType.Call, action, "1.6")
-        except (OSError, ValueError, OCPPError):
-            continue
+    """Read the JSON schemas of every action, both ways (blocking file reads: executor; see schemas.py)."""
+    preload()
 
 
 # Every action OCPP 1.6 (and its security extension) defines; others are unknown.
@@ -254,8 +251,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             if not isinstance(msg.payload, dict):
                 raise FormationViolationError(description="Payload must be a JSON object")
             if not passes_schema(action, msg.payload):  # compiled check (payload.py); jsonschema names errors
-                validator = get_validator(MessageType.Call, action, "1.6")
-                error = best_match(e for e in validator.iter_errors(msg.payload) if not tolerated(e))
+                errors = validator(MessageType.Call, action).iter_errors(msg.payload)
+                error = best_match(e for e in errors if not tolerated(e))
                 if error is not None:
                     raise schema_error(error)
             connector_id = msg.payload.get("connectorId")
