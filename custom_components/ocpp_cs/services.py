@@ -27,10 +27,15 @@ import probatio as vol
 from . import commands
 from .const import DOMAIN
 from .engine.configuration import (
+    AUTHORIZATION_KEY,
     PROFILE_LOCAL_AUTH,
     PROFILE_REMOTE_TRIGGER,
     PROFILE_RESERVATION,
     PROFILE_SMART_CHARGING,
+    AuthorizationKeyError,
+    authorization_key_value,
+    is_authorization_key,
+    password_of_authorization_key,
 )
 from .engine.schemas import validator
 from .engine.smart_charging import (
@@ -54,7 +59,7 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargerState, ChargingLimit
 from .engine.util import format_datetime, utcnow
-from .hub import OcppHub, entry_config
+from .hub import OcppHub
 from .local_list import get_local_list_version, send_local_list
 from .reservations import aware, cancel_reservation, reserve_now
 from .smart_charging import get_composite_schedule
@@ -144,7 +149,8 @@ SCHEMAS: dict[str, VolDictType] = {
         vol.Required("duration"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("unit"): vol.In([UNIT_A, UNIT_W]),
     },
-    "set_charger_password": {vol.Required("password"): vol.All(cv.string, vol.Length(min=8, max=40))},
+    # 16 to 20 bytes: checked by authorization_key_value (the message names the rule).
+    "set_charger_password": {vol.Required("password"): cv.string},
     "call": {
         vol.Required("action"): cv.string,
         vol.Optional("payload", default=dict): dict,
@@ -318,10 +324,19 @@ async def _get_configuration(target: Target) -> dict[str, Any]:
     return await commands.get_configuration(target.hub, target.charge_point_id, target.data.get("keys"))
 
 
+def checked_password(value: str) -> str:
+    """Return the password an AuthorizationKey value stands for; refuse one the charger could not use."""
+    try:
+        return password_of_authorization_key(value)
+    except AuthorizationKeyError as err:
+        raise validation_error(err.key, **err.placeholders) from err
+
+
 async def _change_configuration(target: Target) -> dict[str, Any]:
-    return await commands.change_configuration(
-        target.hub, target.charge_point_id, target.data["key"], target.data["value"]
-    )
+    key, value = target.data["key"], target.data["value"]
+    if is_authorization_key(key):
+        checked_password(value)  # before sending: a key the charger took but we refuse locks it out
+    return await commands.change_configuration(target.hub, target.charge_point_id, key, value)
 
 
 async def _clear_cache(target: Target) -> dict[str, Any]:
@@ -527,8 +542,13 @@ async def _call(target: Target) -> dict[str, Any]:
     except SchemaValidationError as err:
         field = ".".join(str(part) for part in err.absolute_path) or "payload"
         raise validation_error("invalid_payload", action=action, field=field, error=err.message) from err
+    password = None
+    if action == "ChangeConfiguration" and is_authorization_key(camel["key"]):
+        password = checked_password(camel["value"])  # the same password as change_configuration's
     request = getattr(call, action)(**camel_to_snake_case(json.loads(json.dumps(camel))))
     result = await commands.async_call(target.hub, target.charge_point_id, request)
+    if password is not None and str(result.status) in commands.CONFIGURATION_TAKEN:
+        commands.adopt_password(target.hub, target.charge_point_id, password)
     return commands.answer_dict(result)
 
 
@@ -583,16 +603,18 @@ async def _set_charger_password(target: Target) -> dict[str, Any]:
     """Give a charger its own HTTP Basic password; push it first when the charger has AuthorizationKey."""
     hub, charge_point_id = target.hub, target.charge_point_id
     password: str = target.data["password"]
-    pushed = False
-    if "AuthorizationKey" in target.charger.configuration:
-        # The 1.6 security whitepaper: AuthorizationKey carries the password hex-encoded. Only
-        # store it once the charger took it, or the charger could no longer log in.
-        payload = call.ChangeConfiguration(key="AuthorizationKey", value=password.encode().hex())
+    try:
+        # The 1.6 security whitepaper: the password is AuthorizationKey, 16 to 20 bytes, in hexadecimal.
+        value = authorization_key_value(password)
+    except AuthorizationKeyError as err:
+        raise validation_error(err.key, **err.placeholders) from err
+    pushed = AUTHORIZATION_KEY in target.charger.configuration
+    if pushed:
+        # Only expect it once the charger took it, or the charger could no longer log in.
+        payload = call.ChangeConfiguration(key=AUTHORIZATION_KEY, value=value)
         result = await commands.async_call(hub, charge_point_id, payload)
-        commands.expect_status(charge_point_id, "ChangeConfiguration", result, ("Accepted", "RebootRequired"))
-        pushed = True
-    previous = hub.central.password_of(charge_point_id) or entry_config(hub.entry).get("password") or None
-    hub.central.change_password(charge_point_id, password, previous)
+        commands.expect_status(charge_point_id, "ChangeConfiguration", result, commands.CONFIGURATION_TAKEN)
+    commands.adopt_password(hub, charge_point_id, password)
     return {"status": "Accepted", "pushed": pushed}
 
 
