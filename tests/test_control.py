@@ -227,6 +227,12 @@ async def test_connector_the_charger_has_not_reported(hass: HomeAssistant, setup
             allow_unknown_connector=True,
         )
         assert answer == {"status": "Accepted"}
+        answer = await action(
+            hass, "set_charging_profile", device_id=dev, connector_id=5, limit=10, unit="A",
+            allow_unknown_connector=True,
+        )
+        assert answer["status"] == "Accepted"
+        assert any(name == "SetChargingProfile" and request["connector_id"] == 5 for name, request in cp.received)
         # Not above the ids a charger's own messages may name.
         with pytest.raises(ServiceValidationError) as raised:
             await action(hass, "unlock_connector", device_id=dev, connector_id=33, allow_unknown_connector=True)
