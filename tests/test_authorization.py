@@ -112,9 +112,11 @@ async def test_one_transaction_per_tag(hass: HomeAssistant, setup_entry: EntryFa
         await two.boot()
         first = await one.start_transaction(1, "SOLO", 0)
         assert status_of(first) == "Accepted"
-        # Another connector, another charger, or just asking: ConcurrentTx.
-        assert status_of(await one.authorize("SOLO")) == "ConcurrentTx"
-        assert status_of(await two.authorize("solo")) == "ConcurrentTx"
+        # Just asking answers the tag's status: ConcurrentTx is "only relevant for a
+        # StartTransaction.req" (spec 7.2), and a charger may ask about the card to stop with it.
+        assert status_of(await one.authorize("SOLO")) == "Accepted"
+        assert status_of(await two.authorize("solo")) == "Accepted"
+        # Another connector or another charger starting: ConcurrentTx.
         second = await one.start_transaction(2, "SOLO", 0)
         assert status_of(second) == "ConcurrentTx"
         assert status_of(await two.start_transaction(1, "SOLO", 0)) == "ConcurrentTx"
@@ -183,11 +185,12 @@ async def test_parent_id_tags_form_a_group(hass: HomeAssistant, setup_entry: Ent
         assert answer.id_tag_info == {"status": "Accepted", "parent_id_tag": "FAMILY"}
         assert (await home.authorize("KID")).id_tag_info == {"status": "Accepted", "parent_id_tag": "family"}
         assert status_of(await home.authorize("NEIGHBOUR")) == "Accepted"
-        # Elsewhere their own limits hold.
+        # Elsewhere their own limits hold: one transaction at a time at StartTransaction.
         async with charger(port, "CP-W") as work:
             await work.boot()
-            assert status_of(await work.authorize("DAD")) == "ConcurrentTx"
             assert status_of(await work.authorize("KID")) == "Invalid"
+            assert status_of(await work.authorize("DAD")) == "Accepted"
+            assert status_of(await work.start_transaction(1, "DAD", 0)) == "ConcurrentTx"
 
         # KID stops MUM's transaction at the home charger: Accepted, with the group.
         stop = await home.stop_transaction(mums.transaction_id, 500, reason="Local", id_tag="KID")

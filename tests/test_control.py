@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
+import yaml
 
+from custom_components.ocpp_cs import services
 from custom_components.ocpp_cs.const import DOMAIN
 
 from .charger import charger
@@ -191,6 +194,60 @@ async def test_bad_input_is_a_validation_error(hass: HomeAssistant, setup_entry:
         with pytest.raises(ServiceValidationError) as raised:
             await action(hass, "trigger_message", device_id=dev, requested_message="Heartbeat")
         assert raised.value.translation_key == "feature_not_supported"
+
+
+async def test_connector_the_charger_has_not_reported(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """Refused by default; sent when the caller insists, and the charger's answer decides."""
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-U", cls=ControlCharger) as cp:
+        assert isinstance(cp, ControlCharger)
+        await booted(hass, cp)  # NumberOfConnectors 2
+        dev = device_id(hass, "CP-U")
+        with pytest.raises(ServiceValidationError) as raised:
+            await action(hass, "unlock_connector", device_id=dev, connector_id=3)
+        assert raised.value.translation_key == "invalid_connector"
+        assert not any(name == "UnlockConnector" for name, _ in cp.received)
+
+        answer = await action(hass, "unlock_connector", device_id=dev, connector_id=3, allow_unknown_connector=True)
+        assert answer == {"status": "Unlocked"}
+        assert ("UnlockConnector", {"connector_id": 3}) in cp.received
+        cp.answers["UnlockConnector"] = "NotSupported"
+        with pytest.raises(HomeAssistantError) as refused:
+            await action(hass, "unlock_connector", device_id=dev, connector_id=3, allow_unknown_connector=True)
+        assert refused.value.translation_key == "refused"
+
+        # The other connector actions take the field too; a connector the charger then reports appears.
+        answer = await action(
+            hass, "change_availability", device_id=dev, connector_id=4, type="inoperative", allow_unknown_connector=True
+        )
+        assert answer == {"status": "Accepted"}
+        await wait_for(lambda: has_entity(hass, "CP-U_4_status"), what="connector 4 reported")
+        answer = await action(
+            hass, "trigger_message", device_id=dev, requested_message="StatusNotification", connector_id=5,
+            allow_unknown_connector=True,
+        )
+        assert answer == {"status": "Accepted"}
+        answer = await action(
+            hass, "set_charging_profile", device_id=dev, connector_id=5, limit=10, unit="A",
+            allow_unknown_connector=True,
+        )
+        assert answer["status"] == "Accepted"
+        assert any(name == "SetChargingProfile" and request["connector_id"] == 5 for name, request in cp.received)
+        # Not above the ids a charger's own messages may name.
+        with pytest.raises(ServiceValidationError) as raised:
+            await action(hass, "unlock_connector", device_id=dev, connector_id=33, allow_unknown_connector=True)
+        assert raised.value.translation_key == "connector_above_maximum"
+        with pytest.raises(ServiceValidationError) as raised:
+            await action(hass, "remote_stop_transaction", device_id=dev, connector_id=0)
+        assert raised.value.translation_key == "connector_zero"
+
+    # Every action with a connector_id offers the field.
+    actions = yaml.safe_load((Path(services.__file__).parent / "services.yaml").read_text(encoding="utf-8"))
+    with_connector = {name for name, spec in actions.items() if "connector_id" in (spec or {}).get("fields", {})}
+    assert len(with_connector) == 10
+    for name in with_connector:
+        assert "allow_unknown_connector" in actions[name]["fields"], name
+        assert "allow_unknown_connector" in {str(key) for key in services.SCHEMAS[name]}, name
 
 
 async def test_commands_reach_only_the_named_charger(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

@@ -229,10 +229,16 @@ async def test_charger_disconnects_while_we_wait_for_its_answer(
             await wait_for(lambda: any(action == "ClearCache" for action, _ in mute.received), what="ClearCache")
             began = asyncio.get_running_loop().time()
             await mute.connection.close()
-            # The action ends at once (not after the 30 s response timeout): the charger is gone.
+            # The action ends at once (not after the 30 s response timeout): the charger is gone,
+            # and the error says that it went with the request unanswered, not that it was unsent.
             with pytest.raises(HomeAssistantError) as raised:
                 await asyncio.wait_for(pending, 5)
-            assert raised.value.translation_key == "not_connected"
+            assert raised.value.translation_key == "disconnected_before_answer"
+            assert raised.value.translation_placeholders == {"charge_point_id": "CP-MUTE", "action": "ClearCache"}
+            assert str(raised.value) == (
+                "Charger CP-MUTE disconnected before answering ClearCache: it was sent, whether the charger"
+                " carried it out is unknown"  # (Home Assistant drops the final period)
+            )
             assert asyncio.get_running_loop().time() - began < 5
         assert "CP-MUTE" not in hub.central.sessions
         # The other charger was not disturbed.

@@ -151,17 +151,17 @@ async def test_set_charger_password(hass: HomeAssistant, setup_entry: EntryFacto
         # A refusal leaves the password as it was.
         cp.answers["ChangeConfiguration"] = "Rejected"
         with pytest.raises(HomeAssistantError):
-            await action(hass, "set_charger_password", device_id=dev, password="new-password-2")
+            await action(hass, "set_charger_password", device_id=dev, password="new-password-0002")
         assert central.password_of("CP-K") is None
         cp.answers.pop("ChangeConfiguration")
-        answer = await action(hass, "set_charger_password", device_id=dev, password="new-password-2")
+        answer = await action(hass, "set_charger_password", device_id=dev, password="new-password-0002")
         assert answer == {"status": "Accepted", "pushed": True}
-        assert ("ChangeConfiguration", {"key": "AuthorizationKey", "value": b"new-password-2".hex()}) in cp.received
+        assert ("ChangeConfiguration", {"key": "AuthorizationKey", "value": b"new-password-0002".hex()}) in cp.received
 
     # The old password works until the charger has used the new one.
     async with charger(port, "CP-K", cls=KeyCharger, **basic("CP-K", "entry-password-1")) as cp:
         assert (await cp.boot()).status == "Accepted"
-    async with charger(port, "CP-K", cls=KeyCharger, **basic("CP-K", "new-password-2")) as cp:
+    async with charger(port, "CP-K", cls=KeyCharger, **basic("CP-K", "new-password-0002")) as cp:
         assert (await cp.boot()).status == "Accepted"
     with pytest.raises(InvalidStatus) as refused:
         async with charger(port, "CP-K", cls=KeyCharger, **basic("CP-K", "entry-password-1")):
@@ -174,8 +174,8 @@ async def test_set_charger_password(hass: HomeAssistant, setup_entry: EntryFacto
         await booted(hass, cp)
         with pytest.raises(ServiceValidationError):
             await action(hass, "set_charger_password", device_id=device_id(hass, "CP-P"), password="short")
-        own = "own-password-3"
+        own = "own-password-0003"
         answer = await action(hass, "set_charger_password", device_id=device_id(hass, "CP-P"), password=own)
         assert answer == {"status": "Accepted", "pushed": False}
         assert not any(name == "ChangeConfiguration" for name, _ in cp.received)
-    assert central.password_of("CP-P") == "own-password-3"
+    assert central.password_of("CP-P") == "own-password-0003"

@@ -23,7 +23,7 @@ from .helpers import call_frame, find_device, wait_for
 from .test_options_flow import change_settings
 
 AUTHORIZATION_KEY = "0011223344556677AABB"
-NEW_AUTHORIZATION_KEY = "FFEEDDCCBBAA99887766"
+NEW_AUTHORIZATION_KEY = b"troubleshooting-key".hex().upper()  # 19 bytes, as the whitepaper wants
 
 
 class KeyLeakingCharger(ControlCharger):

@@ -11,6 +11,7 @@ from dataclasses import asdict
 import logging
 from typing import Any
 
+from homeassistant.const import CONF_PASSWORD
 from homeassistant.exceptions import HomeAssistantError
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
@@ -18,10 +19,15 @@ from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
 from websockets.exceptions import ConnectionClosed
 
 from .const import DOMAIN
-from .engine.configuration import STANDARD_KEYS, parse_configuration_keys
+from .engine.configuration import (
+    STANDARD_KEYS,
+    is_authorization_key,
+    parse_configuration_keys,
+    password_of_authorization_key,
+)
 from .engine.relay import RelaySession
-from .engine.session import ChargePointSession
-from .hub import OcppHub
+from .engine.session import ChargePointSession, DisconnectedBeforeAnswer
+from .hub import OcppHub, entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,6 +65,8 @@ async def async_call(
         raise error(
             "timeout", charge_point_id=charge_point_id, action=action, seconds=int(session._response_timeout)
         ) from err
+    except DisconnectedBeforeAnswer as err:
+        raise error("disconnected_before_answer", charge_point_id=charge_point_id, action=action) from err
     except ConnectionClosed as err:
         raise error("not_connected", charge_point_id=charge_point_id, action=action) from err
     except OCPPError as err:
@@ -183,11 +191,35 @@ async def get_configuration(hub: OcppHub, charge_point_id: str, keys: list[str] 
     }
 
 
+# The answers to ChangeConfiguration with which the charger took the new value.
+CONFIGURATION_TAKEN = ("Accepted", "RebootRequired")
+
+
+def adopt_password(hub: OcppHub, charge_point_id: str, password: str) -> None:
+    """
+    Expect a new HTTP Basic password from a charger (it took it as AuthorizationKey, or has no such key).
+
+    The previous one (its own, else the entry's) stays valid until the charger has used the new one:
+    a charger that takes the key after a reboot, or while connected, still gets back in.
+    """
+    previous = hub.central.password_of(charge_point_id) or entry_config(hub.entry).get(CONF_PASSWORD) or None
+    hub.central.change_password(charge_point_id, password, previous)
+
+
 async def change_configuration(hub: OcppHub, charge_point_id: str, key: str, value: str) -> dict[str, Any]:
-    """Change a configuration key (ChangeConfiguration); RebootRequired is reported as such."""
+    """
+    Change a configuration key (ChangeConfiguration); RebootRequired is reported as such.
+
+    AuthorizationKey is the charger's password: once the charger takes it, the password it stands
+    for is the one expected from the charger (as `set_charger_password` does), and the secret is not
+    kept among the configuration values. Its value must be valid (`password_of_authorization_key`).
+    """
+    password = password_of_authorization_key(value) if is_authorization_key(key) else None
     result = await async_call(hub, charge_point_id, call.ChangeConfiguration(key=key, value=value))
     status = str(result.status)
-    if status in ("Accepted", "RebootRequired"):
+    if status in CONFIGURATION_TAKEN and password is not None:
+        adopt_password(hub, charge_point_id, password)
+    elif status in CONFIGURATION_TAKEN:
         charger = hub.central.chargers.get(charge_point_id)
         readonly = bool(charger and key in charger.configuration and charger.configuration[key].readonly)
         hub.central.update_configuration(

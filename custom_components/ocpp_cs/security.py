@@ -28,7 +28,7 @@ from . import commands, services, transfers
 from .const import CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, DOMAIN
 from .engine.util import snake
 from .hub import OcppHub, entry_config
-from .services import ATTR_CONNECTOR_ID, Target, validation_error
+from .services import ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, Target, validation_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -149,6 +149,7 @@ SCHEMAS: dict[str, VolDictType] = {
     "extended_trigger_message": {
         vol.Required("requested_message"): _extended_trigger,
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=0)),
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
 }
 

@@ -19,7 +19,7 @@ from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import VolDictType
 from jsonschema.exceptions import ValidationError as SchemaValidationError
 from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
-from ocpp.messages import get_validator
+from ocpp.messages import MessageType
 from ocpp.v16 import call
 from ocpp.v16.enums import MessageTrigger
 import probatio as vol
@@ -27,11 +27,17 @@ import probatio as vol
 from . import commands
 from .const import DOMAIN
 from .engine.configuration import (
+    AUTHORIZATION_KEY,
     PROFILE_LOCAL_AUTH,
     PROFILE_REMOTE_TRIGGER,
     PROFILE_RESERVATION,
     PROFILE_SMART_CHARGING,
+    AuthorizationKeyError,
+    authorization_key_value,
+    is_authorization_key,
+    password_of_authorization_key,
 )
+from .engine.schemas import validator
 from .engine.smart_charging import (
     KINDS,
     LIMIT_PROFILE_ID_BASE,
@@ -53,13 +59,17 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargerState, ChargingLimit
 from .engine.util import format_datetime, utcnow
-from .hub import OcppHub, entry_config
+from .hub import OcppHub
 from .local_list import get_local_list_version, send_local_list
 from .reservations import aware, cancel_reservation, reserve_now
 from .smart_charging import get_composite_schedule
 
 ATTR_DEVICE_ID = "device_id"
 ATTR_CONNECTOR_ID = "connector_id"
+# Every action with a connector_id takes it: send to a connector the charger has not reported
+# (yet); the charger answers (spec: it may have more than it said, or report them late).
+ATTR_ALLOW_UNKNOWN_CONNECTOR = "allow_unknown_connector"
+ALLOW_UNKNOWN_CONNECTOR = vol.Optional(ATTR_ALLOW_UNKNOWN_CONNECTOR, default=False)
 
 
 def _trigger(value: Any) -> str:
@@ -81,16 +91,22 @@ SCHEMAS: dict[str, VolDictType] = {
     "remote_start_transaction": {
         vol.Optional("id_tag"): _ci_string(20),
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Optional("charging_profile"): dict,
     },
     "remote_stop_transaction": {
         vol.Optional("transaction_id"): vol.Coerce(int),
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
-    "unlock_connector": {vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1))},
+    "unlock_connector": {
+        vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
+    },
     "reset": {vol.Optional("type", default="soft"): vol.In(["soft", "hard"])},
     "change_availability": {
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("type"): vol.In(["operative", "inoperative"]),
     },
     "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [_ci_string(50)])},
@@ -102,6 +118,7 @@ SCHEMAS: dict[str, VolDictType] = {
     "trigger_message": {
         vol.Required("requested_message"): _trigger,
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
     "set_charging_profile": {
         vol.Optional("limit"): vol.All(vol.Coerce(float), vol.Range(min=0)),
@@ -117,19 +134,23 @@ SCHEMAS: dict[str, VolDictType] = {
         vol.Optional("min_charging_rate"): vol.All(vol.Coerce(float), vol.Range(min=0)),
         vol.Optional("charging_profile"): dict,
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
     "clear_charging_profile": {
         vol.Optional("id"): vol.Coerce(int),
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Optional("purpose"): vol.In(list(PURPOSES)),
         vol.Optional("stack_level"): vol.All(vol.Coerce(int), vol.Range(min=0)),
     },
     "get_composite_schedule": {
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("duration"): vol.All(vol.Coerce(int), vol.Range(min=1)),
         vol.Optional("unit"): vol.In([UNIT_A, UNIT_W]),
     },
-    "set_charger_password": {vol.Required("password"): vol.All(cv.string, vol.Length(min=8, max=40))},
+    # 16 to 20 bytes: checked by authorization_key_value (the message names the rule).
+    "set_charger_password": {vol.Required("password"): cv.string},
     "call": {
         vol.Required("action"): cv.string,
         vol.Optional("payload", default=dict): dict,
@@ -141,6 +162,7 @@ SCHEMAS: dict[str, VolDictType] = {
     },
     "reserve_now": {
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
+        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("id_tag"): _ci_string(20),
         vol.Required("expiry_date"): cv.datetime,
         vol.Optional("parent_id_tag"): _ci_string(20),
@@ -180,7 +202,12 @@ class Target:
         return self.hub.central.chargers[self.charge_point_id]
 
     def connector_id(self, *, default: int | None, minimum: int = 1) -> int | None:
-        """Return the connector: the field, else the connector device, else `default`; validated."""
+        """
+        Return the connector: the field, else the connector device, else `default`; validated.
+
+        One the charger has not reported is refused unless the caller allows unknown connectors;
+        even then not above the highest id a charger's messages may name (`max_connector_id`).
+        """
         explicit = self.data.get(ATTR_CONNECTOR_ID)
         if explicit is not None and self.device_connector_id is not None and explicit != self.device_connector_id:
             raise validation_error(
@@ -191,8 +218,18 @@ class Target:
             connector_id = default
         if connector_id is None:
             return None
+        if connector_id < minimum:
+            raise validation_error("connector_zero")
+        maximum = self.hub.central.max_connector_id(self.charge_point_id)
+        if connector_id > maximum:
+            raise validation_error(
+                "connector_above_maximum",
+                charge_point_id=self.charge_point_id,
+                connector_id=connector_id,
+                maximum=maximum,
+            )
         known = self.charger.number_of_connectors
-        if connector_id < minimum or (known > 0 and connector_id > known):
+        if known > 0 and connector_id > known and not self.data.get(ATTR_ALLOW_UNKNOWN_CONNECTOR):
             raise validation_error(
                 "invalid_connector", charge_point_id=self.charge_point_id, connector_id=connector_id, connectors=known
             )
@@ -287,10 +324,19 @@ async def _get_configuration(target: Target) -> dict[str, Any]:
     return await commands.get_configuration(target.hub, target.charge_point_id, target.data.get("keys"))
 
 
+def checked_password(value: str) -> str:
+    """Return the password an AuthorizationKey value stands for; refuse one the charger could not use."""
+    try:
+        return password_of_authorization_key(value)
+    except AuthorizationKeyError as err:
+        raise validation_error(err.key, **err.placeholders) from err
+
+
 async def _change_configuration(target: Target) -> dict[str, Any]:
-    return await commands.change_configuration(
-        target.hub, target.charge_point_id, target.data["key"], target.data["value"]
-    )
+    key, value = target.data["key"], target.data["value"]
+    if is_authorization_key(key):
+        checked_password(value)  # before sending: a key the charger took but we refuse locks it out
+    return await commands.change_configuration(target.hub, target.charge_point_id, key, value)
 
 
 async def _clear_cache(target: Target) -> dict[str, Any]:
@@ -414,7 +460,8 @@ def normalize_profile(raw: dict[str, Any], connector_id: int) -> dict[str, Any]:
     camel = snake_to_camel_case(raw)
     payload = json.loads(json.dumps({"connectorId": connector_id, "csChargingProfiles": camel}), parse_float=Decimal)
     try:
-        get_validator(2, "SetChargingProfile", "1.6", parse_float=Decimal).validate(payload)
+        # Read with Decimal numbers at setup (schemas.preload): limits have one decimal at most.
+        validator(MessageType.Call, "SetChargingProfile").validate(payload)
     except SchemaValidationError as err:
         if err.validator == "multipleOf":
             raise validation_error("limit_decimals", limit=err.instance) from err
@@ -491,12 +538,17 @@ async def _call(target: Target) -> dict[str, Any]:
     camel = snake_to_camel_case(target.data["payload"])
     payload = json.loads(json.dumps(camel), parse_float=Decimal)
     try:
-        get_validator(2, action, "1.6", parse_float=Decimal).validate(payload)
+        validator(MessageType.Call, action).validate(payload)  # read at setup (schemas.preload)
     except SchemaValidationError as err:
         field = ".".join(str(part) for part in err.absolute_path) or "payload"
         raise validation_error("invalid_payload", action=action, field=field, error=err.message) from err
+    password = None
+    if action == "ChangeConfiguration" and is_authorization_key(camel["key"]):
+        password = checked_password(camel["value"])  # the same password as change_configuration's
     request = getattr(call, action)(**camel_to_snake_case(json.loads(json.dumps(camel))))
     result = await commands.async_call(target.hub, target.charge_point_id, request)
+    if password is not None and str(result.status) in commands.CONFIGURATION_TAKEN:
+        commands.adopt_password(target.hub, target.charge_point_id, password)
     return commands.answer_dict(result)
 
 
@@ -551,16 +603,18 @@ async def _set_charger_password(target: Target) -> dict[str, Any]:
     """Give a charger its own HTTP Basic password; push it first when the charger has AuthorizationKey."""
     hub, charge_point_id = target.hub, target.charge_point_id
     password: str = target.data["password"]
-    pushed = False
-    if "AuthorizationKey" in target.charger.configuration:
-        # The 1.6 security whitepaper: AuthorizationKey carries the password hex-encoded. Only
-        # store it once the charger took it, or the charger could no longer log in.
-        payload = call.ChangeConfiguration(key="AuthorizationKey", value=password.encode().hex())
+    try:
+        # The 1.6 security whitepaper: the password is AuthorizationKey, 16 to 20 bytes, in hexadecimal.
+        value = authorization_key_value(password)
+    except AuthorizationKeyError as err:
+        raise validation_error(err.key, **err.placeholders) from err
+    pushed = AUTHORIZATION_KEY in target.charger.configuration
+    if pushed:
+        # Only expect it once the charger took it, or the charger could no longer log in.
+        payload = call.ChangeConfiguration(key=AUTHORIZATION_KEY, value=value)
         result = await commands.async_call(hub, charge_point_id, payload)
-        commands.expect_status(charge_point_id, "ChangeConfiguration", result, ("Accepted", "RebootRequired"))
-        pushed = True
-    previous = hub.central.password_of(charge_point_id) or entry_config(hub.entry).get("password") or None
-    hub.central.change_password(charge_point_id, password, previous)
+        commands.expect_status(charge_point_id, "ChangeConfiguration", result, commands.CONFIGURATION_TAKEN)
+    commands.adopt_password(hub, charge_point_id, password)
     return {"status": "Accepted", "pushed": pushed}
 
 

@@ -103,11 +103,14 @@ def decide(
 
     An unknown tag answers the entry's policy (`accept`: Accepted, else Invalid). A listed
     tag answers its own status; an Accepted one is further limited by the chargers it may
-    use (`Invalid` elsewhere) and, when it allows one transaction at a time, by its open
-    transactions on other connectors (`ConcurrentTx`, for Authorize and StartTransaction).
-    Those two limits give way when the tag belongs to the group (same parent) of a
-    transaction running on this charger, so a family member's card can stop it. Without a
-    charger (`charge_point_id` None) the tag's own status is answered.
+    use (`Invalid` elsewhere) and, at StartTransaction only, when it allows one transaction
+    at a time, by its open transactions on other connectors (`ConcurrentTx`: spec 7.2 makes
+    it "only relevant for a StartTransaction.req"; Authorize answers the tag's status, so a
+    charger may still ask about the card that started a transaction in order to stop it).
+    The charger limit gives way when the tag belongs to the group (same parent) of the
+    transaction it stops, or at Authorize of a transaction running on this charger, so a
+    family member's card can stop it.
+    Without a charger (`charge_point_id` None) the tag's own status is answered.
     """
     tag = id_tags.get(id_tag.casefold())
     if tag is None:
@@ -120,14 +123,11 @@ def decide(
     limited: str | None = None
     if not may_use(tag, charge_point_id):
         limited = INVALID
-    elif tag.single_transaction and purpose in (PURPOSE_AUTHORIZE, PURPOSE_START):
+    elif tag.single_transaction and purpose == PURPOSE_START:
         for running in open_transactions:
             if not running.authorized or running.id_tag is None or running.id_tag.casefold() != tag.id_tag.casefold():
                 continue  # a start we refused (the charger stops it) does not hold the tag
-            if purpose == PURPOSE_START and (running.charge_point_id, running.connector_id) == (
-                charge_point_id,
-                connector_id,
-            ):
+            if (running.charge_point_id, running.connector_id) == (charge_point_id, connector_id):
                 continue  # the same connector: an earlier transaction whose stop was lost
             limited = CONCURRENT_TX
             break

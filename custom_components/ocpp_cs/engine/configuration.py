@@ -105,3 +105,59 @@ def configuration_from_dict(data: Mapping[str, Any]) -> dict[str, ConfigurationV
         for key, raw in data.items()
         if isinstance(raw, Mapping)
     }
+
+
+# --- AuthorizationKey: the HTTP Basic password of security profiles 1 and 2 ---------------------
+
+AUTHORIZATION_KEY = "AuthorizationKey"
+# OCPP 1.6 security whitepaper, configuration key AuthorizationKey: "The basic authentication
+# password ... minimal length: 16 bytes ... Hexadecimal represented (20 bytes maximum,
+# represented as a string of up to 40 hexadecimal digits)". The charger sends the bytes the
+# key stands for (not their hexadecimal digits) as its password.
+PASSWORD_MIN_BYTES = 16
+PASSWORD_MAX_BYTES = 20
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+class AuthorizationKeyError(ValueError):
+    """A password or AuthorizationKey value the whitepaper's rules refuse; `key` names the rule."""
+
+    def __init__(self, key: str, **placeholders: Any) -> None:
+        """Name the rule and the values that broke it."""
+        super().__init__(key)
+        self.key = key
+        self.placeholders = {k: str(v) for k, v in placeholders.items()}
+
+
+def is_authorization_key(key: str) -> bool:
+    """Return True for the AuthorizationKey configuration key (keys are case-insensitive: CiString50)."""
+    return key.casefold() == AUTHORIZATION_KEY.casefold()
+
+
+def _check_length(size: int, rule: str) -> None:
+    if not PASSWORD_MIN_BYTES <= size <= PASSWORD_MAX_BYTES:
+        raise AuthorizationKeyError(rule, length=size, minimum=PASSWORD_MIN_BYTES, maximum=PASSWORD_MAX_BYTES)
+
+
+def authorization_key_value(password: str) -> str:
+    """Return a password as the value of AuthorizationKey: its UTF-8 bytes in hexadecimal (16 to 20 bytes)."""
+    raw = password.encode()
+    _check_length(len(raw), "invalid_password_length")
+    return raw.hex()
+
+
+def password_of_authorization_key(value: str) -> str:
+    """
+    Return the password an AuthorizationKey value stands for.
+
+    Refused: a value that is not 32 to 40 hexadecimal digits (16 to 20 bytes), and bytes that
+    are not UTF-8 text, which this central system could not compare with what the charger sends.
+    """
+    if not value or len(value) % 2 or not _HEX_DIGITS.issuperset(value):
+        raise AuthorizationKeyError("authorization_key_not_hex", length=len(value))
+    raw = bytes.fromhex(value)
+    _check_length(len(raw), "authorization_key_length")
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as err:
+        raise AuthorizationKeyError("authorization_key_binary") from err

@@ -18,7 +18,9 @@ import numbers
 from typing import Any
 
 from ocpp.charge_point import camel_to_snake_case
-from ocpp.messages import MessageType, get_validator
+from ocpp.messages import MessageType
+
+from .schemas import validator
 
 type Check = Callable[[Any], bool]
 
@@ -254,8 +256,8 @@ def _object(schema: Mapping[str, Any], root: Mapping[str, Any], names: tuple[str
 @lru_cache(maxsize=128)
 def _check_for(action: str) -> Check | None:
     try:
-        # Loaded (blocking file read) by session.warm_schema_cache in the executor beforehand.
-        schema = get_validator(MessageType.Call, action, "1.6").schema
+        # Read (a blocking file read) by schemas.preload in the executor beforehand.
+        schema = validator(MessageType.Call, action).schema
         return compile_schema(schema)
     except (Unsupported, OSError, ValueError, TypeError, KeyError):
         return None

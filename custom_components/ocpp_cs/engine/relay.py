@@ -42,7 +42,7 @@ import uuid
 
 from jsonschema.exceptions import ValidationError as SchemaValidationError, best_match
 from ocpp.exceptions import OCPPError
-from ocpp.messages import CallError, CallResult, MessageType, get_validator
+from ocpp.messages import CallError, CallResult, MessageType
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import (
@@ -58,6 +58,7 @@ from websockets.typing import Subprotocol
 from .central import REGISTRATION_ACCEPTED, CentralSystem
 from .configuration import parse_configuration_keys
 from .payload import passes_schema, snake_case_keys
+from .schemas import validator
 from .server import charge_point_id_from_path
 from .session import ChargePointSession, tolerated
 
@@ -362,8 +363,8 @@ def _valid_request(action: str, payload: Any) -> bool:
     if passes_schema(action, payload):  # the compiled check; jsonschema only when it says no
         return True
     try:
-        validator = get_validator(MessageType.Call, action, "1.6")
-        return best_match(e for e in validator.iter_errors(payload) if not tolerated(e)) is None
+        errors = validator(MessageType.Call, action).iter_errors(payload)
+        return best_match(e for e in errors if not tolerated(e)) is None
     except (OSError, ValueError, OCPPError, SchemaValidationError):
         return False
 

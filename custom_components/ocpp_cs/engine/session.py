@@ -21,7 +21,7 @@ from ocpp.exceptions import (
     SecurityError,
     TypeConstraintViolationError,
 )
-from ocpp.messages import Call, CallError, CallResult, MessageType, get_validator
+from ocpp.messages import Call, CallError, CallResult, MessageType
 from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
@@ -29,6 +29,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .central import REGISTRATION_ACCEPTED, CentralSystem
 from .payload import passes_schema, snake_case_keys
+from .schemas import preload, validator
 from .util import format_datetime, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,6 +37,10 @@ _LOGGER = logging.getLogger(__name__)
 _Handler = TypeVar("_Handler", bound=Callable[..., Awaitable[Any]])
 # Kinds of bad input a session logs at warning level (then at debug level).
 MAX_LOGGED_ERRORS = 64
+
+
+class DisconnectedBeforeAnswer(ConnectionClosed):
+    """The connection ended after our call was sent, before the charger answered it."""
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:
@@ -50,12 +55,8 @@ def on(action: Action) -> Callable[[_Handler], _Handler]:
 
 
 def warm_schema_cache() -> None:
-    """Load the JSON schemas of every charger-initiated action (blocking file reads: executor)."""
-    for action in KNOWN_ACTIONS_FROM_CHARGERS:
-        try:
-            get_validator(MessageType.Call, action, "1.6")
-        except (OSError, ValueError, OCPPError):
-            continue
+    """Read the JSON schemas of every action, both ways (blocking file reads: executor; see schemas.py)."""
+    preload()
 
 
 # Every action OCPP 1.6 (and its security extension) defines; others are unknown.
@@ -118,6 +119,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
         self._logged_errors: set[tuple[str, str]] = set()
         # Unique ids of our calls waiting for an answer; answers to other ids are dropped.
         self._awaited: set[str] = set()
+        # Those of them that went out: a disconnection leaves them unanswered, not unsent.
+        self._sent: set[str] = set()
         # Set when the connection is gone: a call waiting for an answer ends at once.
         self._ended = asyncio.Event()
         # The charger's message log (message_log.py): every frame, both directions.
@@ -204,7 +207,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
     async def call(
         self, payload: Any, suppress: bool = True, unique_id: str | None = None, skip_schema_validation: bool = False
     ) -> Any:
-        """Send a call and return the answer; raise ConnectionClosed as soon as the connection ends."""
+        """
+        Send a call and return the answer; raise ConnectionClosed as soon as the connection ends.
+
+        DisconnectedBeforeAnswer (a ConnectionClosed) when it ends after the call was sent.
+        """
         if self._ended.is_set():
             raise ConnectionClosed(None, None)
         unique_id = unique_id or str(self._unique_id_generator())
@@ -218,12 +225,14 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             raise
         finally:
             self._awaited.discard(unique_id)
+            sent = unique_id in self._sent
+            self._sent.discard(unique_id)
         if not calling.done():
             # The charger went away with our call unanswered: no need to wait for the timeout.
             calling.cancel()
             await asyncio.wait((calling,))  # (a cancellation of ours still propagates)
             _retrieve(calling)
-            raise ConnectionClosed(None, None)
+            raise DisconnectedBeforeAnswer(None, None) if sent else ConnectionClosed(None, None)
         return calling.result()
 
     async def _handle_call(self, msg: Call) -> None:
@@ -242,8 +251,8 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             if not isinstance(msg.payload, dict):
                 raise FormationViolationError(description="Payload must be a JSON object")
             if not passes_schema(action, msg.payload):  # compiled check (payload.py); jsonschema names errors
-                validator = get_validator(MessageType.Call, action, "1.6")
-                error = best_match(e for e in validator.iter_errors(msg.payload) if not tolerated(e))
+                errors = validator(MessageType.Call, action).iter_errors(msg.payload)
+                error = best_match(e for e in errors if not tolerated(e))
                 if error is not None:
                     raise schema_error(error)
             connector_id = msg.payload.get("connectorId")
@@ -276,6 +285,11 @@ class ChargePointSession(ChargePoint):  # type: ignore[misc]
             await self._connection.send(message)
         except ConnectionClosed:
             _LOGGER.debug("%s: connection closed before %s could be sent", self.id, message[:80])
+            return
+        if self._awaited and message.startswith("[2,"):  # a CALL: ours, or one relayed from an upstream
+            unique_id = json.loads(message)[1]
+            if unique_id in self._awaited:
+                self._sent.add(unique_id)
 
     async def _send_error(self, unique_id: str, error: OCPPError) -> None:
         await self._send(CallError(unique_id, error.code, error.description or "", {}).to_json())
