@@ -167,7 +167,7 @@ async def test_firmware_update_entity(
         # The folders are looked at every few minutes.
         write_firmware(firmware / "Sim-22", "sim-1.1.0.bin", b"model firmware", mtime=1_700_000_000)
         async_fire_time_changed(hass, dt_util.utcnow() + FOLDER_CHECK_INTERVAL + timedelta(seconds=1))
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
         assert state(hass, "CP-U_0_firmware", "update") == STATE_ON
         assert full_state(hass, "CP-U_0_firmware", "update").attributes["latest_version"] == "1.1.0"
         write_firmware(firmware / "CP-U", "cp-u-1.2.0.bin", b"charger firmware", mtime=1_600_000_000)

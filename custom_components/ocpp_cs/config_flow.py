@@ -206,22 +206,22 @@ async def validate_settings(
                 await hass.async_add_executor_job(build_upstream_ssl_context, ca_file, False)
             except (ssl.SSLError, OSError, ValueError):
                 errors[CONF_UPSTREAM_CA_FILE] = "invalid_ca_file"
-    if CONF_PORT in user_input:
-        port = int(user_input[CONF_PORT])
-        host = user_input.get(CONF_HOST, DEFAULT_HOST)
-        for entry in hass.config_entries.async_entries(DOMAIN):
-            if entry is not own_entry and int(entry_config(entry).get(CONF_PORT, DEFAULT_PORT)) == port:
-                errors[CONF_PORT] = "port_configured"
-                return errors
-        if (
-            own_entry is not None
-            and own_entry.state is ConfigEntryState.LOADED
-            and port == int(entry_config(own_entry).get(CONF_PORT, DEFAULT_PORT))
-        ):
-            # Its own server holds the port: only check that the host is an address here.
-            port = 0
-        if problem := await hass.async_add_executor_job(bind_problem, host, port):
-            errors[CONF_HOST if problem == "cannot_bind" else CONF_PORT] = problem
+    # Every form that is validated here has the port (and the host).
+    port = int(user_input[CONF_PORT])
+    host = user_input.get(CONF_HOST, DEFAULT_HOST)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry is not own_entry and int(entry_config(entry).get(CONF_PORT, DEFAULT_PORT)) == port:
+            errors[CONF_PORT] = "port_configured"
+            return errors
+    if (
+        own_entry is not None
+        and own_entry.state is ConfigEntryState.LOADED
+        and port == int(entry_config(own_entry).get(CONF_PORT, DEFAULT_PORT))
+    ):
+        # Its own server holds the port: only check that the host is an address here.
+        port = 0
+    if problem := await hass.async_add_executor_job(bind_problem, host, port):
+        errors[CONF_HOST if problem == "cannot_bind" else CONF_PORT] = problem
     return errors
 
 
