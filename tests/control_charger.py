@@ -159,7 +159,16 @@ class ControlCharger(SimCharger):
     async def on_get_composite_schedule(
         self, connector_id: int, duration: int, charging_rate_unit: str | None = None
     ) -> Any:
-        status = await self._answer("GetCompositeSchedule", "Accepted", connector_id=connector_id, duration=duration)
+        status = await self._answer(
+            "GetCompositeSchedule",
+            "Accepted",
+            connector_id=connector_id,
+            duration=duration,
+            charging_rate_unit=charging_rate_unit,
+        )
+        if charging_rate_unit is not None and charging_rate_unit not in self.units:
+            # This charger cannot express its schedule in another unit.
+            return call_result.GetCompositeSchedule(status="Rejected")
         limits = [
             profile["charging_schedule"]["charging_schedule_period"][0]["limit"]
             for (connector, _purpose), profile in self.profiles.items()

@@ -260,6 +260,24 @@ async def test_user_step_invalid_certificate(hass: HomeAssistant, tmp_path: Any)
     await hass.async_block_till_done()
 
 
+async def test_user_step_client_ca_errors(hass: HomeAssistant, tmp_path: Any) -> None:
+    """Security profile 3: the client CA file must exist, come with a certificate and be a CA."""
+    certfile, keyfile = await hass.async_add_executor_job(_write_certificate, tmp_path)
+    garbage = tmp_path / "garbage.pem"
+    await hass.async_add_executor_job(garbage.write_text, "not a certificate")
+    result = await start(hass)
+    result = await submit(hass, result["flow_id"], minimal(free_port(), ssl_cafile=str(tmp_path / "missing.pem")))
+    assert result["errors"] == {"ssl_cafile": "file_not_found"}
+    result = await submit(hass, result["flow_id"], minimal(free_port(), ssl_cafile=certfile))
+    assert result["errors"] == {"ssl_certfile": "certfile_required"}
+    result = await submit(
+        hass,
+        result["flow_id"],
+        minimal(free_port(), ssl_certfile=certfile, ssl_keyfile=keyfile, ssl_cafile=str(garbage)),
+    )
+    assert result["errors"] == {"ssl_cafile": "invalid_ca_file"}
+
+
 async def test_user_step_ssl_serves_wss(hass: HomeAssistant, tmp_path: Any) -> None:
     certfile, keyfile = await hass.async_add_executor_job(_write_certificate, tmp_path)
     port = free_port()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import os
 from pathlib import Path
 from typing import Any
@@ -10,12 +11,15 @@ from homeassistant.const import STATE_OFF, STATE_ON
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from ocpp.messages import CallError, CallResult
 from ocpp.v16 import call
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 from custom_components.ocpp_cs.const import DOMAIN
+from custom_components.ocpp_cs.update import FOLDER_CHECK_INTERVAL
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
@@ -155,12 +159,15 @@ async def test_firmware_update_entity(
         assert current.state == STATE_OFF
         assert current.attributes["installed_version"] == "1.0.0"
         assert current.attributes["latest_version"] == "1.0.0"
+        assert current.attributes["device_class"] == "firmware"
         with pytest.raises(HomeAssistantError):
             await hass.services.async_call("update", "install", {"entity_id": update}, blocking=True)
 
         # A file for the model, then a newer one for this very charger: the charger's wins.
+        # The folders are looked at every few minutes.
         write_firmware(firmware / "Sim-22", "sim-1.1.0.bin", b"model firmware", mtime=1_700_000_000)
-        await hass.services.async_call("homeassistant", "update_entity", {"entity_id": update}, blocking=True)
+        async_fire_time_changed(hass, dt_util.utcnow() + FOLDER_CHECK_INTERVAL + timedelta(seconds=1))
+        await hass.async_block_till_done(wait_background_tasks=True)
         assert state(hass, "CP-U_0_firmware", "update") == STATE_ON
         assert full_state(hass, "CP-U_0_firmware", "update").attributes["latest_version"] == "1.1.0"
         write_firmware(firmware / "CP-U", "cp-u-1.2.0.bin", b"charger firmware", mtime=1_600_000_000)

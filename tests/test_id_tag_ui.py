@@ -5,15 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components import automation
-from homeassistant.components.device_automation import DeviceAutomationType
-from homeassistant.core import HomeAssistant, ServiceCall, callback
+from homeassistant.components.device_automation import DeviceAutomationType, trigger as device_automation_trigger
+from homeassistant.components.device_automation.exceptions import InvalidDeviceAutomationConfig
+from homeassistant.core import Context, HomeAssistant, ServiceCall, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.trigger import TriggerData, TriggerInfo
 from homeassistant.setup import async_setup_component
+import probatio as vol
 import pytest
 from pytest_homeassistant_custom_component.common import async_get_device_automations, async_mock_service
 
+from custom_components.ocpp_cs import device_trigger
 from custom_components.ocpp_cs.const import DOMAIN
 
 from .auth_charger import AuthCharger, boot_and_read
@@ -242,3 +246,33 @@ async def test_device_triggers(hass: HomeAssistant, setup_entry: EntryFactory) -
             ("connector 2 stopped", second.transaction_id),
         ]
 
+
+
+TRIGGER_INFO = TriggerInfo(
+    domain="automation", name="test", variables=None, trigger_data=TriggerData(id="0", idx="0", alias=None)
+)
+
+
+async def _never_run(run_variables: dict[str, Any], context: Context | None = None) -> None:
+    raise AssertionError("the trigger must not fire")
+
+
+async def test_device_trigger_on_another_device_is_refused(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """A trigger on a device that is no charger or connector fails with a translated error."""
+    entry = await setup_entry()
+    entry_device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, entry.entry_id)}, name="entry"
+    )
+    config = {"platform": "device", "domain": DOMAIN, "device_id": entry_device.id, "type": "transaction_started"}
+    with pytest.raises(InvalidDeviceAutomationConfig) as raised:
+        await device_automation_trigger.async_validate_trigger_config(hass, config)
+    assert raised.value.translation_domain == DOMAIN
+    assert raised.value.translation_key == "trigger_device_not_charger"
+    assert entry_device.id in str(raised.value)
+    # A device that stopped being a charger between validation and attaching is refused the same way.
+    with pytest.raises(InvalidDeviceAutomationConfig) as raised:
+        await device_trigger.async_attach_trigger(hass, config, _never_run, TRIGGER_INFO)
+    assert raised.value.translation_key == "trigger_device_not_charger"
+    # An unknown trigger type is a schema error.
+    with pytest.raises(vol.Invalid):
+        await device_trigger.async_validate_trigger_config(hass, {**config, "type": "exploded"})

@@ -89,13 +89,26 @@ async def test_two_entries_cannot_share_a_port_at_setup(hass: HomeAssistant, set
     await hass.config_entries.async_unload(second.entry_id)
 
 
-async def remove_device(hass: HomeAssistant, ws_client: Any, device_id: str, entry_id: str) -> bool:
+async def remove_device_response(hass: HomeAssistant, ws_client: Any, device_id: str) -> dict[str, Any]:
     await ws_client.send_json_auto_id(
         {"type": "config/device_registry/remove", "device_id": device_id}
     )
-    response = await ws_client.receive_json()
+    response: dict[str, Any] = await ws_client.receive_json()
     await hass.async_block_till_done()
-    return bool(response["success"])
+    return response
+
+
+async def remove_device(hass: HomeAssistant, ws_client: Any, device_id: str, entry_id: str) -> bool:
+    return bool((await remove_device_response(hass, ws_client, device_id))["success"])
+
+
+async def refusal(hass: HomeAssistant, ws_client: Any, device_id: str) -> str:
+    """Try to remove a device that must stay; return the translation key of the refusal."""
+    response = await remove_device_response(hass, ws_client, device_id)
+    assert not response["success"]
+    assert response["error"]["translation_domain"] == DOMAIN
+    assert dr.async_get(hass).async_get(device_id) is not None
+    return str(response["error"]["translation_key"])
 
 
 async def test_remove_devices(
@@ -119,8 +132,8 @@ async def test_remove_devices(
         here_device = find_device(hass, "CP-HERE")
         assert gone_device is not None and here_device is not None
 
-        # A connected charger cannot be removed.
-        assert not await remove_device(hass, client, here_device.id, entry.entry_id)
+        # A connected charger cannot be removed; the user is told why.
+        assert await refusal(hass, client, here_device.id) == "remove_connected_charger"
         assert devices.async_get(here_device.id) is not None
         assert "CP-HERE" in hub.central.chargers
 
@@ -183,3 +196,38 @@ async def test_other_devices_can_be_removed(hass: HomeAssistant, setup_entry: En
     devices = dr.async_get(hass)
     other = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "unknown-thing")})
     assert await async_remove_config_entry_device(hass, entry, other)
+
+
+async def test_connector_and_entry_devices_stay_while_the_charger_is_known(
+    hass: HomeAssistant, setup_entry: EntryFactory, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A connector goes with its charger, and the entry's device with the entry."""
+    assert await async_setup_component(hass, "config", {})
+    entry = await setup_entry()
+    client = await hass_ws_client(hass)
+    devices = dr.async_get(hass)
+    entry_device = devices.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, entry.entry_id)}, name="entry"
+    )
+    async with charger(port_of(entry), "CP-2") as cp:
+        await cp.boot()
+        await cp.status(1, "Available")
+        await cp.status(2, "Available")
+        await wait_for(lambda: find_device(hass, "CP-2_2") is not None, what="connector devices")
+        connector_1, connector_2 = find_device(hass, "CP-2_1"), find_device(hass, "CP-2_2")
+        assert connector_1 is not None and connector_2 is not None
+        assert await refusal(hass, client, connector_2.id) == "remove_connector_device"
+        assert await refusal(hass, client, entry_device.id) == "remove_entry_device"
+    await wait_for(lambda: not hub_of(entry).central.chargers["CP-2"].connected, what="disconnect")
+
+    # Disconnected: the connector still goes only with its charger, whose removal takes it along.
+    assert await refusal(hass, client, connector_1.id) == "remove_connector_device"
+    assert await refusal(hass, client, entry_device.id) == "remove_entry_device"
+    charger_device = find_device(hass, "CP-2")
+    assert charger_device is not None
+    assert await remove_device(hass, client, charger_device.id, entry.entry_id)
+    assert find_device(hass, "CP-2") is None
+    assert find_device(hass, "CP-2_1") is None and find_device(hass, "CP-2_2") is None
+    entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
+    assert not [e for e in entities if e.unique_id.startswith("CP-2_")]
+    assert devices.async_get(entry_device.id) is not None

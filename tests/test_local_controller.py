@@ -527,6 +527,13 @@ async def test_charger_options_password_and_relaying(
         hass, details["flow_id"], {"max_current": 32, "phases": "3", "relayed": False, "upstream_password": "s3cret"}
     )
     assert charger_state.relayed is False
+    # Saved again unchanged: nothing to reconnect for.
+    form = await options_step(hass, entry, "charger_settings")
+    details = await configure(hass, form["flow_id"], {"charger": "CP-1"})
+    await configure(
+        hass, details["flow_id"], {"max_current": 32, "phases": "3", "relayed": False, "upstream_password": "s3cret"}
+    )
+    assert charger_state.relayed is False
     frames_before = len(upstream.state.frames["CP-1"])
     async with charger(port_of(entry), "CP-1", cls=RelayCharger) as cp:
         result = await cp.boot()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 import socket
 from typing import Any
 from unittest.mock import patch
@@ -437,7 +437,7 @@ async def test_id_tag_steps_abort_when_not_loaded(hass: HomeAssistant, setup_ent
     await add_tag(hass, entry, "CARD-1")
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
-    for step in ("add_id_tag", "edit_id_tag", "remove_id_tag"):
+    for step in ("add_id_tag", "edit_id_tag", "remove_id_tag", "charger_settings", "add_presented_id_tag"):
         result = await options_step(hass, entry, step)
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "not_loaded"
@@ -465,6 +465,31 @@ async def test_id_tag_steps_when_unloaded_midway(hass: HomeAssistant, setup_entr
         result = await configure(hass, flow_id, user_input)
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "not_loaded"
+
+
+async def test_charger_settings_without_chargers_or_after_unloading(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    result = await options_step(hass, entry, "charger_settings")
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "no_chargers")
+    async with charger(port_of(entry), "CP-1") as cp:
+        await cp.boot()
+        form = await options_step(hass, entry, "charger_settings")
+        details = await configure(hass, form["flow_id"], {"charger": "CP-1"})
+        assert details["step_id"] == "charger_details"
+    # The entry is unloaded while the charger's form is open.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+    result = await configure(hass, details["flow_id"], form_values(details))
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "not_loaded")
+
+
+async def test_id_tag_expiry_with_an_offset_is_kept(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    await add_tag(hass, entry, "CARD-1", expiry_date="2099-01-01T00:00:00+02:00")
+    expiry = hub_of(entry).central.id_tags["card-1"].expiry_date
+    assert expiry is not None and expiry.utcoffset() == timedelta(hours=2)
 
 
 async def test_edit_id_tag_removed_meanwhile(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

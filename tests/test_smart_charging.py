@@ -78,6 +78,14 @@ async def test_amperes_only_charger_gets_watts_converted(hass: HomeAssistant, se
         assert power.attributes["sent_unit"] == "A"
         assert power.attributes["voltage"] == 230.0
         assert power.attributes["phases"] == 3
+        # The charger-wide limit caps every connector's composite schedule, asked for in A.
+        composites = ("CP-A_1_composite_limit", "CP-A_2_composite_limit")
+        await wait_for(lambda: all(state(hass, unique_id) == "16.0" for unique_id in composites), what="composite")
+        for unique_id in composites:
+            composite = full_state(hass, unique_id)
+            assert (composite.attributes["schedule_limit"], composite.attributes["schedule_unit"]) == (16.0, "A")
+        asked = [request["charging_rate_unit"] for name, request in cp.received if name == "GetCompositeSchedule"]
+        assert asked == ["A", "A"]
 
 
 async def test_watts_only_charger_gets_amperes_converted_with_measured_voltage(
@@ -93,9 +101,16 @@ async def test_watts_only_charger_gets_amperes_converted_with_measured_voltage(
         assert profile["charging_profile_purpose"] == "TxDefaultProfile"
         assert profile["charging_schedule"]["charging_rate_unit"] == "W"
         assert profile["charging_schedule"]["charging_schedule_period"][0]["limit"] == 7200.0  # 10 A x 240 V x 3
-        # Read back from the charger: the composite limit sensor of the connector.
-        await wait_for(lambda: state(hass, "CP-W_1_composite_limit") == "7200.0", what="composite read back")
-        assert full_state(hass, "CP-W_1_composite_limit").attributes["unit_of_measurement"] == "W"
+        # Read back from the charger: the composite limit sensor of the connector, in A. The
+        # charger refuses to answer in A, so it answers in W, converted like the limit.
+        await wait_for(lambda: state(hass, "CP-W_1_composite_limit") == "10.0", what="composite read back")
+        composite = full_state(hass, "CP-W_1_composite_limit")
+        assert composite.attributes["unit_of_measurement"] == "A"
+        assert composite.attributes["device_class"] == "current"
+        assert composite.attributes["state_class"] == "measurement"
+        assert (composite.attributes["schedule_limit"], composite.attributes["schedule_unit"]) == (7200.0, "W")
+        asked = [request["charging_rate_unit"] for name, request in cp.received if name == "GetCompositeSchedule"]
+        assert asked == ["A", None]
 
 
 async def test_both_units_charger_gets_the_unit_as_set(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

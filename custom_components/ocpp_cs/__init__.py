@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 import logging
 from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
+from homeassistant.helpers import config_validation as cv, device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
@@ -123,14 +124,49 @@ async def async_remove_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> Non
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: OcppConfigEntry, device: DeviceEntry
 ) -> bool:
-    """Let the user remove a charger that is not connected; it is forgotten."""
+    """
+    Let the user remove a charger that is not connected (it is forgotten), or a stale device.
+
+    The entry's own device carries the entry-wide entities, and a connector goes with its
+    charger: both are refused while the entry knows them, with a message that says why.
+    """
     hub = entry.runtime_data
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:
             continue
+        if identifier == entry.entry_id:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="remove_entry_device",
+                translation_placeholders={"entry": entry.title},
+            )
         charger = hub.central.chargers.get(identifier)
         if charger is not None:
             if charger.connected:
-                return False
+                raise HomeAssistantError(
+                    translation_domain=DOMAIN,
+                    translation_key="remove_connected_charger",
+                    translation_placeholders={"charge_point_id": identifier},
+                )
+            _remove_connector_devices(hass, entry, identifier, [c for c in charger.connectors if c > 0])
             hub.forget_charger(identifier)
+            continue
+        charge_point_id, _, connector = identifier.rpartition("_")
+        if connector.isdigit() and charge_point_id in hub.central.chargers:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="remove_connector_device",
+                translation_placeholders={"charge_point_id": charge_point_id, "connector_id": connector},
+            )
     return True
+
+
+def _remove_connector_devices(
+    hass: HomeAssistant, entry: OcppConfigEntry, charge_point_id: str, connector_ids: Iterable[int]
+) -> None:
+    """Remove the connector devices of a charger that is forgotten (they would be left orphaned)."""
+    registry = dr.async_get(hass)
+    for connector_id in connector_ids:
+        device = registry.async_get_device_by_identifier((DOMAIN, f"{charge_point_id}_{connector_id}"), entry.entry_id)
+        if device is not None:
+            registry.async_remove_device(device.id)

@@ -97,19 +97,17 @@ def _optional(key: str, config: Mapping[str, Any]) -> vol.Optional:
     return vol.Optional(key, description={"suggested_value": value} if value else None)
 
 
-def settings_schema(config: Mapping[str, Any], *, include_server: bool = True, advanced: bool = True) -> vol.Schema:
+def settings_schema(config: Mapping[str, Any], *, advanced: bool = True) -> vol.Schema:
     """Return the schema of the settings, filled with the current values.
 
     The user step asks only for the settings of CONTRACT.md (and the client CA); the options
     flow adds the advanced ones.
     """
     defaults = _defaults(config)
-    fields: dict[Any, Any] = {}
-    if include_server:
-        fields[vol.Required(CONF_HOST, default=defaults[CONF_HOST])] = _TEXT
-        fields[vol.Required(CONF_PORT, default=defaults[CONF_PORT])] = vol.All(
-            vol.Coerce(int), vol.Range(min=1, max=65535)
-        )
+    fields: dict[Any, Any] = {
+        vol.Required(CONF_HOST, default=defaults[CONF_HOST]): _TEXT,
+        vol.Required(CONF_PORT, default=defaults[CONF_PORT]): vol.All(vol.Coerce(int), vol.Range(min=1, max=65535)),
+    }
     fields.update(
         {
             vol.Required(CONF_NEW_CHARGERS, default=defaults[CONF_NEW_CHARGERS]): _select(
@@ -223,22 +221,22 @@ async def validate_settings(
                 await hass.async_add_executor_job(build_upstream_ssl_context, ca_file, False)
             except (ssl.SSLError, OSError, ValueError):
                 errors[CONF_UPSTREAM_CA_FILE] = "invalid_ca_file"
-    if CONF_PORT in user_input:
-        port = int(user_input[CONF_PORT])
-        host = user_input.get(CONF_HOST, DEFAULT_HOST)
-        for entry in hass.config_entries.async_entries(DOMAIN):
-            if entry is not own_entry and int(entry_config(entry).get(CONF_PORT, DEFAULT_PORT)) == port:
-                errors[CONF_PORT] = "port_configured"
-                return errors
-        if (
-            own_entry is not None
-            and own_entry.state is ConfigEntryState.LOADED
-            and port == int(entry_config(own_entry).get(CONF_PORT, DEFAULT_PORT))
-        ):
-            # Its own server holds the port: only check that the host is an address here.
-            port = 0
-        if problem := await hass.async_add_executor_job(bind_problem, host, port):
-            errors[CONF_HOST if problem == "cannot_bind" else CONF_PORT] = problem
+    # Every form that is validated here has the port (and the host).
+    port = int(user_input[CONF_PORT])
+    host = user_input.get(CONF_HOST, DEFAULT_HOST)
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if entry is not own_entry and int(entry_config(entry).get(CONF_PORT, DEFAULT_PORT)) == port:
+            errors[CONF_PORT] = "port_configured"
+            return errors
+    if (
+        own_entry is not None
+        and own_entry.state is ConfigEntryState.LOADED
+        and port == int(entry_config(own_entry).get(CONF_PORT, DEFAULT_PORT))
+    ):
+        # Its own server holds the port: only check that the host is an address here.
+        port = 0
+    if problem := await hass.async_add_executor_job(bind_problem, host, port):
+        errors[CONF_HOST if problem == "cannot_bind" else CONF_PORT] = problem
     return errors
 
 
@@ -584,14 +582,11 @@ class OcppOptionsFlow(OptionsFlow):
         parent = (user_input.get(CONF_PARENT_ID_TAG) or "").strip() or None
         if parent is not None and len(parent) > ID_TAG_MAX_LENGTH:
             errors[CONF_PARENT_ID_TAG] = "id_tag_length"
-        expiry = None
-        if user_input.get(CONF_EXPIRY_DATE):
-            expiry = dt_util.parse_datetime(str(user_input[CONF_EXPIRY_DATE]))
-            if expiry is None:
-                errors[CONF_EXPIRY_DATE] = "invalid_datetime"
-            elif expiry.tzinfo is None:
-                # The date-time selector gives the local time without an offset.
-                expiry = expiry.replace(tzinfo=dt_util.get_default_time_zone())
+        # The date-time selector lets only what parse_datetime reads through.
+        expiry = dt_util.parse_datetime(str(user_input[CONF_EXPIRY_DATE])) if user_input.get(CONF_EXPIRY_DATE) else None
+        if expiry is not None and expiry.tzinfo is None:
+            # The date-time selector gives the local time without an offset.
+            expiry = expiry.replace(tzinfo=dt_util.get_default_time_zone())
         if errors:
             return errors
         status = {snake(s): s for s in ID_TAG_STATUSES}[user_input.get(CONF_STATUS, "accepted")]

@@ -62,6 +62,22 @@ def device_target(hass: HomeAssistant, device_id: str) -> tuple[str, int | None]
     return (charge_point_id, int(connector)) if connector.isdigit() else None
 
 
+def _not_a_charger(device_id: str) -> InvalidDeviceAutomationConfig:
+    return InvalidDeviceAutomationConfig(
+        translation_domain=DOMAIN,
+        translation_key="trigger_device_not_charger",
+        translation_placeholders={"device_id": device_id},
+    )
+
+
+async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:
+    """Check the trigger's fields, and that its device is a charger or connector."""
+    validated: ConfigType = TRIGGER_SCHEMA(config)
+    if device_target(hass, validated[CONF_DEVICE_ID]) is None:
+        raise _not_a_charger(validated[CONF_DEVICE_ID])
+    return validated
+
+
 async def async_get_triggers(hass: HomeAssistant, device_id: str) -> list[dict[str, Any]]:
     """Return the triggers of a charger or connector device."""
     if device_target(hass, device_id) is None:
@@ -78,7 +94,7 @@ async def async_attach_trigger(
     """Listen for the transaction event of the device's charger (and connector)."""
     target = device_target(hass, config[CONF_DEVICE_ID])
     if target is None:
-        raise InvalidDeviceAutomationConfig(f"Device {config[CONF_DEVICE_ID]} is not a charger or connector")
+        raise _not_a_charger(config[CONF_DEVICE_ID])
     charge_point_id, connector_id = target
     event_data: dict[str, Any] = {"charge_point_id": charge_point_id}
     if connector_id is not None:

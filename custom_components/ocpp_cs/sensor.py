@@ -288,28 +288,31 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
 COMPOSITE_LIMIT = MeterSensorDescription(
     key="composite_limit",
     translation_key="composite_limit",
+    device_class=SensorDeviceClass.CURRENT,
     state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    suggested_display_precision=1,
     always_available=False,
     watch=frozenset({"composite_limit"}),
 )
 
 
 class CompositeLimitSensor(OcppEntity, SensorEntity):
-    """The connector's composite schedule limit now, read back from the charger after changes."""
+    """The connector's composite schedule limit now in A, read back from the charger after changes."""
 
     entity_description: MeterSensorDescription
 
     @property
     def native_value(self) -> float | None:
-        """Return the limit in force now."""
+        """Return the limit in force now, in amperes."""
         found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
-        return found[0] if found else None
+        return found.amperes if found else None
 
     @property
-    def native_unit_of_measurement(self) -> str | None:
-        """Return A or W, as the charger expressed its schedule."""
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the limit as the charger answered it (a limit in W is shown converted to A)."""
         found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
-        return found[1] if found else None
+        return {"schedule_limit": found.limit, "schedule_unit": found.unit} if found else None
 
 
 def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:

@@ -28,9 +28,11 @@ from .engine.smart_charging import (
     PURPOSE_TX,
     PURPOSE_TX_DEFAULT,
     TX_PROFILE_ID_BASE,
+    UNIT_A,
     Conversion,
     allowed_units,
     current_limit_of_schedule,
+    limit_in,
     limit_profile,
     measured_voltage,
     phases_in_use,
@@ -51,6 +53,15 @@ COMPOSITE_DURATION = 3600
 def unsupported_issue_id(charge_point_id: str) -> str:
     """Return the repair issue id for a charger that does not do smart charging."""
     return f"smart_charging_unsupported_{charge_point_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeLimit:
+    """The composite schedule's limit now: as the charger answered it, and in amperes."""
+
+    amperes: float
+    limit: float
+    unit: str
 
 
 @dataclass(slots=True)
@@ -76,8 +87,8 @@ class LimitController:
         self.refused: set[str] = set()
         # The conversion used for the limit in force, per scope (shown as attributes).
         self.conversions: dict[tuple[str, int], Conversion] = {}
-        # The composite schedule's limit now, per connector: (limit, unit).
-        self.composite: dict[tuple[str, int], tuple[float, str]] = {}
+        # The composite schedule's limit now, per connector.
+        self.composite: dict[tuple[str, int], CompositeLimit] = {}
 
     # The profile ids and stack level of the limits are entry options, so that they can be
     # chosen to combine with another central system's profiles (local controller mode).
@@ -288,10 +299,19 @@ class LimitController:
         targets = [connector_id] if connector_id > 0 else sorted(c for c in charger.connectors if c > 0)
         for target in targets:
             try:
-                await get_composite_schedule(self.hub, charge_point_id, target, COMPOSITE_DURATION, None)
+                await self._read_composite(charge_point_id, target)
             except HomeAssistantError as err:
                 _LOGGER.debug("%s: composite schedule of connector %s not read: %s", charge_point_id, target, err)
                 return
+
+    async def _read_composite(self, charge_point_id: str, connector_id: int) -> None:
+        """Ask in amperes, what the sensor shows; a charger that refuses that answers in its own unit."""
+        try:
+            await get_composite_schedule(self.hub, charge_point_id, connector_id, COMPOSITE_DURATION, UNIT_A)
+        except HomeAssistantError as err:
+            if err.translation_key != "refused":
+                raise
+            await get_composite_schedule(self.hub, charge_point_id, connector_id, COMPOSITE_DURATION, None)
 
 
 async def get_composite_schedule(
@@ -309,6 +329,15 @@ async def get_composite_schedule(
     if now_limit is None:
         controller.composite.pop(key, None)
     else:
-        controller.composite[key] = now_limit
+        limit, limit_unit = now_limit
+        charger = hub.central.chargers[charge_point_id]
+        # Converted as the limit numbers convert: measured voltage, phases carrying current.
+        amperes = limit_in(
+            ChargingLimit(limit, limit_unit),
+            UNIT_A,
+            measured_voltage(charger, connector_id),
+            phases_in_use(charger, connector_id, charger.phases),
+        )
+        controller.composite[key] = CompositeLimit(amperes, limit, limit_unit)
     hub.central.changed(charge_point_id, connector_id, frozenset({"composite_limit"}))
     return answer

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 import time
 from typing import Any
 
-from homeassistant.components.update import UpdateEntity, UpdateEntityDescription, UpdateEntityFeature
+from homeassistant.components.update import (
+    UpdateDeviceClass,
+    UpdateEntity,
+    UpdateEntityDescription,
+    UpdateEntityFeature,
+)
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_track_time_interval
 
 from . import firmware, transfers
 from .commands import error
@@ -20,8 +26,9 @@ from .entity import OcppEntity, OcppEntityDescription
 from .hub import NewEntities, OcppConfigEntry, OcppHub
 
 PARALLEL_UPDATES = 0
-# How often the firmware folder is looked at for new files.
-SCAN_INTERVAL = timedelta(minutes=5)
+# How often the firmware folder is looked at for new files (each entity keeps its own timer:
+# a platform-wide poll outlives the entry when its last charger's device was removed).
+FOLDER_CHECK_INTERVAL = timedelta(minutes=5)
 # How long an install counts as in progress before the charger reports anything.
 REQUEST_GRACE_SECONDS = 15 * 60
 
@@ -48,6 +55,7 @@ class OcppUpdateDescription(UpdateEntityDescription, OcppEntityDescription):
 FIRMWARE = OcppUpdateDescription(
     key="firmware",
     translation_key="firmware",
+    device_class=UpdateDeviceClass.FIRMWARE,
     always_available=True,
     watch=frozenset({"boot", "firmware_status"}),
 )
@@ -58,7 +66,6 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
 
     entity_description: OcppUpdateDescription
     _attr_supported_features = UpdateEntityFeature.INSTALL | UpdateEntityFeature.PROGRESS
-    _attr_should_poll = True
 
     def __init__(self, hub: OcppHub, charge_point_id: str) -> None:
         """Bind to the charger."""
@@ -97,9 +104,14 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
         super()._handle_change(keys)
 
     async def async_added_to_hass(self) -> None:
-        """Look for a firmware file before the first state is written."""
+        """Look for a firmware file before the first state is written, and every few minutes."""
         await super().async_added_to_hass()
         await self.async_update()
+        self.async_on_remove(async_track_time_interval(self.hass, self._check_folder, FOLDER_CHECK_INTERVAL))
+
+    async def _check_folder(self, _now: datetime) -> None:
+        await self.async_update()
+        self.write_state()
 
     async def async_update(self) -> None:
         """Look for the newest firmware file for this charger or its model."""
