@@ -132,6 +132,25 @@ async def test_delayed_save_is_not_put_off_by_a_stream_of_changes() -> None:
     assert len(writes) == written
 
 
+async def test_a_failed_delayed_write_is_logged_and_the_next_change_tries_again(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempts: list[int] = []
+
+    async def save() -> None:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise OSError("disk full")
+
+    saver = DelayedSave(save, 0.01)
+    saver.schedule()
+    await wait_for(lambda: len(attempts) == 1, timeout=2, what="the first write")
+    await asyncio.sleep(0.02)
+    assert "Delayed write failed" in caplog.text
+    saver.schedule()
+    await wait_for(lambda: len(attempts) == 2, timeout=2, what="the second write")
+
+
 async def test_a_burst_of_stops_survives_a_crash_before_the_history_is_written(
     hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,3 +229,19 @@ async def test_the_history_file_follows_a_stream_of_stops_within_the_delay(
     await wait_for(lambda: len(hass_storage[history_key]["data"]["records"]) == total, timeout=5, what="final write")
     assert len(central.recent_transactions) == RECENT_TRANSACTIONS
     assert len(hass_storage[state_key]["data"]["recent_transactions"]) >= RECENT_TRANSACTIONS
+
+
+async def test_home_assistant_stopping_writes_the_pending_history(
+    hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop Home Assistant did not write yet is in the history file after a normal shutdown."""
+    monkeypatch.setattr(history_glue, "STORAGE_SAVE_DELAY", 3600)
+    entry = await setup_entry()
+    _, history_key = keys(entry)
+    async with charger(port_of(entry), "CP-H") as cp:
+        await cp.boot()
+        (session,) = await play_sessions(cp, "CP-H", 1, datetime.now(UTC).replace(microsecond=0))
+    assert history_key not in hass_storage
+    await hass.async_stop()
+    records = hass_storage[history_key]["data"]["records"]
+    assert [(r["transaction_id"], r["meter_stop"]) for r in records] == [(session.transaction_id, session.meter_stop)]
