@@ -557,23 +557,29 @@ async def burst(fleet: Fleet, history_path: Path, unwritten: int, timeout: float
     Return once `unwritten` stops were answered since the history file last changed on disk.
 
     That is more stops than the state keeps for replays (200) that only the state has: the
-    moment for a kill that a fixed margin would not survive. Gives up after `timeout` seconds
-    (the site is not that fast) and returns how many there were.
+    moment for a kill that a fixed margin would not survive. The count starts at a write seen
+    during the burst (the history is written while stops keep coming). Gives up after
+    `timeout` seconds (the site is not that fast) and returns how many there were.
     """
+
+    def modified() -> int | None:
+        try:
+            return history_path.stat().st_mtime_ns
+        except OSError:
+            return None
+
     began = time.monotonic()
-    written_at_stop = fleet.stops_answered
-    last_change = None
+    last_change = modified()
+    written_at_stop: int | None = None
     while time.monotonic() - began < timeout:
-        with contextlib.suppress(OSError):
-            change = history_path.stat().st_mtime_ns
-            if change != last_change:
-                # The write took its snapshot before it ended: stops counted here may be missing
-                # from it, so the real number of unwritten stops is at least what is counted.
-                last_change, written_at_stop = change, fleet.stops_answered
-        if fleet.stops_answered - written_at_stop >= unwritten:
+        if (change := modified()) != last_change:
+            # Roughly: the write took its snapshot a little before it ended, and answers reach
+            # the chargers a little after; the check after the kill reads the file itself.
+            last_change, written_at_stop = change, fleet.stops_answered
+        if written_at_stop is not None and fleet.stops_answered - written_at_stop >= unwritten:
             break
         await asyncio.sleep(0.005)
-    return fleet.stops_answered - written_at_stop
+    return fleet.stops_answered - (written_at_stop or 0)
 
 
 def replays_logged(logs: Path) -> int:
