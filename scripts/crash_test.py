@@ -65,11 +65,14 @@ HASS = ROOT / ".venv" / "bin" / "hass"
 ATTEMPTS = 3
 RETRY_INTERVAL = 0.5
 RESPONSE_TIMEOUT = 10
-RECENT_TRANSACTIONS = 200
 
 
 def iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def free_port() -> int:
@@ -402,26 +405,35 @@ class HomeAssistantProcess:
 
 @dataclass
 class OnDisk:
-    """The entry's two Store files as they are now."""
+    """The entry's two Store files as they are now, and how many sessions the history keeps."""
 
+    max_records: int
     state: dict[str, Any] = field(default_factory=dict)
     history: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, config: Path, entry_id: str) -> OnDisk:
+    def read(cls, config: Path, entry_id: str, max_records: int) -> OnDisk:
         storage = config / ".storage"
 
         def load(name: str) -> dict[str, Any]:
             path = storage / name
             return json.loads(path.read_text())["data"] if path.exists() else {}
 
-        return cls(load(f"ocpp_cs.{entry_id}"), load(f"ocpp_cs.{entry_id}.history"))
+        return cls(max_records, load(f"ocpp_cs.{entry_id}"), load(f"ocpp_cs.{entry_id}.history"))
 
     def history_keys(self) -> set[tuple[str, int]]:
         return {(r["charge_point_id"], int(r["transaction_id"])) for r in self.history.get("records", ())}
 
     def state_keys(self, kind: str) -> set[tuple[str, int]]:
         return {(t["charge_point_id"], int(t["transaction_id"])) for t in self.state.get(kind, ())}
+
+    def beyond_history(self, session: Session) -> bool:
+        """Return True for a session older than a full history keeps (dropped by design, not lost)."""
+        records = self.history.get("records", [])
+        if len(records) < self.max_records:
+            return False
+        # <=: sessions that started in the same millisecond as the oldest kept one may be dropped.
+        return moment(session.start) <= min(moment(r["start"]) for r in records if r.get("start"))
 
 
 def check_at_kill(fleet: Fleet, disk: OnDisk, killed_at: float, run_began: float) -> tuple[int, str]:
@@ -439,19 +451,21 @@ def check_at_kill(fleet: Fleet, disk: OnDisk, killed_at: float, run_began: float
     missing = 0
     behind: list[float] = []
     for session in fleet.sessions:
-        if session.transaction_id is None:
+        if session.transaction_id is None or disk.beyond_history(session):
             continue
         key = (session.charge_point_id, session.transaction_id)
         if session.start_answered_at is not None and key not in known:
             missing += 1
-            print(f"  NOT ON DISK: StartTransaction of {key} was answered before the kill", flush=True)
+            if missing <= 10:
+                print(f"  NOT ON DISK: StartTransaction of {key} was answered before the kill", flush=True)
         if session.stop_answered_at is None:
             continue
         if key not in in_history:
             behind.append(killed_at - max(session.stop_answered_at, run_began))
             if key not in stopped_in_state:
                 missing += 1
-                print(f"  NOT ON DISK: StopTransaction of {key} was answered before the kill", flush=True)
+                if missing <= 10:
+                    print(f"  NOT ON DISK: StopTransaction of {key} was answered before the kill", flush=True)
     kept = len(disk.state.get("recent_transactions", ()))
     if behind:
         lag = (
@@ -470,6 +484,7 @@ class Verdict:
     duplicated: int = 0
     wrong_energy: int = 0
     reused_ids: int = 0
+    beyond_history: int = 0  # older than the history's MAX_RECORDS newest sessions: dropped by design
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -499,6 +514,9 @@ def verify(fleet: Fleet, disk: OnDisk) -> Verdict:
             continue
         key = (session.charge_point_id, session.transaction_id)
         found = by_key.get(key, [])
+        if not found and disk.beyond_history(session):
+            verdict.beyond_history += 1
+            continue
         if not found:
             verdict.lost += 1
             if verdict.lost <= 10:
@@ -587,6 +605,10 @@ def replays_logged(logs: Path) -> int:
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> bool:
+    sys.path.insert(0, str(ROOT))
+    from custom_components.ocpp_cs.engine.central import RECENT_TRANSACTIONS
+    from custom_components.ocpp_cs.engine.history import MAX_RECORDS
+
     rng = random.Random(args.seed)
     config = workdir / "config"
     ocpp_port, http_port = free_port(), free_port()
@@ -611,17 +633,23 @@ async def run(args: argparse.Namespace, workdir: Path) -> bool:
         await wait_until(lambda: fleet.connected() == args.chargers, 60, "every charger to connect")
         for phase in range(1, args.kills + 1):
             stops_before = fleet.stops_answered
+            phase_began = time.monotonic()
             if phase == burst_phase:
                 fleet.mode = "burst"
                 unwritten = await burst(fleet, history_path, RECENT_TRANSACTIONS + rng.randint(1, args.burst_extra))
-                what = f"a burst of {fleet.stops_answered - stops_before} stops ({unwritten} since the history's last write)"
+                what = (
+                    f"a burst of {fleet.stops_answered - stops_before} stops in {time.monotonic() - phase_began:.1f} s "
+                    f"({unwritten} since the history's last write)"
+                )
             else:
                 await asyncio.sleep(rng.uniform(args.min_phase, args.max_phase))
-                what = f"{fleet.stops_answered - stops_before} stops"
+                what = f"{fleet.stops_answered - stops_before} stops in {time.monotonic() - phase_began:.1f} s"
             await hass.kill()
             killed_at = time.monotonic()
             fleet.mode = "normal"
-            missing, lag = check_at_kill(fleet, OnDisk.read(config, entry_id), killed_at, run_began)
+            # What the kill left, for a look afterwards (--keep, or kept on failure).
+            shutil.copytree(config / ".storage", workdir / f"storage_at_kill_{phase}")
+            missing, lag = check_at_kill(fleet, OnDisk.read(config, entry_id, MAX_RECORDS), killed_at, run_began)
             missing_at_kills += missing
             print(f"SIGKILL {phase}/{args.kills} after {what}: {lag}; {missing} answers not on disk", flush=True)
             await asyncio.sleep(rng.uniform(0.5, 3.0))  # chargers queue what happens meanwhile
@@ -636,7 +664,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> bool:
         await fleet.close()
         await hass.stop(timeout=30)
 
-    verdict = verify(fleet, OnDisk.read(config, entry_id))
+    (workdir / "ledger.json").write_text(json.dumps([vars(session) for session in fleet.sessions]))
+    verdict = verify(fleet, OnDisk.read(config, entry_id, MAX_RECORDS))
     if not stopped_cleanly:
         verdict.problems.append("Home Assistant did not stop within 90 s of SIGTERM")
     if missing_at_kills:
@@ -646,6 +675,8 @@ async def run(args: argparse.Namespace, workdir: Path) -> bool:
         f"{fleet.call_errors} CALLERRORs, {fleet.connects} connections; "
         f"{replays_logged(workdir)} replays recognised by ocpp_cs"
     )
+    if verdict.beyond_history:
+        print(f"{verdict.beyond_history} sessions older than the history's {MAX_RECORDS} newest (dropped by design)")
     for problem in verdict.problems:
         print(f"PROBLEM: {problem}")
     print(
@@ -671,7 +702,10 @@ def main() -> None:
     parser.add_argument("--start-timeout", type=float, default=180.0)
     parser.add_argument("--timeout", type=float, default=900.0, help="give up after this many seconds")
     parser.add_argument("--debug-log", action="store_true", help="ocpp_cs and Store writes at debug level")
-    parser.add_argument("--keep", action="store_true", help="keep the configuration and logs (kept on failure)")
+    parser.add_argument(
+        "--keep", action="store_true",
+        help="keep the configuration, the logs, the Store files as each kill left them and the ledgers (kept on failure)",
+    )
     args = parser.parse_args()
     if args.seed is None:
         args.seed = random.SystemRandom().randrange(1_000_000)
