@@ -221,7 +221,9 @@ async def async_setup_entry_history(hub: OcppHub) -> None:
     async def _final_write(_event: Event) -> None:
         await keeper.async_flush()
 
-    hub.entry.async_on_unload(hub.hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, _final_write))
+    # async_listen, not async_listen_once: the entry may unload after Home Assistant stopped, and
+    # removing a once-listener that already fired logs an error. The event fires once anyway.
+    hub.entry.async_on_unload(hub.hass.bus.async_listen(EVENT_HOMEASSISTANT_FINAL_WRITE, _final_write))
 
 
 async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:

@@ -68,10 +68,10 @@ class DelayedSave:
 
     A debounce (every change pushes the write back, as `Store.async_delay_save` does) never
     writes while changes keep coming: on a site where some charger stops a session every
-    second, the history stayed unwritten for as long as that went on, and a crash lost all of
-    it. Here the first unsaved change arms the timer and later ones ride along (the write takes
-    its snapshot when it starts), so a crash loses at most `delay` plus one write, however busy
-    the site. Writes never overlap (SharedSave).
+    second, the history stayed unwritten for as long as that went on (20 s behind at a kill
+    was seen). Here the first unsaved change arms the timer and later ones ride along (the
+    write takes its snapshot when it starts), so the file is never more than `delay` plus one
+    write behind, however busy the site. Writes never overlap (SharedSave).
     """
 
     def __init__(self, save: Callable[[], Awaitable[None]], delay: float) -> None:
