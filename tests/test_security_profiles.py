@@ -196,13 +196,15 @@ async def configure(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any
     return dict(result)
 
 
-async def charger_profile(hass: HomeAssistant, entry: Any, charge_point_id: str, profile: str) -> dict[str, Any]:
+async def charger_profile(
+    hass: HomeAssistant, entry: Any, charge_point_id: str, profile: str, *, max_current: float = 32
+) -> dict[str, Any]:
     """Set a charger's security profile in Configure -> Charger settings; return the flow's end."""
     form = await options_step(hass, entry, "charger_settings")
     details = await configure(hass, form["flow_id"], {"charger": charge_point_id})
     assert details["step_id"] == "charger_details"
     return await configure(
-        hass, details["flow_id"], {"max_current": 32, "phases": "3", "security_profile": profile}
+        hass, details["flow_id"], {"max_current": max_current, "phases": "3", "security_profile": profile}
     )
 
 
@@ -301,6 +303,23 @@ async def test_chargers_told_their_profile_as_they_answer(
         assert hub_of(entry).security_requirement("CP-N") == SecurityRequirement(2, None)
     # Nothing to tell: the flow just saves.
     assert (await charger_profile(hass, entry, "CP-N", "2"))["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_a_refusal_of_an_unchanged_profile_does_not_block_other_settings(
+    hass: HomeAssistant, setup_entry: EntryFactory, pki: Pki
+) -> None:
+    entry = await setup_entry(**pki.entry(password=PASSWORD, security_profile="2"))
+    async with charger(port_of(entry), "CP-U", scheme="wss", ssl=pki.tls(), cls=ControlCharger, **basic("CP-U")) as cp:
+        assert isinstance(cp, ControlCharger)
+        await cp.boot()
+        cp.answers["ChangeConfiguration"] = "NotSupported"
+        assert (await charger_profile(hass, entry, "CP-U", "3"))["reason"] == "security_profile_by_hand"
+        # Still on profile 2, and now it refuses: an edit of its maximum current is saved all the same.
+        cp.answers["ChangeConfiguration"] = "Rejected"
+        result = await charger_profile(hass, entry, "CP-U", "3", max_current=16)
+        assert result["type"] is FlowResultType.ABORT, result
+        assert hub_of(entry).central.chargers["CP-U"].max_current == 16
+        assert hub_of(entry).security_requirement("CP-U") == SecurityRequirement(3, 2)
 
 
 # --- the whitepaper's migration from profile 2 to 3 (A05) ----------------------------------

@@ -274,8 +274,10 @@ async def async_set_security_profile(hub: OcppHub, charge_point_id: str, profile
         else:
             status = str(result.status)
             _LOGGER.info("%s answered %s to SecurityProfile %s", charge_point_id, status, after)
-            if status == "Rejected":
+            if status == "Rejected" and after > before:
                 return PROFILE_REJECTED
+            # Unchanged (sent again while the charger still connects with a lower one): a refusal
+            # changes nothing and must not block the charger's other settings.
             outcome = {"Accepted": PROFILE_SENT, "RebootRequired": PROFILE_REBOOT_REQUIRED}.get(status, PROFILE_BY_HAND)
     hub.central.set_security_profile(charge_point_id, profile, fallback=fallback)
     return outcome
