@@ -16,6 +16,7 @@ import json
 import ssl
 from typing import Any
 
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
@@ -45,6 +46,9 @@ class UpstreamState:
     paths: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
+    # How it answers BootNotification, and the actions it answers with a CALLERROR.
+    boot_status: str = "Accepted"
+    failing: set[str] = field(default_factory=set)
 
 
 class UpstreamSession(ChargePoint):
@@ -63,10 +67,15 @@ class UpstreamSession(ChargePoint):
         frames = [json.loads(frame) for frame in self.state.frames.get(self.id, [])]
         return [frame for frame in frames if frame[0] == 2 and frame[2] == action]
 
+    def fail_if_asked(self, action: str) -> None:
+        if action in self.state.failing:
+            raise InternalError(description=f"the backend fails {action}")
+
     @on(Action.boot_notification)
     def on_boot(self, **_: Any) -> Any:
+        self.fail_if_asked("BootNotification")
         return call_result.BootNotification(
-            current_time="2025-01-01T00:00:00Z", interval=HEARTBEAT_INTERVAL, status="Accepted"
+            current_time="2025-01-01T00:00:00Z", interval=HEARTBEAT_INTERVAL, status=self.state.boot_status
         )
 
     @on(Action.heartbeat)
@@ -83,10 +92,12 @@ class UpstreamSession(ChargePoint):
 
     @on(Action.authorize)
     def on_authorize(self, id_tag: str) -> Any:
+        self.fail_if_asked("Authorize")
         return call_result.Authorize(id_tag_info={"status": self.state.id_tags.get(id_tag, "Accepted")})
 
     @on(Action.start_transaction)
     def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any) -> Any:
+        self.fail_if_asked("StartTransaction")
         key = (self.id, connector_id, id_tag, meter_start, timestamp)
         replayed = [known for known, started in self.state.started.items() if started == key]
         if replayed:  # a replay: the same id again
