@@ -25,17 +25,9 @@ from custom_components.ocpp_cs.hub import OcppHub, pending_issue_id
 from .conftest import EntryFactory, hub_of, port_of
 from .helpers import find_device, wait_for
 from .raw_charger import RawCharger, raw_charger
-from .upstream import Upstream, UpstreamSession
+from .upstream import Upstream, UpstreamSession, upstream_fixture  # noqa: F401 (the fixture)
 
 BOOT = {"chargePointVendor": "Sim", "chargePointModel": "Raw-1"}
-
-
-@pytest.fixture
-async def upstream(socket_enabled: None) -> AsyncIterator[Upstream]:
-    backend = Upstream()
-    await backend.start()
-    yield backend
-    await backend.stop()
 
 
 @contextlib.asynccontextmanager
@@ -173,6 +165,17 @@ async def test_callerrors_to_home_assistants_requests_become_translated_errors(
         assert received_upstream(upstream) == []
 
 
+async def test_an_answer_to_home_assistants_request_that_is_no_answer_is_waited_out(
+    hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
+) -> None:
+    async with behind_the_relay(hass, setup_entry, upstream, response_timeout=0.3) as (hub, cp, _backend):
+        cp.errors["ClearCache"] = []  # [4, id]: no code, no description
+        with pytest.raises(HomeAssistantError) as raised:
+            await commands.clear_cache(hub, "CP-1")
+        assert raised.value.translation_key == "timeout"
+        assert received_upstream(upstream) == []
+
+
 async def test_what_the_charger_answers_the_upstream_updates_its_configuration(
     hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
 ) -> None:
@@ -218,6 +221,12 @@ async def test_what_the_charger_answers_the_upstream_updates_its_configuration(
         )
         await wait_for(lambda: len(received_upstream(upstream)) == 5, what="the answer upstream")
         assert charger.config_value("HeartbeatInterval") == "60"
+
+        # An answer without keys (they are optional) changes nothing.
+        cp.results["GetConfiguration"] = {}
+        await backend._connection.send(json.dumps([2, "get-2", "GetConfiguration", {}]))
+        await wait_for(lambda: len(received_upstream(upstream)) == 6, what="the answer upstream")
+        assert set(charger.configuration) == {"HeartbeatInterval", "LocalPreAuthorize", "AuthorizationKey"}
 
 
 async def test_a_request_of_the_upstream_the_charger_never_answers_holds_home_assistant_back_only_so_long(

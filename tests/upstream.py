@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 import json
@@ -20,6 +21,7 @@ from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
+import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -49,6 +51,8 @@ class UpstreamState:
     # How it answers BootNotification, and the actions it answers with a CALLERROR.
     boot_status: str = "Accepted"
     failing: set[str] = field(default_factory=set)
+    # Close a charger's older connection when it connects again (as some backends do).
+    replace_connections: bool = False
 
 
 class UpstreamSession(ChargePoint):
@@ -156,7 +160,10 @@ class Upstream:
         charge_point_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1]
         self.state.subprotocols.append(connection.subprotocol)
         session = UpstreamSession(charge_point_id, connection, self.state)
+        previous = self.sessions.get(charge_point_id)
         self.sessions[charge_point_id] = session
+        if previous is not None and self.state.replace_connections:
+            await previous._connection.close(code=1000, reason="Replaced by a new connection")
         try:
             await session.start()
         except ConnectionClosed:
@@ -185,3 +192,12 @@ class Upstream:
         """Return the backend's session of a charger, once it is connected."""
         await wait_for(lambda: charge_point_id in self.sessions, what=f"{charge_point_id} at the upstream")
         return self.sessions[charge_point_id]
+
+
+@pytest.fixture(name="upstream")
+async def upstream_fixture(socket_enabled: None) -> AsyncIterator[Upstream]:
+    """A running upstream central system (the operator's backend) on its own port."""
+    backend = Upstream()
+    await backend.start()
+    yield backend
+    await backend.stop()
