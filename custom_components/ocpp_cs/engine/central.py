@@ -238,10 +238,11 @@ class CentralSystem:
         return self.ensure_charger(charge_point_id, accepted=True)
 
     def remove_charger(self, charge_point_id: str) -> None:
-        """Forget a charger (its device was removed)."""
+        """Forget a charger (its device was removed), its frames too."""
         self.chargers.pop(charge_point_id, None)
         self.registration.pop(charge_point_id, None)
         self.auth.forget_charger(charge_point_id)
+        self.message_logs.forget(charge_point_id)
         self._save_later()
 
     def session_opened(self, session: ChargePointSession) -> ChargePointSession | None:
