@@ -460,7 +460,7 @@ class CentralSystem:
     def id_tag_info(
         self,
         id_tag: str,
-        charge_point_id: str | None = None,
+        charge_point_id: str,
         *,
         purpose: str = PURPOSE_AUTHORIZE,
         connector_id: int | None = None,
