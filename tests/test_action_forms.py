@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from homeassistant.components.device_automation.exceptions import InvalidDeviceAutomationConfig
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.ocpp_cs import device_trigger
 from custom_components.ocpp_cs.const import DOMAIN
 
 from .charger import charger
@@ -91,3 +94,34 @@ async def test_how_the_target_device_is_named(hass: HomeAssistant, setup_entry: 
         with pytest.raises(ServiceValidationError) as raised:
             await action(hass, "trigger_message", device_id=dev, requested_message="coffee")
         assert raised.value.translation_key == "invalid_field"
+
+
+async def test_id_tags_named_by_a_device_list_with_a_local_expiry(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-1") as cp:
+        await cp.boot()
+        answer = await action(hass, "add_id_tag", device_id=[device_id(hass, "CP-1")], id_tag="CARD",
+                              expiry_date="2030-06-01T12:00:00")
+    # A time without a zone is Home Assistant's local time.
+    local = datetime(2030, 6, 1, 12, tzinfo=dt_util.get_default_time_zone())
+    assert answer["expiry_date"] == local.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+async def test_device_triggers_only_on_chargers_and_their_connectors(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    devices = dr.async_get(hass)
+    charger_device = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "CP-1")})
+    # Hanging off the charger, but not named after it.
+    stray = devices.async_get_or_create(
+        config_entry_id=entry.entry_id, identifiers={(DOMAIN, "OTHER_1")}, via_device_id=charger_device.id
+    )
+    assert stray.via_device_id == charger_device.id
+    for device in (stray.id, "no-such-device"):
+        config = {"platform": "device", "domain": DOMAIN, "device_id": device, "type": "transaction_started"}
+        with pytest.raises(InvalidDeviceAutomationConfig) as raised:
+            await device_trigger.async_validate_trigger_config(hass, config)
+        assert raised.value.translation_key == "trigger_device_not_charger"
