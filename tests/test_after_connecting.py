@@ -146,6 +146,8 @@ async def test_a_configuration_answer_with_entries_that_are_no_keys_is_read_for_
                 {"key": "AuthorizationKey", "readonly": False},
                 "Ocpp16",
                 {"key": "", "value": "no name"},
+                {"key": "NumberOfConnectors", "value": "two"},  # no readonly, no number
+                {"key": "AuthorizeRemoteTxRequests", "readonly": False, "value": "maybe"},
             ]
 
     async with charger(port_of(entry), "CP-1", cls=SloppyCharger) as cp:
@@ -156,7 +158,13 @@ async def test_a_configuration_answer_with_entries_that_are_no_keys_is_read_for_
     assert charger_state.config_value("HeartbeatInterval") == "300"
     assert charger_state.config_value("LocalPreAuthorize") == "false"
     assert charger_state.config_value("AuthorizationKey") is None
-    assert set(charger_state.configuration) == {"HeartbeatInterval", "LocalPreAuthorize", "AuthorizationKey"}
+    assert set(charger_state.configuration) == {
+        "HeartbeatInterval", "LocalPreAuthorize", "AuthorizationKey", "NumberOfConnectors", "AuthorizeRemoteTxRequests"
+    }
+    # Values that are no number or no boolean read as unknown.
+    assert charger_state.configuration["NumberOfConnectors"].readonly is False
+    assert charger_state.config_int("NumberOfConnectors") is None
+    assert charger_state.config_bool("AuthorizeRemoteTxRequests") is None
     assert answer["configuration_key"][:2] == [
         {"key": "HeartbeatInterval", "readonly": False, "value": 300},
         {"key": "LocalPreAuthorize", "readonly": False, "value": False},
