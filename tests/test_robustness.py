@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Mapping
+import contextlib
 from datetime import UTC, datetime, timedelta
+from functools import partial
 import gc
 import json
 import logging
 import tracemalloc
 from typing import Any
 
-from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.const import EVENT_STATE_CHANGED, EVENT_STATE_REPORTED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -434,6 +437,78 @@ async def test_home_assistant_stops_while_chargers_are_connected(
             assert cp.connection.close_code == 1001
     stored = hass_storage[f"{DOMAIN}.{entry.entry_id}"]["data"]
     assert started.transaction_id in {t["transaction_id"] for t in stored["open_transactions"]}
+
+
+@callback
+def count_entity(counter: Counter[str], event: Event[Any]) -> None:
+    counter[event.data["entity_id"]] += 1
+
+
+@pytest.mark.parametrize("how", ["home_assistant_stops", "entry_unloads"])
+async def test_two_hundred_connected_chargers_go_away_quietly(
+    hass: HomeAssistant, setup_entry: EntryFactory, caplog: pytest.LogCaptureFixture, how: str
+) -> None:
+    """Every charger disconnects at once, and all their entities go away: nothing is written for them.
+
+    200 chargers that booted and sent a voltage have 4,000 entities. Their disconnects used to
+    write every one of them, and update the registry entries of the power limits (whose maximum
+    follows the voltage), in the middle of Home Assistant's shutdown.
+    """
+    # Debug mode (the harness's) makes 200 connections and 4,000 entities several times slower.
+    asyncio.get_running_loop().set_debug(False)
+    entry = await setup_entry()
+    hub_of(entry).boot_grace_seconds = 3600
+    port = port_of(entry)
+    voltage = {"connectorId": 0, "meterValue": [{
+        "timestamp": iso(datetime.now(UTC)), "sampledValue": [{"value": "228", "measurand": "Voltage", "unit": "V"}],
+    }]}
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def connect_and_boot(number: int) -> RawCharger:
+            cp = await stack.enter_async_context(raw_charger(port, f"CP-{number:03d}"))
+            answer = await cp.call("b", "BootNotification", {"chargePointVendor": "Sim", "chargePointModel": "Crowd"})
+            assert answer[2]["status"] == "Accepted"
+            await cp.call("m", "MeterValues", voltage)
+            return cp
+
+        chargers = await asyncio.gather(*(connect_and_boot(number) for number in range(200)))
+        await hass.async_block_till_done()
+        registry = er.async_get(hass)
+        ours = {registered.entity_id for registered in er.async_entries_for_config_entry(registry, entry.entry_id)}
+        assert len(ours) >= 200 * 20
+        assert state(hass, "CP-199_0_connected", "binary_sensor") == "on"
+        written: Counter[str] = Counter()
+        registry_updates: Counter[str] = Counter()
+
+        @callback
+        def is_ours(data: Mapping[str, Any]) -> bool:
+            return data["entity_id"] in ours
+
+        for event_type, counter in (
+            (EVENT_STATE_CHANGED, written),
+            (EVENT_STATE_REPORTED, written),
+            (er.EVENT_ENTITY_REGISTRY_UPDATED, registry_updates),
+        ):
+            hass.bus.async_listen(event_type, partial(count_entity, counter), event_filter=is_ours)
+        caplog.clear()
+        if how == "home_assistant_stops":
+            await hass.async_stop()
+        else:
+            assert await hass.config_entries.async_unload(entry.entry_id)
+            await hass.async_block_till_done()
+        for cp in chargers:
+            await asyncio.wait_for(cp.connection.wait_closed(), 10)
+            assert cp.connection.close_code == 1001
+    assert not registry_updates
+    if how == "home_assistant_stops":
+        assert not written
+        # The test harness unloads the entry after the stop (Home Assistant itself does not).
+        assert await hass.config_entries.async_unload(entry.entry_id)
+    else:
+        # Home Assistant's own write as each platform unloads: unavailable, once.
+        assert set(written.values()) == {1}
+        assert {hass.states.get(entity).state for entity in written} == {STATE_UNAVAILABLE}  # type: ignore[union-attr]
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR] == []
 
 
 async def test_memory_returns_to_its_baseline_after_connect_disconnect_cycles(

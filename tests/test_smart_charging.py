@@ -391,3 +391,29 @@ async def test_numbers_show_the_limit_in_force(hass: HomeAssistant, setup_entry:
         }
         await hass.async_block_till_done()
         assert [shown(f"CP-F_{c}_current_limit") for c in (0, 1, 2)] == [32, 10, 32]
+
+
+async def test_power_limit_range_follows_the_nominal_voltage_not_the_wobble(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    # The range is kept in the entity registry: mains wobble must not rewrite it at every write.
+    entry = await setup_entry()
+    registry_updates: list[str] = []
+
+    def registry_updated(event: Any) -> None:
+        if event.data.get("action") == "update" and "power_limit" in event.data.get("entity_id", ""):
+            registry_updates.append(event.data["entity_id"])
+
+    hass.bus.async_listen("entity_registry_updated", registry_updated)
+    async with charger(port_of(entry), "CP-V", cls=with_units("A")) as cp:
+        assert isinstance(cp, ControlCharger)
+        await ready(hass, entry, cp)
+        for volts, limit in (("228.4", 9), ("233.1", 10), ("229.9", 11)):
+            await cp.meter(1, [{"value": volts, "measurand": "Voltage", "phase": "L1-N", "unit": "V"}])
+            await set_number(hass, "CP-V_1_power_limit", limit * 230 * 3)
+            assert full_state(hass, "CP-V_1_power_limit", "number").attributes["max"] == 22080  # 32 A x 230 V x 3
+        assert registry_updates == []
+        # A 120 V supply is another grid: the range follows it.
+        await cp.meter(1, [{"value": "118.6", "measurand": "Voltage", "phase": "L1-N", "unit": "V"}])
+        await set_number(hass, "CP-V_1_power_limit", 3000)
+        assert full_state(hass, "CP-V_1_power_limit", "number").attributes["max"] == 11520  # 32 A x 120 V x 3

@@ -87,7 +87,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
     async def _stop_on_ha_stop(_event: Event) -> None:
         await hub.async_stop()
 
-    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _stop_on_ha_stop))
+    # Not async_listen_once: unloading the entry after the stop (the test harness does) would
+    # remove a listener that is gone, which Home Assistant logs as an error.
+    entry.async_on_unload(hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, _stop_on_ha_stop))
 
     async def _options_updated(hass: HomeAssistant, entry: OcppConfigEntry) -> None:
         # Policies apply live; only a change of what the server binds to needs a reload,

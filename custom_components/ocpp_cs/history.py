@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
-from homeassistant.const import UnitOfEnergy
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE, UnitOfEnergy
+from homeassistant.core import CoreState, Event, HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
 from homeassistant.helpers import config_validation as cv, device_registry as dr, entity_registry as er
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.storage import Store
@@ -29,6 +29,7 @@ import probatio as vol
 
 from .const import DOMAIN, STORAGE_SAVE_DELAY
 from .engine.history import HistoryRecord, TransactionHistory, kwh, tag_key
+from .engine.persist import DelayedSave
 from .engine.state import IdTag
 from .hub import OcppHub
 from .services import validation_error
@@ -73,6 +74,8 @@ class HistoryKeeper:
         """Bind to the entry's hub; `async_load` restores the history."""
         self.hub = hub
         self._store = history_store(hub.hass, hub.entry.entry_id)
+        # At most STORAGE_SAVE_DELAY after the first unsaved record, however many follow.
+        self._writes = DelayedSave(self._write, STORAGE_SAVE_DELAY)
         self._sensors: dict[str, IdTagEnergySensor] = {}
         self._add_entities: AddConfigEntryEntitiesCallback | None = None
 
@@ -89,24 +92,33 @@ class HistoryKeeper:
     async def async_load(self) -> None:
         """Restore the history and add the stopped sessions it missed (before chargers connect)."""
         history = self.history
+        central = self.hub.central
         history.restore(await self._store.async_load())
-        added = history.reconcile(self.hub.central.recent_transactions, self.id_tag_name)
+        added = history.reconcile(central.recent_transactions, self.id_tag_name)
         history.listener = self._recorded
         if added:
             _LOGGER.debug("%s: %s stopped sessions added to the history", self.hub.entry.title, added)
-            self._save_later()
+            self._writes.schedule()
+        else:
+            # The file holds every stopped session the state kept for it.
+            central.history_written(central.history_mark())
 
     async def async_flush(self) -> None:
-        """Write the history now (the entry unloads)."""
+        """Write the history now (the entry unloads, or Home Assistant stops)."""
         self.history.listener = None
-        await self._store.async_save(self.history.snapshot())
+        await self._writes.flush()
 
-    def _save_later(self) -> None:
-        self._store.async_delay_save(self.history.snapshot, STORAGE_SAVE_DELAY)
+    async def _write(self) -> None:
+        central = self.hub.central
+        mark = central.history_mark()
+        await self._store.async_save(self.history.snapshot())
+        # While Home Assistant stops, the Store keeps the data for its final write: not on disk yet.
+        if self.hub.hass.state is not CoreState.stopping:
+            central.history_written(mark)
 
     @callback
     def _recorded(self, record: HistoryRecord) -> None:
-        self._save_later()
+        self._writes.schedule()
         if record.id_tag is not None:
             sensor = self._sensors.get(tag_key(record.id_tag))
             if sensor is not None and sensor.hass is not None:
@@ -205,6 +217,13 @@ async def async_setup_entry_history(hub: OcppHub) -> None:
     await keeper.async_load()
     hub.central.id_tag_observers.append(keeper.refresh_sensors)
     hub.entry.async_on_unload(keeper.async_flush)
+
+    async def _final_write(_event: Event) -> None:
+        await keeper.async_flush()
+
+    # async_listen, not async_listen_once: the entry may unload after Home Assistant stopped, and
+    # removing a once-listener that already fired logs an error. The event fires once anyway.
+    hub.entry.async_on_unload(hub.hass.bus.async_listen(EVENT_HOMEASSISTANT_FINAL_WRITE, _final_write))
 
 
 async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:

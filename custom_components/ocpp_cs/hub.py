@@ -191,6 +191,8 @@ class OcppHub:
         self.availability_scheduled: dict[tuple[str, int], bool] = {}
         # Coalesced state writes of meter sensors (state_writes.py).
         self.state_writes = StateWrites(hass)
+        # Set by async_stop: the entities are going away, their changes are not written.
+        self._stopping = False
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -235,6 +237,12 @@ class OcppHub:
 
     async def async_stop(self) -> None:
         """Close every connection, stop listening and write the state."""
+        # The entities go away with the entry (its platforms mark them unavailable as they
+        # unload) or with Home Assistant. What every charger's disconnect changes is not written:
+        # dozens of state writes per charger (and entity registry updates: a power limit's
+        # maximum follows the measured voltage) that nobody sees, thousands for 200 chargers
+        # at once, in the middle of Home Assistant's shutdown and in the recorder's history.
+        self._stopping = True
         self.state_writes.stop()
         if self.server is not None:
             await self.server.stop()
@@ -486,7 +494,7 @@ class OcppHub:
 
     def _notify(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
         by_connector = self._subscribers.get(charge_point_id)
-        if not by_connector:
+        if not by_connector or self._stopping:
             return
         if not keys.isdisjoint(CHARGER_WIDE_KEYS):
             targets = [cb for callbacks in by_connector.values() for cb in callbacks]

@@ -65,6 +65,15 @@ POWER_LIMIT = OcppLimitDescription(
 )
 
 
+# Nominal supply voltages (phase to neutral) of the world's grids.
+NOMINAL_VOLTAGES = (100.0, 110.0, 115.0, 120.0, 127.0, 200.0, 208.0, 220.0, 230.0, 240.0, 277.0)
+
+
+def nominal_voltage(measured: float) -> float:
+    """Return the nominal voltage nearest a measured one."""
+    return min(NOMINAL_VOLTAGES, key=lambda nominal: abs(nominal - measured))
+
+
 class OcppLimitNumber(OcppEntity, NumberEntity):
     """The charging limit of a charger (ChargePointMaxProfile) or connector (TxDefaultProfile)."""
 
@@ -87,12 +96,17 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
 
     @property
     def native_max_value(self) -> float:
-        """Return the charger's maximum current (a per-charger setting), in this unit."""
+        """Return the charger's maximum current (a per-charger setting), in this unit.
+
+        The bound is a capability, kept in the entity registry: a new value rewrites the entry.
+        It uses the nominal voltage nearest the measured one, so that the mains' wobble
+        (228-233 V) does not rewrite the registry at every state write.
+        """
         voltage, phases = self._electrics()
         maximum = self.charger.max_current
         if self.entity_description.unit == UNIT_A:
             return maximum
-        return round(maximum * voltage * phases)
+        return round(maximum * nominal_voltage(voltage) * phases)
 
     @property
     def native_value(self) -> float:

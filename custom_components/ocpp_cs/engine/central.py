@@ -47,7 +47,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
-# Stopped transactions kept to recognise replays and to show the last session.
+# Stopped transactions kept to recognise replays and to show the last session (more while the
+# history file lacks them: see `history_written`).
 RECENT_TRANSACTIONS = 200
 # How often `last_heartbeat` is republished for messages other than Heartbeat.
 LAST_SEEN_PUBLISH_INTERVAL = timedelta(seconds=60)
@@ -108,7 +109,13 @@ class CentralSystem:
         # Local controller mode: open transactions of relayed chargers, under the upstream's ids
         # (apart from ours, so that they neither collide with nor advance `next_transaction_id`).
         self.observed_transactions: dict[tuple[str, int], Transaction] = {}
-        self.recent_transactions: deque[Transaction] = deque(maxlen=RECENT_TRANSACTIONS)
+        self.recent_transactions: deque[Transaction] = deque()
+        # StopTransactions recorded in this run, and how many of the newest recent transactions
+        # the history on disk may lack: those stay in the state (saved before each StopTransaction
+        # is answered), however many, until a history write that holds them has finished; a
+        # crash then loses none of them, at any rate of stops.
+        self._stops_recorded = 0
+        self._stops_unwritten = 0
         self.next_transaction_id = 1
         self.sessions: dict[str, ChargePointSession] = {}
         # Chargers answered Pending/Rejected in this run (not persisted: they may boot again).
@@ -170,9 +177,26 @@ class CentralSystem:
 
     def _remember_stopped(self, transaction: Transaction) -> None:
         self.recent_transactions.append(transaction)
+        self._stops_recorded += 1
+        self._stops_unwritten += 1
+        self._trim_recent()
         charger = self.chargers.get(transaction.charge_point_id)
         if charger is not None and transaction.connector_id in charger.connectors:
             charger.connectors[transaction.connector_id].last_transaction = transaction
+
+    def _trim_recent(self) -> None:
+        keep = max(RECENT_TRANSACTIONS, self._stops_unwritten)
+        while len(self.recent_transactions) > keep:
+            self.recent_transactions.popleft()
+
+    def history_mark(self) -> int:
+        """Return a mark for a history snapshot taken now (to pass to `history_written`)."""
+        return self._stops_recorded
+
+    def history_written(self, mark: int) -> None:
+        """Note that the history as of `mark` is on disk: the stops it holds may leave the state."""
+        self._stops_unwritten = min(self._stops_unwritten, self._stops_recorded - mark)
+        self._trim_recent()
 
     def _save_later(self) -> None:
         self._persistence.save_later()

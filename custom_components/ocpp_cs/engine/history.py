@@ -4,8 +4,9 @@ The transaction history: every stopped session on record, bounded, with energy t
 Fed by the central system whenever a StopTransaction is recorded (or a stop has to be
 reconstructed because the charger started a new session without stopping the old one). It
 is persisted apart from the central system's state, so that state stays small and fast to
-save; the central system's last stopped transactions (saved before every StopTransaction is
-answered) fill in whatever the history had not written yet when Home Assistant stopped.
+save; the central system's stopped transactions (saved before every StopTransaction is
+answered, and kept until a history write holds them) fill in whatever the history had not
+written yet when Home Assistant stopped or was killed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Durable saves that many callers share: one write covers every change made before it started."""
+"""Durable saves: shared ones (one write covers every change made before it started) and delayed ones."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+import logging
+
+_LOGGER = logging.getLogger(__name__)
 
 
 class SharedSave:
@@ -57,3 +60,57 @@ class SharedSave:
                         current.set_result(None)
         finally:
             self._runner = None
+
+
+class DelayedSave:
+    """
+    Write soon after a change: never later than `delay` after the first change not on disk.
+
+    A debounce (every change pushes the write back, as `Store.async_delay_save` does) never
+    writes while changes keep coming: on a site where some charger stops a session every
+    second, the history stayed unwritten for as long as that went on (20 s behind at a kill
+    was seen). Here the first unsaved change arms the timer and later ones ride along (the
+    write takes its snapshot when it starts), so the file is never more than `delay` plus one
+    write behind, however busy the site. Writes never overlap (SharedSave).
+    """
+
+    def __init__(self, save: Callable[[], Awaitable[None]], delay: float) -> None:
+        """Wrap the function that snapshots and writes; `delay` bounds how stale the file gets."""
+        self._shared = SharedSave(save)
+        self.delay = delay
+        self._timer: asyncio.TimerHandle | None = None
+        self._writing: set[asyncio.Task[None]] = set()
+
+    @property
+    def pending(self) -> bool:
+        """Return True while a change waits for its write."""
+        return self._timer is not None
+
+    def schedule(self) -> None:
+        """Note a change: it is written within `delay` seconds."""
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.delay, self._due)
+
+    def _due(self) -> None:
+        self._timer = None
+        task = asyncio.get_running_loop().create_task(self._write())
+        self._writing.add(task)
+        task.add_done_callback(self._writing.discard)
+
+    async def _write(self) -> None:
+        try:
+            await self._shared.save()
+        except Exception:
+            # Nobody waits for a delayed write: log, and let the next change try again.
+            _LOGGER.exception("Delayed write failed")
+
+    async def flush(self) -> None:
+        """Write now (whatever is pending) and return once it is on disk."""
+        self.cancel()
+        await self._shared.save()
+
+    def cancel(self) -> None:
+        """Forget a pending write (a write already running finishes)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
