@@ -53,6 +53,8 @@ class UpstreamState:
     failing: set[str] = field(default_factory=set)
     # Close a charger's older connection when it connects again (as some backends do).
     replace_connections: bool = False
+    # Answer a replayed StartTransaction with a new transaction id (as some backends do).
+    renumber_replays: bool = False
 
 
 class UpstreamSession(ChargePoint):
@@ -104,7 +106,7 @@ class UpstreamSession(ChargePoint):
         self.fail_if_asked("StartTransaction")
         key = (self.id, connector_id, id_tag, meter_start, timestamp)
         replayed = [known for known, started in self.state.started.items() if started == key]
-        if replayed:  # a replay: the same id again
+        if replayed and not self.state.renumber_replays:  # a replay: the same id again
             transaction_id = replayed[0]
         else:
             transaction_id = self.state.next_transaction_id

@@ -320,12 +320,6 @@ class CentralSystem:
             self._save_later()
         return connector
 
-    def set_number_of_connectors(self, charge_point_id: str, number: int) -> None:
-        """Create connectors 1..number (NumberOfConnectors from the charger's configuration)."""
-        charger = self.chargers.get(charge_point_id)
-        if charger is not None and number > 0:
-            self._connector(charger, number)
-
     def max_connector_id(self, charge_point_id: str) -> int:
         """Return the highest connector id a charger may use (NumberOfConnectors, at least 32)."""
         charger = self.chargers.get(charge_point_id)
