@@ -112,12 +112,20 @@ async def test_while_the_upstream_is_down_chargers_are_refused_and_unknown_ones_
     issue = ir.async_get(hass).async_get_issue(DOMAIN, outage_issue_id("CP-NEW"))
     assert issue is not None and issue.translation_placeholders is not None
     assert issue.translation_placeholders["error"] == "refused: connection refused"
+    # Another charger's outage has only begun when the entry unloads.
+    with pytest.raises(InvalidStatus):
+        async with charger(port_of(entry), "CP-TWO"):
+            pass
     # Unloading does not wait for the hour-long redial, and takes the issue away.
     began = hass.loop.time()
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert hass.loop.time() - began < 5
     assert entry.state is ConfigEntryState.NOT_LOADED
     assert ir.async_get(hass).async_get_issue(DOMAIN, outage_issue_id("CP-NEW")) is None
+    # ... nor does the second outage become an issue after it.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(minutes=3))
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, outage_issue_id("CP-TWO")) is None
 
 
 async def plain_upgrade_without_a_key(port: int) -> bytes:
