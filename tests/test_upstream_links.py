@@ -201,7 +201,10 @@ async def test_a_parked_link_lost_again_is_redialled_and_keeps_what_the_upstream
     backend = upstream.sessions["CP-1"]
     await backend._connection.send(json.dumps([2, "trigger-1", "TriggerMessage", {"requestedMessage": "Heartbeat"}]))
     await backend._connection.send("a frame that is no message")
-    await wait_for(lambda: len(manager._parked["CP-1"].queued) == 2, what="frames kept for the charger")
+    await wait_for(
+        lambda: (link := manager._parked.get("CP-1")) is not None and len(link.queued) == 2,
+        what="frames kept for the charger",
+    )
     # ... and reaches it when it connects again, over the same link.
     async with raw_charger(port_of(entry), "CP-1") as cp:
         await wait_for(lambda: len(cp.asked) == 1, what="the upstream's request at the charger")
