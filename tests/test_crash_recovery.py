@@ -20,7 +20,7 @@ from ocpp.v16 import call
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.ocpp_cs import history as history_glue
+from custom_components.ocpp_cs import history as history_glue, hub as hub_module
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.engine.central import RECENT_TRANSACTIONS
 from custom_components.ocpp_cs.engine.persist import DelayedSave
@@ -246,3 +246,23 @@ async def test_home_assistant_stopping_writes_the_pending_history(
     await hass.async_stop()
     records = hass_storage[history_key]["data"]["records"]
     assert [(r["transaction_id"], r["meter_stop"]) for r in records] == [(session.transaction_id, session.meter_stop)]
+
+
+async def test_the_state_file_follows_a_stream_of_changes_within_the_delay(
+    hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Status changes keep coming faster than the delay: the state is written anyway, not put off."""
+    monkeypatch.setattr(hub_module, "STORAGE_SAVE_DELAY", 0.3)
+    entry = await setup_entry()
+    state_key, _ = keys(entry)
+    infos_on_disk: set[str | None] = set()
+    async with charger(port_of(entry), "CP-ST") as cp:
+        await cp.boot()
+        for number in range(30):
+            await cp.status(1, "Charging", info=f"step {number}")
+            await asyncio.sleep(0.05)
+            if state_key in hass_storage:
+                (stored,) = (c for c in hass_storage[state_key]["data"]["chargers"] if c["charge_point_id"] == "CP-ST")
+                infos_on_disk.update(c.get("info") for c in stored["connectors"] if c["connector_id"] == 1)
+    # A debounce would have written nothing until the stream ended (1.5 s > 0.3 s).
+    assert infos_on_disk - {None}, "the state was not written during the stream"

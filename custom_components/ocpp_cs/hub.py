@@ -52,6 +52,7 @@ from .const import (
 )
 from .engine.central import CentralSettings, CentralSystem
 from .engine.listener import CertificateSigningRequested, DataTransferReceived, IdTagPresented, SecurityEventReceived
+from .engine.persist import DelayedSave
 from .engine.server import (
     PROFILE_BASIC,
     PROFILE_TLS_BASIC,
@@ -161,6 +162,9 @@ class OcppHub:
         self.entry = entry
         config = entry_config(entry)
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
+        # Not Store.async_delay_save: each change pushes its write back, so a busy site's state
+        # (last meter readings, statuses) would not reach the disk while changes keep coming.
+        self._state_writes = DelayedSave(self._write_state, STORAGE_SAVE_DELAY)
         self.central = CentralSystem(central_settings(config), self, self)
         # Of chargers without their own; chargers have their own only where there is a client CA.
         self.default_security_profile = entry_security_profile(config)
@@ -248,7 +252,8 @@ class OcppHub:
             await self.server.stop()
         if self.local_controller is not None:
             await self.local_controller.async_stop()
-        await self._store.async_save(self.central.snapshot())
+        self._state_writes.cancel()
+        await self._write_state()
 
     def apply_options(self) -> None:
         """Apply policy options that need no restart of the server."""
@@ -342,8 +347,11 @@ class OcppHub:
         await self._store.async_save(data)
 
     def save_later(self) -> None:
-        """Write the engine's state soon, coalescing bursts."""
-        self._store.async_delay_save(self.central.snapshot, STORAGE_SAVE_DELAY)
+        """Write the engine's state soon (within STORAGE_SAVE_DELAY), coalescing bursts."""
+        self._state_writes.schedule()
+
+    async def _write_state(self) -> None:
+        await self._store.async_save(self.central.snapshot())
 
     # --- devices and entities -----------------------------------------------------------
 
