@@ -20,6 +20,10 @@ class RawCharger:
         self.answers: list[list[Any]] = []  # CALLRESULT / CALLERROR frames, in arrival order
         self.asked: list[list[Any]] = []  # CALLs the central system sent
         self.unparsable: list[str | bytes] = []
+        # CALLs of these actions are answered with these (CALLERROR: [4, id, *errors[action]]).
+        self.results: dict[str, Any] = {}
+        self.errors: dict[str, list[Any]] = {}
+        self.ignored: set[str] = set()  # CALLs of these actions get no answer
         self._arrived = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._receive())
 
@@ -33,10 +37,14 @@ class RawCharger:
                     continue
                 if isinstance(frame, list) and frame and frame[0] == 2:
                     self.asked.append(frame)
-                    answer: dict[str, Any] = {"status": "Accepted"}
-                    if frame[2] == "GetConfiguration":
-                        answer = {"configurationKey": []}
-                    await self.connection.send(json.dumps([3, frame[1], answer]))
+                    action = frame[2] if len(frame) > 2 else None
+                    if action in self.ignored:
+                        continue
+                    if action in self.errors:
+                        await self.connection.send(json.dumps([4, frame[1], *self.errors[action]]))
+                        continue
+                    answer: Any = {"configurationKey": []} if action == "GetConfiguration" else {"status": "Accepted"}
+                    await self.connection.send(json.dumps([3, frame[1], self.results.get(action, answer)]))
                     continue
                 self.answers.append(frame)
                 self._arrived.set()

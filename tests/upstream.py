@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 import json
 import ssl
 from typing import Any
 
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
+import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -45,6 +48,13 @@ class UpstreamState:
     paths: list[str] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     subprotocols: list[str | None] = field(default_factory=list)
+    # How it answers BootNotification, and the actions it answers with a CALLERROR.
+    boot_status: str = "Accepted"
+    failing: set[str] = field(default_factory=set)
+    # Close a charger's older connection when it connects again (as some backends do).
+    replace_connections: bool = False
+    # Answer a replayed StartTransaction with a new transaction id (as some backends do).
+    renumber_replays: bool = False
 
 
 class UpstreamSession(ChargePoint):
@@ -63,10 +73,15 @@ class UpstreamSession(ChargePoint):
         frames = [json.loads(frame) for frame in self.state.frames.get(self.id, [])]
         return [frame for frame in frames if frame[0] == 2 and frame[2] == action]
 
+    def fail_if_asked(self, action: str) -> None:
+        if action in self.state.failing:
+            raise InternalError(description=f"the backend fails {action}")
+
     @on(Action.boot_notification)
     def on_boot(self, **_: Any) -> Any:
+        self.fail_if_asked("BootNotification")
         return call_result.BootNotification(
-            current_time="2025-01-01T00:00:00Z", interval=HEARTBEAT_INTERVAL, status="Accepted"
+            current_time="2025-01-01T00:00:00Z", interval=HEARTBEAT_INTERVAL, status=self.state.boot_status
         )
 
     @on(Action.heartbeat)
@@ -83,13 +98,15 @@ class UpstreamSession(ChargePoint):
 
     @on(Action.authorize)
     def on_authorize(self, id_tag: str) -> Any:
+        self.fail_if_asked("Authorize")
         return call_result.Authorize(id_tag_info={"status": self.state.id_tags.get(id_tag, "Accepted")})
 
     @on(Action.start_transaction)
     def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any) -> Any:
+        self.fail_if_asked("StartTransaction")
         key = (self.id, connector_id, id_tag, meter_start, timestamp)
         replayed = [known for known, started in self.state.started.items() if started == key]
-        if replayed:  # a replay: the same id again
+        if replayed and not self.state.renumber_replays:  # a replay: the same id again
             transaction_id = replayed[0]
         else:
             transaction_id = self.state.next_transaction_id
@@ -145,7 +162,10 @@ class Upstream:
         charge_point_id = connection.request.path.rstrip("/").rsplit("/", 1)[-1]
         self.state.subprotocols.append(connection.subprotocol)
         session = UpstreamSession(charge_point_id, connection, self.state)
+        previous = self.sessions.get(charge_point_id)
         self.sessions[charge_point_id] = session
+        if previous is not None and self.state.replace_connections:
+            await previous._connection.close(code=1000, reason="Replaced by a new connection")
         try:
             await session.start()
         except ConnectionClosed:
@@ -174,3 +194,12 @@ class Upstream:
         """Return the backend's session of a charger, once it is connected."""
         await wait_for(lambda: charge_point_id in self.sessions, what=f"{charge_point_id} at the upstream")
         return self.sessions[charge_point_id]
+
+
+@pytest.fixture(name="upstream")
+async def upstream_fixture(socket_enabled: None) -> AsyncIterator[Upstream]:
+    """A running upstream central system (the operator's backend) on its own port."""
+    backend = Upstream()
+    await backend.start()
+    yield backend
+    await backend.stop()

@@ -46,8 +46,6 @@ def error(key: str, **placeholders: Any) -> HomeAssistantError:
 
 def answer_dict(result: Any) -> dict[str, Any]:
     """Return a call result as a snake_case dict without empty fields."""
-    if result is None:
-        return {}
     return {key: value for key, value in asdict(result).items() if value is not None}
 
 

@@ -175,9 +175,9 @@ class LocalController:
         self.hub.charger_changed(charge_point_id, 0, frozenset({UPSTREAM_CONNECTED}))
 
     def _raise_issue(self, charge_point_id: str, minutes: float) -> None:
+        # The outage lasts: its end cancels the timer that calls this (_status_changed).
         status = self.status(charge_point_id)
-        if status is None or status.outage_since is None:
-            return
+        failure = status.last_failure if status is not None else None
         self._issues.add(charge_point_id)
         ir.async_create_issue(
             self.hub.hass,
@@ -191,7 +191,7 @@ class LocalController:
                 "charge_point_id": charge_point_id,
                 "url": str(self.config.get(CONF_UPSTREAM_URL)),
                 "minutes": f"{minutes:g}",
-                "error": str(status.last_failure) if status.last_failure else "",
+                "error": str(failure) if failure else "",
             },
             data={"entry_id": self.hub.entry.entry_id, "charge_point_id": charge_point_id},
         )

@@ -53,19 +53,18 @@ def _invalid(key: str, **placeholders: Any) -> ServiceValidationError:
     )
 
 
-def normalize_list(raw: list[Any], update_type: str) -> list[dict[str, Any]]:
+def normalize_list(raw: list[Mapping[str, Any]], update_type: str) -> list[dict[str, Any]]:
     """
     Return an explicit `local_authorization_list` as AuthorizationData in snake_case.
 
-    Items are `{id_tag, id_tag_info: {status, expiry_date, parent_id_tag}}` (camelCase is
-    accepted too); a Full update needs `id_tag_info` on every item, a Differential item
-    without it deletes the tag. Id tags must be unique (without regard to case).
+    Items (objects: the action's schema checks that) are `{id_tag, id_tag_info: {status,
+    expiry_date, parent_id_tag}}` (camelCase is accepted too); a Full update needs `id_tag_info`
+    on every item, a Differential item without it deletes the tag. Id tags must be unique
+    (without regard to case).
     """
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
     for position, item in enumerate(raw, start=1):
-        if not isinstance(item, Mapping):
-            raise _invalid("invalid_local_list", position=position, error="not an object")
         data = camel_to_snake_case(dict(item))
         id_tag = data.get("id_tag")
         if not isinstance(id_tag, str) or not 0 < len(id_tag) <= ID_TAG_MAX_LENGTH:

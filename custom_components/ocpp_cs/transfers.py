@@ -455,9 +455,7 @@ def _notify_upload(hass: HomeAssistant, slot: UploadSlot, name: str, size: int) 
 
 @callback
 def async_setup(hass: HomeAssistant) -> None:
-    """Create the token registry and register the views (once per Home Assistant start)."""
-    if DATA_TRANSFERS in hass.data:
-        return
+    """Create the token registry and register the views (the component's async_setup: once per start)."""
     hass.data[DATA_TRANSFERS] = FileTransfers(hass)
     hass.http.register_view(UploadView())
     hass.http.register_view(FirmwareView())

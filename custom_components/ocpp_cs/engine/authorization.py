@@ -91,7 +91,7 @@ def decide(
     unknown_policy: str,
     open_transactions: Iterable[Transaction],
     id_tag: str,
-    charge_point_id: str | None,
+    charge_point_id: str,
     *,
     purpose: str,
     now: datetime,
@@ -110,15 +110,12 @@ def decide(
     The charger limit gives way when the tag belongs to the group (same parent) of the
     transaction it stops, or at Authorize of a transaction running on this charger, so a
     family member's card can stop it.
-    Without a charger (`charge_point_id` None) the tag's own status is answered.
     """
     tag = id_tags.get(id_tag.casefold())
     if tag is None:
         return {"status": ACCEPTED if unknown_policy == "accept" else INVALID}
     info = base_info(tag, now)
     if info["status"] != ACCEPTED:
-        return info
-    if charge_point_id is None:
         return info
     limited: str | None = None
     if not may_use(tag, charge_point_id):
@@ -402,8 +399,7 @@ class AuthorizationState:
         if requested is not None:
             self.next_reservation_id = max(self.next_reservation_id, requested + 1)
             return requested
-        while self.next_reservation_id in self.reservations:
-            self.next_reservation_id += 1
+        # Above every reservation's id: add_reservation and restore keep it so.
         allocated = self.next_reservation_id
         self.next_reservation_id += 1
         return allocated

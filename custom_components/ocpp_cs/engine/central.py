@@ -262,10 +262,11 @@ class CentralSystem:
         return self.ensure_charger(charge_point_id, accepted=True)
 
     def remove_charger(self, charge_point_id: str) -> None:
-        """Forget a charger (its device was removed)."""
+        """Forget a charger (its device was removed), its frames too."""
         self.chargers.pop(charge_point_id, None)
         self.registration.pop(charge_point_id, None)
         self.auth.forget_charger(charge_point_id)
+        self.message_logs.forget(charge_point_id)
         self._save_later()
 
     def session_opened(self, session: ChargePointSession) -> ChargePointSession | None:
@@ -318,12 +319,6 @@ class CentralSystem:
                 self._listener.connector_added(charger.charge_point_id, connector_id)
             self._save_later()
         return connector
-
-    def set_number_of_connectors(self, charge_point_id: str, number: int) -> None:
-        """Create connectors 1..number (NumberOfConnectors from the charger's configuration)."""
-        charger = self.chargers.get(charge_point_id)
-        if charger is not None and number > 0:
-            self._connector(charger, number)
 
     def max_connector_id(self, charge_point_id: str) -> int:
         """Return the highest connector id a charger may use (NumberOfConnectors, at least 32)."""
@@ -483,7 +478,7 @@ class CentralSystem:
     def id_tag_info(
         self,
         id_tag: str,
-        charge_point_id: str | None = None,
+        charge_point_id: str,
         *,
         purpose: str = PURPOSE_AUTHORIZE,
         connector_id: int | None = None,

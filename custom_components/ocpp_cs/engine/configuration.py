@@ -79,11 +79,15 @@ def parse_list(value: str | None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def parse_configuration_keys(entries: Iterable[Mapping[str, Any]]) -> dict[str, ConfigurationValue]:
-    """Read GetConfiguration.conf's configurationKey leniently (no length limit, any value type)."""
+def parse_configuration_keys(entries: Iterable[Any]) -> dict[str, ConfigurationValue]:
+    """Read GetConfiguration.conf's configurationKey leniently (no length limit, any value type).
+
+    A relayed charger's answer is not checked against the schema: entries that are not an
+    object with a key are skipped, and the others are read.
+    """
     parsed: dict[str, ConfigurationValue] = {}
     for entry in entries:
-        key = entry.get("key")
+        key = entry.get("key") if isinstance(entry, Mapping) else None
         if not isinstance(key, str) or not key:
             continue
         raw = entry.get("value")

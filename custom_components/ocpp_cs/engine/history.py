@@ -283,21 +283,18 @@ class TransactionHistory:
         self._records.insert(position, record)
         self._by_key[record.key] = record
         while len(self._records) > self.max_records:
+            # One record per key (add replaces, restore skips a repeat): the dropped one is its key's.
             self._keys.pop(0)
-            dropped = self._records.pop(0)
-            if self._by_key.get(dropped.key) is dropped:
-                del self._by_key[dropped.key]
+            del self._by_key[self._records.pop(0).key]
 
     def _remove(self, record: HistoryRecord) -> None:
+        """Take out a record that is kept (found by its key): among those that share its sort key."""
         position = bisect.bisect_left(self._keys, record.sort_key)
-        while position < len(self._records):
-            if self._records[position] is record:
-                del self._records[position]
-                del self._keys[position]
-                break
+        while self._records[position] is not record:
             position += 1
-        if self._by_key.get(record.key) is record:
-            del self._by_key[record.key]
+        del self._records[position]
+        del self._keys[position]
+        del self._by_key[record.key]
 
     # --- reading ------------------------------------------------------------------------
 

@@ -2,19 +2,21 @@
 Fast paths for inbound payloads: the schema check and the key conversion of every message.
 
 `jsonschema` needs about a millisecond for a MeterValues with ten sampled values, more than
-everything else a message costs. The OCPP 1.6 schemas use a handful of draft-04 keywords,
-so each schema is compiled once into nested checks that answer only "valid or not", with
-jsonschema's draft-04 semantics (types as its type checker defines them, `format` ignored).
-A payload they pass is valid for jsonschema too; one they fail goes through jsonschema as
-before, which names the error (and so the CALLERROR code) exactly as it always did. A schema
-with a keyword not listed here is not compiled: its payloads all go through jsonschema.
+everything else a message costs. The OCPP 1.6 request schemas are built from a few shapes: a
+closed object (`additionalProperties: false`) with `properties` and `required`; an array with
+`items` and `minItems`; a string with `maxLength` or an `enum`; an integer; `$ref`s to
+`definitions`. A schema made only of these is compiled once into nested checks that answer only
+"valid or not", with jsonschema's draft-04 semantics (types as its type checker defines them,
+`format` ignored). A payload they pass is valid for jsonschema too; one they fail goes through
+jsonschema as before, which names the error (and so the CALLERROR code) exactly as it always
+did. A schema with any other shape (the `multipleOf` of the charging limits) is not compiled:
+its payloads all go through jsonschema.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
-import numbers
 from typing import Any
 
 from ocpp.charge_point import camel_to_snake_case
@@ -36,21 +38,6 @@ def _is_integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, numbers.Number) and not isinstance(value, bool)
-
-
-_TYPES: dict[str, Check] = {
-    "object": lambda value: isinstance(value, dict),
-    "array": lambda value: isinstance(value, list),
-    "string": lambda value: isinstance(value, str),
-    "boolean": lambda value: isinstance(value, bool),
-    "integer": _is_integer,
-    "number": _is_number,
-    "null": lambda value: value is None,
-}
-
-
 def tolerated_path(names: Sequence[str]) -> bool:
     """Return True where an `enum` violation is let through: a sampled value's unit (see session.tolerated)."""
     return len(names) > 1 and names[-1] == "unit" and "sampledValue" in names
@@ -61,165 +48,53 @@ def compile_schema(root: Mapping[str, Any]) -> Check:
     return _compile(root, root, ())
 
 
-def _resolve(root: Mapping[str, Any], reference: str) -> Mapping[str, Any]:
-    prefix = "#/definitions/"
-    if not reference.startswith(prefix):
-        raise Unsupported(reference)
-    found = (root.get("definitions") or {}).get(reference[len(prefix) :])
-    if not isinstance(found, Mapping):
-        raise Unsupported(reference)
-    return found
-
-
-def _compile(schema: Mapping[str, Any], root: Mapping[str, Any], names: tuple[str, ...]) -> Check:
-    if "$ref" in schema:
-        # Draft 4 ignores the siblings of $ref.
-        return _compile(_resolve(root, str(schema["$ref"])), root, names)
-    typed = _compile_typed(schema, root, names)
-    if typed is not None:
-        return typed
-    checks: list[Check] = []
-    for keyword, argument in schema.items():
-        if keyword in _ANNOTATIONS or keyword in ("properties", "additionalProperties"):
-            continue
-        if keyword == "type":
-            types = [argument] if isinstance(argument, str) else list(argument)
-            if any(name not in _TYPES for name in types):
-                raise Unsupported(f"type {argument}")
-            type_checks = tuple(_TYPES[name] for name in types)
-            checks.append(type_checks[0] if len(type_checks) == 1 else _any_of(type_checks))
-        elif keyword == "enum":
-            if tolerated_path(names):
-                continue
-            if not all(isinstance(value, str) for value in argument):
-                raise Unsupported("enum of other than strings")
-            checks.append(_enum(frozenset(argument)))
-        elif keyword == "maxLength":
-            checks.append(_max_length(int(argument)))
-        elif keyword == "minItems":
-            checks.append(_min_items(int(argument)))
-        elif keyword == "required":
-            checks.append(_required(tuple(argument)))
-        elif keyword == "items":
-            if not isinstance(argument, Mapping):
-                raise Unsupported("items as a list")
-            checks.append(_items(_compile(argument, root, names)))
-        else:
-            raise Unsupported(keyword)
-    if "properties" in schema or "additionalProperties" in schema:
-        checks.append(_object(schema, root, names))
-    return _all_of(tuple(checks))
-
-
+# `additionalProperties` is vacuous on other than objects (the OCPP schemas put it on strings).
 _STRING_KEYWORDS = frozenset({"type", "maxLength", "enum", "additionalProperties"}) | _ANNOTATIONS
 _OBJECT_KEYWORDS = frozenset({"type", "properties", "additionalProperties", "required"}) | _ANNOTATIONS
 _ARRAY_KEYWORDS = frozenset({"type", "items", "minItems"}) | _ANNOTATIONS
-_SCALAR_KEYWORDS = frozenset({"type", "additionalProperties"}) | _ANNOTATIONS
+_INTEGER_KEYWORDS = frozenset({"type", "additionalProperties"}) | _ANNOTATIONS
 
 
-def _compile_typed(schema: Mapping[str, Any], root: Mapping[str, Any], names: tuple[str, ...]) -> Check | None:
+def _compile(schema: Mapping[str, Any], root: Mapping[str, Any], names: tuple[str, ...]) -> Check:
     """
-    Compile the usual shapes (one type and its own keywords) into a single check.
+    Compile one shape (one type and its own keywords) into a single check, the type check first.
 
-    With one type, the keywords of other types are vacuous (jsonschema applies `properties`
-    only to objects, `maxLength` only to strings...), and the type check comes first.
-    Returns None for anything else (the general compiler takes it).
+    Raises Unsupported for any other shape.
     """
+    if "$ref" in schema:
+        # Draft 4 ignores the siblings of $ref. A reference elsewhere than to the root's
+        # definitions raises KeyError: the schema is not compiled (_check_for).
+        return _compile(root["definitions"][str(schema["$ref"]).removeprefix("#/definitions/")], root, names)
     kind = schema.get("type")
     keywords = set(schema)
     if kind == "string" and keywords <= _STRING_KEYWORDS:
-        limit = schema.get("maxLength")
-        enum = schema.get("enum")
-        if enum is not None and tolerated_path(names):
-            enum = None
-        if enum is not None and not all(isinstance(value, str) for value in enum):
-            return None
-        if limit is None and enum is None:
-            return lambda value: isinstance(value, str)
-        if enum is None:
-            assert limit is not None  # both None returned above
-            size = int(limit)
-            return lambda value: isinstance(value, str) and len(value) <= size
-        allowed = frozenset(enum)
-        if limit is None:
-            return lambda value: isinstance(value, str) and value in allowed
+        return _string(schema, names)
+    if kind == "integer" and keywords <= _INTEGER_KEYWORDS:
+        return _is_integer
+    if kind == "array" and keywords <= _ARRAY_KEYWORDS and isinstance(schema.get("items"), Mapping):
+        return _array(_compile(schema["items"], root, names), int(schema.get("minItems", 0)))
+    if kind == "object" and keywords <= _OBJECT_KEYWORDS and schema.get("additionalProperties") is False:
+        return _object(schema, root, names)
+    raise Unsupported(f"{kind}: {sorted(keywords)}")
+
+
+def _string(schema: Mapping[str, Any], names: tuple[str, ...]) -> Check:
+    limit = schema.get("maxLength")
+    enum = schema.get("enum")
+    if enum is not None and not tolerated_path(names):
+        # jsonschema's equality: a string equals only an equal string; one too long is refused.
+        allowed = frozenset(value for value in enum if limit is None or len(value) <= int(limit))
+        return lambda value: isinstance(value, str) and value in allowed
+    if limit is not None:
         size = int(limit)
-        return lambda value: isinstance(value, str) and len(value) <= size and value in allowed
-    if kind in ("integer", "number", "boolean") and keywords <= _SCALAR_KEYWORDS:
-        return _TYPES[kind]
-    if kind == "array" and keywords <= _ARRAY_KEYWORDS:
-        items = schema.get("items")
-        if items is not None and not isinstance(items, Mapping):
-            return None
-        item_check = _compile(items, root, names) if items is not None else None
-        least = int(schema.get("minItems", 0))
-
-        def check_array(value: Any) -> bool:
-            if not isinstance(value, list) or len(value) < least:
-                return False
-            if item_check is not None:
-                for item in value:
-                    if not item_check(item):
-                        return False
-            return True
-
-        return check_array
-    if kind == "object" and keywords <= _OBJECT_KEYWORDS:
-        fields = _object(schema, root, names)
-        required = tuple(schema.get("required") or ())
-
-        def check_object(value: Any) -> bool:
-            if not isinstance(value, dict):
-                return False
-            for key in required:
-                if key not in value:
-                    return False
-            return fields(value)
-
-        return check_object
-    return None
+        return lambda value: isinstance(value, str) and len(value) <= size
+    return lambda value: isinstance(value, str)
 
 
-def _any_of(checks: tuple[Check, ...]) -> Check:
-    return lambda value: any(check(value) for check in checks)
-
-
-def _all_of(checks: tuple[Check, ...]) -> Check:
-    if not checks:
-        return lambda _value: True
-    if len(checks) == 1:
-        return checks[0]
-
+def _array(item_check: Check, least: int) -> Check:
     def check(value: Any) -> bool:
-        for one in checks:  # noqa: SIM110 (a loop is quicker than all() over a generator)
-            if not one(value):
-                return False
-        return True
-
-    return check
-
-
-def _enum(allowed: frozenset[str]) -> Check:
-    # jsonschema's equality: a string equals only an equal string.
-    return lambda value: isinstance(value, str) and value in allowed
-
-
-def _max_length(limit: int) -> Check:
-    return lambda value: not isinstance(value, str) or len(value) <= limit
-
-
-def _min_items(limit: int) -> Check:
-    return lambda value: not isinstance(value, list) or len(value) >= limit
-
-
-def _required(keys: tuple[str, ...]) -> Check:
-    return lambda value: not isinstance(value, dict) or all(key in value for key in keys)
-
-
-def _items(item_check: Check) -> Check:
-    def check(value: Any) -> bool:
-        if not isinstance(value, list):
-            return True
+        if not isinstance(value, list) or len(value) < least:
+            return False
         for item in value:  # noqa: SIM110 (a loop is quicker than all() over a generator)
             if not item_check(item):
                 return False
@@ -230,23 +105,18 @@ def _items(item_check: Check) -> Check:
 
 def _object(schema: Mapping[str, Any], root: Mapping[str, Any], names: tuple[str, ...]) -> Check:
     properties = schema.get("properties") or {}
-    property_checks = {
-        name: _compile(subschema, root, (*names, name)) for name, subschema in properties.items()
-    }
-    additional = schema.get("additionalProperties", True)
-    if additional not in (True, False):
-        raise Unsupported("additionalProperties as a schema")
-    closed = additional is False
+    property_checks = {name: _compile(subschema, root, (*names, name)) for name, subschema in properties.items()}
+    required = tuple(schema.get("required") or ())
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
-            return True
+            return False
+        for key in required:
+            if key not in value:
+                return False
         for key, item in value.items():
             property_check = property_checks.get(key)
-            if property_check is None:
-                if closed:
-                    return False
-            elif not property_check(item):
+            if property_check is None or not property_check(item):
                 return False
         return True
 
@@ -282,11 +152,10 @@ _SNAKE_KEYS_MAX = 4096
 
 
 def _snake_key(key: str) -> str:
-    found = _SNAKE_KEYS.get(key)
-    if found is None:
-        found = next(iter(camel_to_snake_case({key: None})))
-        if len(_SNAKE_KEYS) < _SNAKE_KEYS_MAX:
-            _SNAKE_KEYS[key] = found
+    """Convert a key not seen before (and remember it while there is room)."""
+    found: str = next(iter(camel_to_snake_case({key: None})))
+    if len(_SNAKE_KEYS) < _SNAKE_KEYS_MAX:
+        _SNAKE_KEYS[key] = found
     return found
 
 

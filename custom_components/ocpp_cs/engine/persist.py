@@ -51,13 +51,12 @@ class SharedSave:
                         self._next = None
                     raise
                 except Exception as err:  # handed to every caller of this write
-                    if not current.done():
-                        current.set_exception(err)
-                        # Nobody may be left to retrieve it (all callers cancelled): no warning.
-                        current.exception()
+                    # Only this loop settles `current` (callers wait through a shield).
+                    current.set_exception(err)
+                    # Nobody may be left to retrieve it (all callers cancelled): no warning.
+                    current.exception()
                 else:
-                    if not current.done():
-                        current.set_result(None)
+                    current.set_result(None)
         finally:
             self._runner = None
 

@@ -280,18 +280,14 @@ class UpstreamLink:
     """One WebSocket to the upstream on behalf of one charger connection."""
 
     def __init__(self, manager: RelayManager, charge_point_id: str, connection: ClientConnection) -> None:
-        """Wrap an open connection; `run` reads it."""
+        """Wrap an open connection and start reading the upstream's frames."""
         self.manager = manager
         self.charge_point_id = charge_point_id
         self.connection = connection
         self.session: RelaySession | None = None
         self.closed_by_us = False
         self.queued: list[str | bytes] = []
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start reading the upstream's frames."""
-        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"upstream {self.charge_point_id}")
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=f"upstream {charge_point_id}")
 
     async def _run(self) -> None:
         failure: UpstreamFailure | None = None
@@ -330,14 +326,13 @@ class UpstreamLink:
     @property
     def open(self) -> bool:
         """Return True while the connection is open."""
-        return self.task is not None and not self.task.done() and not self.closed_by_us
+        return not self.task.done() and not self.closed_by_us
 
     async def close(self, reason: str = "") -> None:
         """Close the link on purpose (the charger left, or nobody claimed it)."""
         self.closed_by_us = True
         await self.connection.close(code=1000, reason=reason)
-        if self.task is not None:
-            await asyncio.gather(self.task, return_exceptions=True)
+        await asyncio.gather(self.task, return_exceptions=True)
 
 
 def _decode(frame: str | bytes) -> list[Any] | None:
@@ -553,10 +548,8 @@ class RelaySession(ChargePointSession):
                 await central.start_transaction_observed(self.id, request, transaction_id, str(info.get("status")))
         elif action == "StopTransaction":
             await central.stop_transaction(self.id, request, observed=True)
-        elif action in RECORDING_ACTIONS:
-            handlers = self.route_map.get(action)
-            if handlers is not None and "_on_action" in handlers:
-                await handlers["_on_action"](**request)
+        elif action in RECORDING_ACTIONS:  # the session has a handler for each
+            await self.route_map[action]["_on_action"](**request)
 
     def _observe_upstream_request(self, action: str, payload: Any, answer: Any) -> None:
         """Record what the upstream changed on the charger (configuration) and tell the manager."""
@@ -666,10 +659,7 @@ class RelayManager:
         self._dial[charge_point_id] = _DialParameters(
             upstream_url_for(self.settings.upstream_url, segment), offered, forwarded, request.headers.get("User-Agent")
         )
-        link = self._parked.pop(charge_point_id, None)
-        timer = self._park_timers.pop(charge_point_id, None)
-        if timer is not None:
-            timer.cancel()
+        link = self._unpark(charge_point_id)
         if link is None or not link.open:
             redial = self._redial.get(charge_point_id)
             status = self.status.get(charge_point_id)
@@ -737,7 +727,6 @@ class RelayManager:
             ping_timeout=self.settings.ping_timeout,
         )
         link = UpstreamLink(self, charge_point_id, connection)
-        link.start()
         self._links.setdefault(charge_point_id, set()).add(link)
         status = self.status.setdefault(charge_point_id, UpstreamStatus())
         recovered = status.outage_since is not None
@@ -757,7 +746,7 @@ class RelayManager:
         status = self.status.setdefault(charge_point_id, UpstreamStatus())
         status.connected = bool(links)
         if self._parked.get(charge_point_id) is link:
-            del self._parked[charge_point_id]
+            self._unpark(charge_point_id)
         session = link.session
         if link.closed_by_us or self._stopped:
             self._changed(charge_point_id)
@@ -801,29 +790,31 @@ class RelayManager:
                 _LOGGER.debug("%s: upstream still unreachable: %s", charge_point_id, status.last_failure)
                 delay = min(delay * 2, self.settings.backoff_max)
                 continue
-            if len(self._links.get(charge_point_id, ())) > 1:
-                # The charger came back meanwhile, through a link of its own handshake.
-                await link.close("Not needed")
-                return
+            # A charger's handshake that opens a link of its own cancels this loop (_handshake):
+            # the link is the charger's only one.
             self._park(charge_point_id, link)
             return
 
     def _park(self, charge_point_id: str, link: UpstreamLink) -> None:
         """Keep a redialled link for the charger's next connection (closed if it does not come)."""
         self._parked[charge_point_id] = link
-        timer = self._park_timers.pop(charge_point_id, None)
-        if timer is not None:
-            timer.cancel()
 
         def expire() -> None:
+            # Still parked: every way out of the park (_unpark, stop) cancels this timer.
             self._park_timers.pop(charge_point_id, None)
-            if self._parked.get(charge_point_id) is link:
-                del self._parked[charge_point_id]
-                self._spawn(link.close("The charge point did not connect again"))
+            del self._parked[charge_point_id]
+            self._spawn(link.close("The charge point did not connect again"))
 
         self._park_timers[charge_point_id] = asyncio.get_running_loop().call_later(
             self.settings.park_timeout, expire
         )
+
+    def _unpark(self, charge_point_id: str) -> UpstreamLink | None:
+        """Take a charger's parked link (None when there is none) and stop its timer."""
+        timer = self._park_timers.pop(charge_point_id, None)
+        if timer is not None:
+            timer.cancel()
+        return self._parked.pop(charge_point_id, None)
 
     def upstream_request_answered(
         self, session: RelaySession, action: str, request: Mapping[str, Any], answer: Mapping[str, Any]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from .configuration import parse_list
@@ -158,15 +157,12 @@ def limit_profile(
     return profile
 
 
-def _has_more_than_one_decimal(value: Any) -> bool:
-    try:
-        return Decimal(str(value)).as_tuple().exponent < -1  # type: ignore[operator]
-    except ArithmeticError:
-        return True
-
-
 def validate_profile(charger: ChargerState, connector_id: int, profile: Mapping[str, Any]) -> None:
-    """Check a ChargingProfile (snake_case keys) against the spec; raise ProfileError."""
+    """
+    Check a ChargingProfile (snake_case keys) against the spec; raise ProfileError.
+
+    One decimal at most in limits is the schema's (multipleOf 0.1), checked before.
+    """
     purpose = profile.get("charging_profile_purpose")
     if purpose == PURPOSE_CHARGE_POINT_MAX and connector_id != 0:
         raise ProfileError("charge_point_max_connector", connector_id=connector_id)
@@ -211,20 +207,13 @@ def validate_profile(charger: ChargerState, connector_id: int, profile: Mapping[
         limit = period.get("limit")
         if limit is None or float(limit) < 0:
             raise ProfileError("invalid_limit", limit=limit)
-        if _has_more_than_one_decimal(limit):
-            raise ProfileError("limit_decimals", limit=limit)
         phases = period.get("number_phases")
         if phases is not None and int(phases) not in (1, 2, 3):
             raise ProfileError("invalid_phases", number_phases=phases)
-    min_rate = schedule.get("min_charging_rate")
-    if min_rate is not None and _has_more_than_one_decimal(min_rate):
-        raise ProfileError("limit_decimals", limit=min_rate)
 
 
-def current_limit_of_schedule(schedule: Mapping[str, Any] | None, now: datetime) -> tuple[float, str] | None:
+def current_limit_of_schedule(schedule: Mapping[str, Any], now: datetime) -> tuple[float, str] | None:
     """Return the limit in force now of a GetCompositeSchedule answer (snake_case), with its unit."""
-    if not schedule:
-        return None
     periods = schedule.get("charging_schedule_period") or []
     if not periods:
         return None
