@@ -8,6 +8,7 @@ from pathlib import Path
 import socket
 from typing import Any
 
+from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import probatio as vol
 
@@ -76,3 +77,18 @@ def can_bind(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+async def options_step(hass: HomeAssistant, entry: Any, step: str) -> dict[str, Any]:
+    """Open the options flow and choose a menu option (its form checked for translations)."""
+    menu = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": step})
+    assert_translated(result, strings()["options"])
+    return dict(result)
+
+
+async def configure(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:
+    """Submit an options flow step (the result checked for translations)."""
+    result = await hass.config_entries.options.async_configure(flow_id, user_input)
+    assert_translated(result, strings()["options"])
+    return dict(result)

@@ -196,6 +196,11 @@ async def test_other_devices_can_be_removed(hass: HomeAssistant, setup_entry: En
     devices = dr.async_get(hass)
     other = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "unknown-thing")})
     assert await async_remove_config_entry_device(hass, entry, other)
+    # A stale charger device whose id reads like a connector of a known charger is no connector.
+    async with charger(port_of(entry), "garage") as cp:
+        await cp.boot()
+    stale = devices.async_get_or_create(config_entry_id=entry.entry_id, identifiers={(DOMAIN, "garage_2")})
+    assert await async_remove_config_entry_device(hass, entry, stale)
 
 
 async def test_connector_and_entry_devices_stay_while_the_charger_is_known(

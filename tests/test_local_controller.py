@@ -40,7 +40,7 @@ from custom_components.ocpp_cs.local_controller import outage_issue_id
 from .charger import charger, now_iso
 from .conftest import EntryFactory, free_port, hub_of, port_of
 from .control_charger import ControlCharger
-from .flow_helpers import assert_translated, strings
+from .flow_helpers import configure, options_step
 from .helpers import entity_id, full_state, sampled, state, wait_for
 from .test_config_flow import _write_certificate
 from .test_smart_charging import set_number
@@ -476,17 +476,6 @@ async def test_restart_keeps_the_upstream_transaction(
 # --- per-charger settings and the test-connection step -----------------------------------------
 
 
-async def options_step(hass: HomeAssistant, entry: Any, step: str) -> dict[str, Any]:
-    menu = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": step})
-    assert_translated(result, strings()["options"])
-    return dict(result)
-
-
-async def configure(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:
-    result = await hass.config_entries.options.async_configure(flow_id, user_input)
-    assert_translated(result, strings()["options"])
-    return dict(result)
 
 
 async def test_charger_options_password_and_relaying(

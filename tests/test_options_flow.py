@@ -22,7 +22,7 @@ from custom_components.ocpp_cs.hub import OcppHub, entry_config
 
 from .charger import charger
 from .conftest import EntryFactory, free_port, hub_of, port_of
-from .flow_helpers import assert_translated, can_bind, form_values, strings
+from .flow_helpers import assert_translated, can_bind, configure, form_values, strings
 from .helpers import wait_for
 
 # --- helpers ------------------------------------------------------------------------------
@@ -43,11 +43,6 @@ async def options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -
     assert_translated(result, strings()["options"])
     return dict(result)
 
-
-async def configure(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:
-    result = await hass.config_entries.options.async_configure(flow_id, user_input)
-    assert_translated(result, strings()["options"])
-    return dict(result)
 
 
 async def change_settings(hass: HomeAssistant, entry: MockConfigEntry, **changes: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 import pytest
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import InvalidHandshake, InvalidStatus, NegotiationError
 
 from custom_components.ocpp_cs.engine.server import SecurityRequirement
 from custom_components.ocpp_cs.hub import build_ssl_context
@@ -28,7 +28,7 @@ from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import ControlCharger
 from .firmware_charger import FirmwareCharger
-from .flow_helpers import assert_translated, form_values, strings
+from .flow_helpers import configure, form_values, options_step
 from .helpers import action, device_id
 
 PASSWORD = "entry-Pa55word"
@@ -183,17 +183,6 @@ def failure(entry: Any, charge_point_id: str) -> str:
     return server.auth_failures[charge_point_id].reason
 
 
-async def options_step(hass: HomeAssistant, entry: Any, step: str) -> dict[str, Any]:
-    menu = await hass.config_entries.options.async_init(entry.entry_id)
-    result = await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": step})
-    assert_translated(result, strings()["options"])
-    return dict(result)
-
-
-async def configure(hass: HomeAssistant, flow_id: str, user_input: dict[str, Any]) -> dict[str, Any]:
-    result = await hass.config_entries.options.async_configure(flow_id, user_input)
-    assert_translated(result, strings()["options"])
-    return dict(result)
 
 
 async def charger_profile(
@@ -364,6 +353,12 @@ async def test_migration_from_profile_2_to_3(hass: HomeAssistant, setup_entry: E
         assert hub.server is not None and hub.server.security_profile_in_use("CP-M") == 2
     # A fallback still needs the password.
     assert await refused(port, "CP-M", ssl=pki.tls(), **basic("CP-M", "wrong-password")) == 401
+    # A certificate login that fails later in the handshake (only OCPP 2.0.1 offered) is no
+    # connection with the new profile: the fallback stays.
+    with pytest.raises((InvalidStatus, NegotiationError)):
+        async with charger(port, "CP-M", scheme="wss", ssl=pki.tls(certificate), subprotocols=["ocpp2.0.1"]):
+            pass
+    assert state.security_profile_fallback == 2
     # 4. With its certificate: accepted, and from now on profile 2 is refused (A05.FR.09).
     await connects(port, "CP-M", ssl=pki.tls(certificate))
     assert state.security_profile_fallback is None
@@ -406,6 +401,26 @@ async def test_raising_the_entry_profile_keeps_chargers_in(
     # A charger with a profile of its own keeps it; a new one needs a certificate.
     await connects(port, "CP-OWN", ssl=pki.tls(), **basic("CP-OWN"))
     assert await refused(port, "CP-NEW", ssl=pki.tls(), **basic("CP-NEW")) == 403
+
+
+async def test_raising_the_entry_profile_with_a_restart_of_the_server_keeps_chargers_in(
+    hass: HomeAssistant, setup_entry: EntryFactory, pki: Pki
+) -> None:
+    """Profile 3 saved with a new password restarts the server: the fallback survives the reload."""
+    entry = await setup_entry(**pki.entry(password=PASSWORD, security_profile="2"))
+    port = port_of(entry)
+    await connects(port, "CP-R", ssl=pki.tls(), **basic("CP-R"))
+    new_password = "another-16-bytes-pw"
+    form = await options_step(hass, entry, "settings")
+    result = await configure(
+        hass, form["flow_id"], {**form_values(form), "security_profile": "3", "password": new_password}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    hub = hub_of(entry)
+    assert hub.default_security_profile == 3
+    assert hub.central.chargers["CP-R"].security_profile_fallback == 2
+    await connects(port, "CP-R", ssl=pki.tls(), **basic("CP-R", new_password))  # not locked out
 
 
 async def test_profile_settings_are_checked(hass: HomeAssistant, setup_entry: EntryFactory, pki: Pki) -> None:

@@ -95,6 +95,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
         # Policies apply live; only a change of what the server binds to needs a reload,
         # so chargers stay connected when the user edits id tags or policies.
         if {key: entry_config(entry).get(key) for key in SERVER_OPTIONS} != server_config:
+            # The fallback of chargers raised with the entry's profile goes into the state the
+            # unload writes (a new certificate and profile 3 saved together must not lock them out).
+            hub.follow_default_security_profile(entry_config(entry))
             hass.config_entries.async_schedule_reload(entry.entry_id)
         else:
             hub.apply_options()
@@ -153,8 +156,10 @@ async def async_remove_config_entry_device(
             _remove_connector_devices(hass, entry, identifier, [c for c in charger.connectors if c > 0])
             hub.forget_charger(identifier)
             continue
+        # A connector's device hangs off its charger's; a stale charger named like a connector
+        # (`garage_2` beside `garage`) does not.
         charge_point_id, _, connector = identifier.rpartition("_")
-        if connector.isdigit() and charge_point_id in hub.central.chargers:
+        if device.via_device_id is not None and connector.isdigit() and charge_point_id in hub.central.chargers:
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="remove_connector_device",

@@ -259,6 +259,10 @@ class OcppHub:
         """Apply policy options that need no restart of the server."""
         config = entry_config(self.entry)
         self.central.settings = central_settings(config)
+        self.follow_default_security_profile(config)
+
+    def follow_default_security_profile(self, config: Mapping[str, Any]) -> None:
+        """Raise the chargers that follow the entry's profile with it (before a reload too)."""
         default = entry_security_profile(config)
         if default > self.default_security_profile:
             # Chargers that follow the entry's profile are raised with it: each may still use

@@ -608,7 +608,7 @@ async def _set_charger_password(target: Target) -> dict[str, Any]:
         value = authorization_key_value(password)
     except AuthorizationKeyError as err:
         raise validation_error(err.key, **err.placeholders) from err
-    pushed = AUTHORIZATION_KEY in target.charger.configuration
+    pushed = any(is_authorization_key(key) for key in target.charger.configuration)
     if pushed:
         # Only expect it once the charger took it, or the charger could no longer log in.
         payload = call.ChangeConfiguration(key=AUTHORIZATION_KEY, value=value)

@@ -192,6 +192,7 @@ class CentralSystemServer:
         self._security_profile_confirmed = security_profile_confirmed
         # The security profile each connection was admitted with (until the connection is gone).
         self._profiles: weakref.WeakKeyDictionary[ServerConnection, int] = weakref.WeakKeyDictionary()
+        self._confirming: weakref.WeakSet[ServerConnection] = weakref.WeakSet()
         self._claimed_elsewhere = claimed_elsewhere
         self._on_accepted_boot = on_accepted_boot
         self._on_session_started = on_session_started
@@ -294,7 +295,9 @@ class CentralSystemServer:
         profile, confirmed = admitted
         self._profiles[connection] = profile
         if confirmed:
-            self._security_profile_confirmed(charge_point_id)
+            # Ends the fallback once the charger *did connect* with its new profile (A05.FR.09):
+            # when the WebSocket handshake has succeeded too (see _handle), not before.
+            self._confirming.add(connection)
         return None
 
     def _authenticate(
@@ -422,6 +425,9 @@ class CentralSystemServer:
             on_accepted_boot=self._on_accepted_boot,
         )
         session.frames.event(f"connected from {format_address(connection.remote_address)}")
+        if connection in self._confirming:
+            self._confirming.discard(connection)
+            self._security_profile_confirmed(charge_point_id)
         previous = self.central.session_opened(session)
         if previous is not None:
             _LOGGER.info("%s connected again; closing its previous connection", charge_point_id)
