@@ -25,6 +25,7 @@ from .engine.configuration import (
     parse_configuration_keys,
     password_of_authorization_key,
 )
+from .engine.quirks import NO_QUIRKS
 from .engine.relay import RelaySession
 from .engine.session import ChargePointSession, DisconnectedBeforeAnswer
 from .hub import OcppHub, entry_config
@@ -98,15 +99,69 @@ async def remote_start(
     id_tag: str | None = None,
     charging_profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Ask the charger to start a transaction (RemoteStartTransaction)."""
+    """Ask the charger to start a transaction (RemoteStartTransaction).
+
+    Quirk profiles (engine/quirk_table.py): a charger may take only the id tag of one of its
+    configuration keys, or fail when the profile comes with the request (it follows as the
+    transaction's TxProfile once the transaction has started).
+    """
+    charger = hub.central.chargers.get(charge_point_id)
+    quirks = charger.quirks if charger is not None else NO_QUIRKS
+    if id_tag is None and quirks.remote_id_tag_key is not None and charger is not None:
+        id_tag = charger.config_value(quirks.remote_id_tag_key)
+    later = charging_profile if quirks.remote_start_without_profile else None
     payload = call.RemoteStartTransaction(
         id_tag=id_tag or hub.central.settings.remote_id_tag,
         connector_id=connector_id,
-        charging_profile=charging_profile,
+        charging_profile=None if later is not None else charging_profile,
     )
     result = await async_call(hub, charge_point_id, payload)
     expect_status(charge_point_id, "RemoteStartTransaction", result)
+    if later is not None:
+        hub.hass.async_create_background_task(
+            _profile_after_start(hub, charge_point_id, connector_id or 1, later),
+            f"{DOMAIN} profile after remote start {charge_point_id}",
+        )
     return answer_dict(result)
+
+
+# How long a remote start's profile waits for the transaction (the driver may plug in late).
+PROFILE_AFTER_START_SECONDS = 300.0
+
+
+async def _profile_after_start(hub: OcppHub, charge_point_id: str, connector_id: int, profile: dict[str, Any]) -> None:
+    """Set a remote start's profile as the TxProfile of the transaction it started, once it runs."""
+    charger = hub.central.chargers[charge_point_id]
+    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+    def watch(changed_id: str, changed_connector: int, keys: frozenset[str]) -> None:
+        connector = charger.connectors.get(connector_id)
+        if (
+            changed_id == charge_point_id
+            and changed_connector == connector_id
+            and "transaction" in keys
+            and connector is not None
+            and connector.transaction is not None
+            and not started.done()
+        ):
+            started.set_result(connector.transaction.transaction_id)
+
+    hub.on_change.append(watch)
+    try:
+        transaction_id = await asyncio.wait_for(started, PROFILE_AFTER_START_SECONDS)
+    except TimeoutError:
+        _LOGGER.info("%s: no transaction started on connector %s: profile not set", charge_point_id, connector_id)
+        return
+    finally:
+        hub.on_change.remove(watch)
+    tx_profile = {**profile, "transaction_id": transaction_id}
+    try:
+        result = await async_call(
+            hub, charge_point_id, call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=tx_profile)
+        )
+        expect_status(charge_point_id, "SetChargingProfile", result)
+    except HomeAssistantError as err:
+        _LOGGER.warning("%s: the remote start's profile was not set: %s", charge_point_id, err)
 
 
 async def remote_stop(hub: OcppHub, charge_point_id: str, transaction_id: int) -> dict[str, Any]:
@@ -253,8 +308,12 @@ async def read_all_configuration(hub: OcppHub, charge_point_id: str) -> None:
 
 async def apply_meter_value_options(hub: OcppHub, charge_point_id: str) -> None:
     """Set MeterValueSampleInterval / MeterValuesSampledData when the user configured them."""
-    for key, value in hub.meter_value_settings().items():
+    for key, wanted in hub.meter_value_settings().items():
         charger = hub.central.chargers.get(charge_point_id)
+        minimum = charger.quirks.min_meter_interval if charger is not None else None
+        value = wanted
+        if key == "MeterValueSampleInterval" and minimum is not None and 0 < int(wanted) < minimum:
+            value = str(minimum)  # the lowest it takes (quirk profile)
         if charger is not None and charger.config_value(key) == value:
             continue
         try:
