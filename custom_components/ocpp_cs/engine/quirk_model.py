@@ -133,6 +133,10 @@ def markdown_table(profiles: Iterable[QuirkProfile]) -> str:
         rules = " or ".join(rule.describe() for rule in profile.match)
         if not profile.vendor_verified:
             rules += " (vendor string not verified)"
+        elif profile.example.vendor:
+            rules += f" (seen: `{profile.example.vendor}`)"
+        else:
+            rules += " (seen: an empty vendor)"
         for index, behaviour in enumerate(profile.behaviours):
             first = index == 0
             handling = behaviour.handling
