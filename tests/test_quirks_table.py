@@ -12,6 +12,7 @@ import random
 import re
 import sys
 from types import ModuleType
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
@@ -20,6 +21,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import get_dia
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from websockets.asyncio.client import connect
 
+from custom_components.ocpp_cs.const import EVENT_TRANSACTION_STOPPED
 from custom_components.ocpp_cs.engine.quirks import (
     BY_NAME,
     CHOICES,
@@ -260,3 +262,37 @@ async def test_demo_charger_plays_a_profile(hass: HomeAssistant, setup_entry: En
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await running
+
+
+async def test_demo_charger_session_with_its_own_transaction_ids(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """A whole demo story (plug, start, meter values, stop) of a charger that uses its own transaction ids."""
+    demo = load_script("demo_charger")
+    entry = await setup_entry()
+    stopped: list[dict[str, Any]] = []
+    hass.bus.async_listen(EVENT_TRANSACTION_STOPPED, lambda event: stopped.append(dict(event.data)))
+    loop = asyncio.get_running_loop()
+    station = demo.Station(
+        charge_point_id="DEMO-E",
+        serial="DEMO-0002",
+        connectors={1: demo.Connector(connector_id=1, energy_wh=1000.0, next_session=loop.time() + 0.2)},
+        configuration=demo.default_configuration(1),
+        speed=200.0,
+        rng=random.Random(3),
+        state_file=None,
+    )
+    demo.play_quirks(station, "etrel_inch")
+    async with connect(f"ws://127.0.0.1:{port_of(entry)}/ocpp/DEMO-E", subprotocols=["ocpp1.6"]) as ws:  # type: ignore[list-item]
+        running = loop.create_task(demo.DemoChargePoint(station, ws).run())
+        try:
+            await wait_for(lambda: bool(stopped), timeout=20, what="a whole session")
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await running
+    central = hub_of(entry).central
+    assert stopped[0]["transaction_id"] == 1  # ours, though the charger said 700001
+    assert 0 < stopped[0]["energy"] < 100
+    assert central.chargers["DEMO-E"].connectors[1].transaction is None
+    assert not central.open_transactions
