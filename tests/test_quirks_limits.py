@@ -19,7 +19,7 @@ from custom_components.ocpp_cs.smart_charging import REFUSALS_BEFORE_UNSUPPORTED
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import action, device_id, state, wait_for
+from .helpers import action, device_id, has_entity, state, wait_for
 from .quirk_charger import QuirkCharger, playing
 from .test_smart_charging import set_number
 
@@ -44,6 +44,13 @@ async def ready(hass: HomeAssistant, entry: Any, cp: QuirkCharger, connectors: i
     await wait_for(lambda: "SupportedFeatureProfiles" in state_of.configuration, what="configuration read")
     await hass.async_block_till_done()
     assert state_of.quirk_profile_in_force() is cp.profile
+    if "no_smart_charging" not in cp.plays:
+        # A number that is not available yet would ignore the value set (no profile would go out).
+        limit = f"{cp.id}_{connectors}_current_limit"
+        await wait_for(
+            lambda: has_entity(hass, limit, "number") and state(hass, limit, "number") != "unavailable",
+            what="limit numbers",
+        )
 
 
 def no_profile(hass: HomeAssistant, entry: Any, charge_point_id: str) -> None:

@@ -28,6 +28,7 @@ from .engine.configuration import (
 from .engine.quirks import NO_QUIRKS
 from .engine.relay import RelaySession
 from .engine.session import ChargePointSession, DisconnectedBeforeAnswer
+from .engine.state import Transaction
 from .hub import OcppHub, entry_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -115,12 +116,18 @@ async def remote_start(
         connector_id=connector_id,
         charging_profile=None if later is not None else charging_profile,
     )
-    result = await async_call(hub, charge_point_id, payload)
-    expect_status(charge_point_id, "RemoteStartTransaction", result)
-    if later is not None:
+    # Watching before asking: the charger may start the transaction before its answer is read.
+    watch = _StartWatch(hub, charge_point_id, connector_id or 1) if later is not None else None
+    try:
+        result = await async_call(hub, charge_point_id, payload)
+        expect_status(charge_point_id, "RemoteStartTransaction", result)
+    except HomeAssistantError:
+        if watch is not None:
+            watch.close()
+        raise
+    if watch is not None and later is not None:
         hub.hass.async_create_background_task(
-            _profile_after_start(hub, charge_point_id, connector_id or 1, later),
-            f"{DOMAIN} profile after remote start {charge_point_id}",
+            _profile_after_start(hub, watch, later), f"{DOMAIN} profile after remote start {charge_point_id}"
         )
     return answer_dict(result)
 
@@ -129,31 +136,46 @@ async def remote_start(
 PROFILE_AFTER_START_SECONDS = 300.0
 
 
-async def _profile_after_start(hub: OcppHub, charge_point_id: str, connector_id: int, profile: dict[str, Any]) -> None:
+class _StartWatch:
+    """The next transaction on a connector, from the moment this is made."""
+
+    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int) -> None:
+        self.hub = hub
+        self.charge_point_id = charge_point_id
+        self.connector_id = connector_id
+        self.started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        running = self._running()
+        self._before = running.transaction_id if running is not None else None
+        hub.on_change.append(self._changed)
+
+    def _running(self) -> Transaction | None:
+        charger = self.hub.central.chargers.get(self.charge_point_id)
+        connector = charger.connectors.get(self.connector_id) if charger is not None else None
+        return connector.transaction if connector is not None else None
+
+    def _changed(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
+        if (charge_point_id, connector_id) != (self.charge_point_id, self.connector_id) or "transaction" not in keys:
+            return
+        running = self._running()
+        if running is not None and running.transaction_id != self._before and not self.started.done():
+            self.started.set_result(running.transaction_id)
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self._changed in self.hub.on_change:
+            self.hub.on_change.remove(self._changed)
+
+
+async def _profile_after_start(hub: OcppHub, watch: _StartWatch, profile: dict[str, Any]) -> None:
     """Set a remote start's profile as the TxProfile of the transaction it started, once it runs."""
-    charger = hub.central.chargers[charge_point_id]
-    started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    def watch(changed_id: str, changed_connector: int, keys: frozenset[str]) -> None:
-        connector = charger.connectors.get(connector_id)
-        if (
-            changed_id == charge_point_id
-            and changed_connector == connector_id
-            and "transaction" in keys
-            and connector is not None
-            and connector.transaction is not None
-            and not started.done()
-        ):
-            started.set_result(connector.transaction.transaction_id)
-
-    hub.on_change.append(watch)
+    charge_point_id, connector_id = watch.charge_point_id, watch.connector_id
     try:
-        transaction_id = await asyncio.wait_for(started, PROFILE_AFTER_START_SECONDS)
+        transaction_id = await asyncio.wait_for(watch.started, PROFILE_AFTER_START_SECONDS)
     except TimeoutError:
         _LOGGER.info("%s: no transaction started on connector %s: profile not set", charge_point_id, connector_id)
         return
     finally:
-        hub.on_change.remove(watch)
+        watch.close()
     tx_profile = {**profile, "transaction_id": transaction_id}
     try:
         result = await async_call(
