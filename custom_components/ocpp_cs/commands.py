@@ -25,8 +25,10 @@ from .engine.configuration import (
     parse_configuration_keys,
     password_of_authorization_key,
 )
+from .engine.quirks import NO_QUIRKS
 from .engine.relay import RelaySession
 from .engine.session import ChargePointSession, DisconnectedBeforeAnswer
+from .engine.state import Transaction
 from .hub import OcppHub, entry_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -96,15 +98,90 @@ async def remote_start(
     id_tag: str | None = None,
     charging_profile: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Ask the charger to start a transaction (RemoteStartTransaction)."""
+    """Ask the charger to start a transaction (RemoteStartTransaction).
+
+    Quirk profiles (engine/quirk_table.py): a charger may take only the id tag of one of its
+    configuration keys, or fail when the profile comes with the request (it follows as the
+    transaction's TxProfile once the transaction has started).
+    """
+    charger = hub.central.chargers.get(charge_point_id)
+    quirks = charger.quirks if charger is not None else NO_QUIRKS
+    if id_tag is None and quirks.remote_id_tag_key is not None and charger is not None:
+        id_tag = charger.config_value(quirks.remote_id_tag_key)
+    later = charging_profile if quirks.remote_start_without_profile else None
     payload = call.RemoteStartTransaction(
         id_tag=id_tag or hub.central.settings.remote_id_tag,
         connector_id=connector_id,
-        charging_profile=charging_profile,
+        charging_profile=None if later is not None else charging_profile,
     )
-    result = await async_call(hub, charge_point_id, payload)
-    expect_status(charge_point_id, "RemoteStartTransaction", result)
+    # Watching before asking: the charger may start the transaction before its answer is read.
+    watch = _StartWatch(hub, charge_point_id, connector_id or 1) if later is not None else None
+    try:
+        result = await async_call(hub, charge_point_id, payload)
+        expect_status(charge_point_id, "RemoteStartTransaction", result)
+    except HomeAssistantError:
+        if watch is not None:
+            watch.close()
+        raise
+    if watch is not None and later is not None:
+        hub.hass.async_create_background_task(
+            _profile_after_start(hub, watch, later), f"{DOMAIN} profile after remote start {charge_point_id}"
+        )
     return answer_dict(result)
+
+
+# How long a remote start's profile waits for the transaction (the driver may plug in late).
+PROFILE_AFTER_START_SECONDS = 300.0
+
+
+class _StartWatch:
+    """The next transaction on a connector, from the moment this is made."""
+
+    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int) -> None:
+        self.hub = hub
+        self.charge_point_id = charge_point_id
+        self.connector_id = connector_id
+        self.started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        running = self._running()
+        self._before = running.transaction_id if running is not None else None
+        hub.on_change.append(self._changed)
+
+    def _running(self) -> Transaction | None:
+        charger = self.hub.central.chargers.get(self.charge_point_id)
+        connector = charger.connectors.get(self.connector_id) if charger is not None else None
+        return connector.transaction if connector is not None else None
+
+    def _changed(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
+        if (charge_point_id, connector_id) != (self.charge_point_id, self.connector_id) or "transaction" not in keys:
+            return
+        running = self._running()
+        if running is not None and running.transaction_id != self._before and not self.started.done():
+            self.started.set_result(running.transaction_id)
+
+    def close(self) -> None:
+        """Stop watching."""
+        if self._changed in self.hub.on_change:
+            self.hub.on_change.remove(self._changed)
+
+
+async def _profile_after_start(hub: OcppHub, watch: _StartWatch, profile: dict[str, Any]) -> None:
+    """Set a remote start's profile as the TxProfile of the transaction it started, once it runs."""
+    charge_point_id, connector_id = watch.charge_point_id, watch.connector_id
+    try:
+        transaction_id = await asyncio.wait_for(watch.started, PROFILE_AFTER_START_SECONDS)
+    except TimeoutError:
+        _LOGGER.info("%s: no transaction started on connector %s: profile not set", charge_point_id, connector_id)
+        return
+    finally:
+        watch.close()
+    tx_profile = {**profile, "transaction_id": transaction_id}
+    try:
+        result = await async_call(
+            hub, charge_point_id, call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=tx_profile)
+        )
+        expect_status(charge_point_id, "SetChargingProfile", result)
+    except HomeAssistantError as err:
+        _LOGGER.warning("%s: the remote start's profile was not set: %s", charge_point_id, err)
 
 
 async def remote_stop(hub: OcppHub, charge_point_id: str, transaction_id: int) -> dict[str, Any]:
@@ -251,8 +328,12 @@ async def read_all_configuration(hub: OcppHub, charge_point_id: str) -> None:
 
 async def apply_meter_value_options(hub: OcppHub, charge_point_id: str) -> None:
     """Set MeterValueSampleInterval / MeterValuesSampledData when the user configured them."""
-    for key, value in hub.meter_value_settings().items():
+    for key, wanted in hub.meter_value_settings().items():
         charger = hub.central.chargers.get(charge_point_id)
+        minimum = charger.quirks.min_meter_interval if charger is not None else None
+        value = wanted
+        if key == "MeterValueSampleInterval" and minimum is not None and 0 < int(wanted) < minimum:
+            value = str(minimum)  # the lowest it takes (quirk profile)
         if charger is not None and charger.config_value(key) == value:
             continue
         try:

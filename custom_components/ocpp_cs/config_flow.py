@@ -45,6 +45,7 @@ from .const import (
     NEW_CHARGERS_OPTIONS,
     UNKNOWN_ID_TAGS_OPTIONS,
 )
+from .engine.quirks import CHOICES, QUIRKS_AUTO, QUIRKS_NONE, detect
 from .engine.server import PROFILE_TLS_BASIC, PROFILE_TLS_CLIENT_CERTIFICATE
 from .engine.state import ID_TAG_STATUSES, ChargerState, IdTag
 from .engine.util import snake
@@ -64,6 +65,7 @@ CONF_SINGLE_TRANSACTION = "single_transaction"
 CONF_CHARGER = "charger"
 CONF_MAX_CURRENT = "max_current"
 CONF_PHASES = "phases"
+CONF_QUIRK_PROFILE = "quirk_profile"
 CONF_RELAYED = "relayed"
 CONF_UPSTREAM_PASSWORD = "upstream_password"
 CONF_CHARGE_POINT_ID = "charge_point_id"
@@ -73,6 +75,13 @@ SECURITY_PROFILES = [str(PROFILE_TLS_BASIC), str(PROFILE_TLS_CLIENT_CERTIFICATE)
 
 _TEXT = selector.TextSelector()
 _PASSWORD = selector.TextSelector(selector.TextSelectorConfig(type=selector.TextSelectorType.PASSWORD))
+
+
+def _detected_quirk_profile(charger: ChargerState) -> str:
+    """Return the quirk profile `auto` picks for a charger, as the options flow shows it."""
+    boot = charger.boot
+    detected = detect(boot.vendor, boot.model, boot.firmware_version)
+    return f"{detected.brand} ({detected.name})" if detected is not None else QUIRKS_NONE
 
 
 def _select(options: list[str], key: str) -> selector.SelectSelector:
@@ -403,6 +412,9 @@ class OcppOptionsFlow(OptionsFlow):
             if not errors:
                 charger.max_current = float(user_input[CONF_MAX_CURRENT])
                 charger.phases = int(user_input[CONF_PHASES])
+                choice = user_input.get(CONF_QUIRK_PROFILE, QUIRKS_AUTO)
+                if choice != charger.quirk_profile:
+                    hub.central.set_quirk_profile(charger.charge_point_id, choice)
                 if upstream:
                     self._save_relay_settings(hub, charger, user_input)
                 hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
@@ -418,12 +430,14 @@ class OcppOptionsFlow(OptionsFlow):
                         },
                     )
                 return self.async_create_entry(data=dict(self.config_entry.options))
+        quirk_choice = charger.quirk_profile if charger.quirk_profile in CHOICES else QUIRKS_AUTO
         schema = vol.Schema(
             {
                 vol.Required(CONF_MAX_CURRENT, default=charger.max_current): vol.All(
                     vol.Coerce(float), vol.Range(min=6, max=500)
                 ),
                 vol.Required(CONF_PHASES, default=str(charger.phases)): _select(["1", "3"], CONF_PHASES),
+                vol.Required(CONF_QUIRK_PROFILE, default=quirk_choice): _select(list(CHOICES), CONF_QUIRK_PROFILE),
             }
         )
         if with_profile:
@@ -452,6 +466,7 @@ class OcppOptionsFlow(OptionsFlow):
             description_placeholders={
                 "charge_point_id": charger.charge_point_id,
                 "entry_profile": str(hub.default_security_profile),
+                "detected_quirk_profile": _detected_quirk_profile(charger),
             },
         )
 

@@ -11,6 +11,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 
 from . import security
 from .const import DOMAIN
+from .engine.quirks import detect
 from .hub import OcppConfigEntry, OcppHub
 
 # `AuthorizationKey` is the charger's configuration key (security profiles 1-2): some
@@ -29,6 +30,15 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
     charger = hub.central.chargers[charge_point_id]
     data = charger.to_dict()
     data["connected"] = charger.connected
+    # Which known behaviours are handled for it (engine/quirk_table.py): chosen, detected, in force.
+    detected = detect(charger.boot.vendor, charger.boot.model, charger.boot.firmware_version)
+    in_force = charger.quirk_profile_in_force()
+    data["quirks"] = {
+        "choice": charger.quirk_profile,
+        "detected": detected.name if detected is not None else None,
+        "in_force": in_force.name if in_force is not None else None,
+        "changed": list(charger.quirks.changed()),
+    }
     data["registration"] = hub.central.registration_status(charge_point_id)
     data["open_transactions"] = [
         t.to_dict() for t in hub.central.open_transactions.values() if t.charge_point_id == charge_point_id

@@ -212,7 +212,7 @@ class LocalController:
         charger = self.hub.central.chargers.get(charge_point_id)
         if charger is None or not charger.limits:
             return
-        stack_level = self.hub.limits.stack_level
+        stack_level = self.hub.limits.stack_level_of(charger)
         if action == "ClearChargingProfile":
             profile_id = request.get("id")
             if profile_id is not None:

@@ -493,7 +493,7 @@ async def _clear_charging_profile(target: Target) -> dict[str, Any]:
             cleared = (
                 (purpose in (None, scope_purpose))
                 and connector_id in (None, scope)
-                and (data.get("stack_level") in (None, target.hub.limits.stack_level))
+                and (data.get("stack_level") in (None, target.hub.limits.stack_level_of(target.charger)))
             )
         if cleared and status == "Accepted":
             del limits[scope]

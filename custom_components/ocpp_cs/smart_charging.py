@@ -24,9 +24,7 @@ from .engine.configuration import PROFILE_SMART_CHARGING
 from .engine.smart_charging import (
     LIMIT_PROFILE_ID_BASE,
     LIMIT_STACK_LEVEL,
-    PURPOSE_CHARGE_POINT_MAX,
     PURPOSE_TX,
-    PURPOSE_TX_DEFAULT,
     TX_PROFILE_ID_BASE,
     UNIT_A,
     Conversion,
@@ -34,11 +32,14 @@ from .engine.smart_charging import (
     current_limit_of_schedule,
     limit_in,
     limit_profile,
+    limit_stack_level,
+    limit_targets,
     measured_voltage,
     phases_in_use,
+    shape,
     to_charger_unit,
 )
-from .engine.state import ChargingLimit
+from .engine.state import ChargerState, ChargingLimit
 from .engine.util import utcnow
 from .hub import OcppHub, entry_config
 
@@ -104,6 +105,10 @@ class LimitController:
         """Return the stack level of the limits' profiles."""
         value = entry_config(self.hub.entry).get(CONF_LIMIT_STACK_LEVEL)
         return int(value) if value is not None else LIMIT_STACK_LEVEL
+
+    def stack_level_of(self, charger: ChargerState) -> int:
+        """Return the stack level of a charger's limits: the option, as far as the charger goes."""
+        return limit_stack_level(charger, self.stack_level)
 
     def limit_profile_id(self, connector_id: int) -> int:
         """Return the profile id of a scope's limit (ChargePointMaxProfile / TxDefaultProfile)."""
@@ -174,64 +179,27 @@ class LimitController:
                     "profile": "SmartCharging",
                 },
             )
-        voltage = measured_voltage(charger, connector_id)
-        phases = phases_in_use(charger, connector_id, charger.phases)
-        conversion = to_charger_unit(limit, allowed_units(charger), voltage, phases)
-        profiles: list[dict[str, Any]] = []
-        if connector_id == 0:
-            profiles.append(
-                limit_profile(
-                    PURPOSE_CHARGE_POINT_MAX,
-                    0,
-                    conversion.value,
-                    conversion.unit,
-                    profile_id=self.limit_profile_id(0),
-                    stack_level=self.stack_level,
-                )
+        quirks = charger.quirks
+        level = self.stack_level_of(charger)
+        conversion: Conversion | None = None
+        for target, purpose, target_limit in limit_targets(charger, connector_id, limit):
+            voltage = measured_voltage(charger, target)
+            phases = phases_in_use(charger, target, charger.phases)
+            sent = shape(to_charger_unit(target_limit, allowed_units(charger), voltage, phases), quirks)
+            conversion = conversion or sent
+            profile = limit_profile(
+                purpose, target, sent.value, sent.unit, profile_id=self.limit_profile_id(target), stack_level=level
             )
-        else:
-            profiles.append(
-                limit_profile(
-                    PURPOSE_TX_DEFAULT,
-                    connector_id,
-                    conversion.value,
-                    conversion.unit,
-                    profile_id=self.limit_profile_id(connector_id),
-                    stack_level=self.stack_level,
-                )
+            result = await commands.async_call(
+                hub, charge_point_id, call.SetChargingProfile(connector_id=target, cs_charging_profiles=profile)
             )
-        result = await commands.async_call(
-            hub, charge_point_id, call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=profiles[0])
-        )
-        if result.status != "Accepted":
-            self._refused(charge_point_id)
-            commands.expect_status(charge_point_id, "SetChargingProfile", result)
-        self._accepted(charge_point_id)
-        connector = charger.connectors.get(connector_id)
-        transaction = connector.transaction if connector and connector_id > 0 else None
-        if transaction is not None:
-            # Many chargers apply TxDefaultProfile to new transactions only: set the running one too.
-            tx_profile = limit_profile(
-                PURPOSE_TX,
-                connector_id,
-                conversion.value,
-                conversion.unit,
-                profile_id=self.tx_profile_id(connector_id),
-                stack_level=self.stack_level,
-                transaction_id=transaction.transaction_id,
-            )
-            try:
-                tx_result = await commands.async_call(
-                    hub,
-                    charge_point_id,
-                    call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=tx_profile),
-                )
-                if tx_result.status != "Accepted":
-                    _LOGGER.info(
-                        "%s refused the TxProfile of transaction %s", charge_point_id, transaction.transaction_id
-                    )
-            except HomeAssistantError as err:
-                _LOGGER.info("%s: TxProfile not set: %s", charge_point_id, err)
+            if result.status != "Accepted":
+                self._refused(charge_point_id)
+                self._raise_refused(charge_point_id, result)
+            self._accepted(charge_point_id)
+            if target > 0:
+                await self._set_tx_profile(charge_point_id, target, sent, level)
+        assert conversion is not None  # every scope has a target
         charger.limits[connector_id] = limit
         self.conversions[(charge_point_id, connector_id)] = conversion
         hub.central.changed(charge_point_id, connector_id, frozenset({"limit"}))
@@ -239,12 +207,54 @@ class LimitController:
             self.async_refresh_composite(charge_point_id, connector_id), f"{DOMAIN} composite {charge_point_id}"
         )
 
+    async def _set_tx_profile(
+        self, charge_point_id: str, connector_id: int, conversion: Conversion, stack_level: int
+    ) -> None:
+        """Many chargers apply TxDefaultProfile to new transactions only: set the running one too."""
+        charger = self.hub.central.chargers[charge_point_id]
+        connector = charger.connectors.get(connector_id)
+        transaction = connector.transaction if connector else None
+        if transaction is None:
+            return
+        tx_profile = limit_profile(
+            PURPOSE_TX,
+            connector_id,
+            conversion.value,
+            conversion.unit,
+            profile_id=self.tx_profile_id(connector_id),
+            stack_level=stack_level,
+            transaction_id=transaction.transaction_id,
+            absolute=charger.quirks.absolute_profiles,
+        )
+        try:
+            tx_result = await commands.async_call(
+                self.hub,
+                charge_point_id,
+                call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=tx_profile),
+            )
+        except HomeAssistantError as err:
+            _LOGGER.info("%s: TxProfile not set: %s", charge_point_id, err)
+            return
+        if tx_result.status != "Accepted":
+            _LOGGER.info("%s refused the TxProfile of transaction %s", charge_point_id, transaction.transaction_id)
+
+    def _raise_refused(self, charge_point_id: str, result: Any) -> None:
+        """Raise a refusal (always), naming the charger settings behind it when its quirk profile knows them."""
+        hint = self.hub.central.chargers[charge_point_id].quirks.refusal_hint
+        if hint is None:
+            commands.expect_status(charge_point_id, "SetChargingProfile", result)
+        raise commands.error(
+            "refused_hint", charge_point_id=charge_point_id, action="SetChargingProfile", status=result.status,
+            hint=hint,
+        )
+
     def _refused(self, charge_point_id: str) -> None:
         count = self._refusals.get(charge_point_id, 0) + 1
         self._refusals[charge_point_id] = count
         if count >= REFUSALS_BEFORE_UNSUPPORTED and charge_point_id not in self._accepted_once:
             self.refused.add(charge_point_id)
-            self._report_unsupported(charge_point_id, "smart_charging_refused", count=str(count))
+            hint = self.hub.central.chargers[charge_point_id].quirks.refusal_hint or ""
+            self._report_unsupported(charge_point_id, "smart_charging_refused", count=str(count), hint=hint)
 
     def _accepted(self, charge_point_id: str) -> None:
         self._refusals.pop(charge_point_id, None)

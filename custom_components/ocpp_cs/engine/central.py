@@ -38,6 +38,7 @@ from .listener import (
 from .message_log import MessageLogs
 from .meter import ENERGY_REGISTER, parse_meter_values
 from .persist import SharedSave
+from .quirks import CHOICES
 from .state import BootInfo, ChargerState, ConnectorState, IdTag, Transaction
 from .util import parse_datetime, snake, utcnow
 
@@ -382,6 +383,11 @@ class CentralSystem:
             meter_serial_number=payload.get("meter_serial_number"),
         )
         charger.last_boot = utcnow()
+        if (quirk_profile := charger.quirk_profile_in_force()) is not None:
+            _LOGGER.info(
+                "%s: quirk profile %s (%s): %s", charge_point_id, quirk_profile.name, quirk_profile.brand,
+                ", ".join(quirk_profile.quirks.changed()) or "handled like every charger",
+            )
         if status == REGISTRATION_PENDING:
             if self.registration.get(charge_point_id) != REGISTRATION_PENDING:
                 _LOGGER.info("Charger %s is pending: accept it in Repairs", charge_point_id)
@@ -435,6 +441,8 @@ class CentralSystem:
         transaction = None
         if transaction_id is not None:
             transaction = self._open_transaction_of(charge_point_id, transaction_id)
+            if transaction is None and connector_id > 0 and charger.quirks.own_transaction_ids:
+                transaction = connector.transaction  # its own id for our transaction (quirk_table.py)
         elif connector_id > 0:
             transaction = connector.transaction
         self._apply_readings(charger, connector, meter_values, transaction)
@@ -452,7 +460,11 @@ class CentralSystem:
         changed: set[str] = set()
         new_keys: list[str] = []
         session_changed = False
+        # A charger whose connector-0 register is no meter reading (quirk_table.py): dropped.
+        drop_register = connector.connector_id == 0 and charger.quirks.connector_zero_register_ignored
         for key, reading in readings:
+            if drop_register and key == ENERGY_REGISTER:
+                continue
             if key not in connector.meters and key not in new_keys:
                 new_keys.append(key)
             if charger.apply_reading(connector, key, reading):
@@ -555,6 +567,11 @@ class CentralSystem:
             return self.observed_transactions.get((charge_point_id, transaction_id))
         return transaction
 
+    def _only_running_transaction(self, charge_point_id: str) -> Transaction | None:
+        """Return the charger's one running transaction, None when it has none or several."""
+        running = [t for t in self._running_transactions() if t.charge_point_id == charge_point_id]
+        return running[0] if len(running) == 1 else None
+
     def _find_replay(
         self, charge_point_id: str, connector_id: int, id_tag: str, meter_start: int, start: datetime | None
     ) -> Transaction | None:
@@ -640,8 +657,10 @@ class CentralSystem:
         reason = payload.get("reason") or "Local"
         charger = self.accepted_charger(charge_point_id)
         transaction = self._open_transaction_of(charge_point_id, transaction_id)
+        if transaction is None and not observed and charger.quirks.own_transaction_ids:
+            transaction = self._only_running_transaction(charge_point_id)  # its own id (quirk_table.py)
         if transaction is not None and not transaction.observed:
-            del self.open_transactions[transaction_id]
+            del self.open_transactions[transaction.transaction_id]
         elif transaction is not None:
             del self.observed_transactions[(charge_point_id, transaction_id)]
         if transaction is None:
@@ -759,6 +778,15 @@ class CentralSystem:
         charger = self.chargers[charge_point_id]
         charger.security_profile = profile
         charger.security_profile_fallback = fallback
+        self._listener.charger_changed(charge_point_id, 0, frozenset({"settings"}))
+        self._save_later()
+
+    def set_quirk_profile(self, charge_point_id: str, choice: str) -> None:
+        """Choose a known charger's quirk profile: `auto` (detected), `none` or a profile's name."""
+        if choice not in CHOICES:
+            raise ValueError(f"unknown quirk profile {choice!r}")
+        charger = self.chargers[charge_point_id]
+        charger.quirk_profile = choice
         self._listener.charger_changed(charge_point_id, 0, frozenset({"settings"}))
         self._save_later()
 

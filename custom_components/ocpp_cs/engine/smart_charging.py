@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+import math
 from typing import Any
 
 from .configuration import parse_list
+from .quirks import Quirks
 from .state import ChargerState, ChargingLimit, ConnectorState
 from .util import parse_datetime
 
@@ -56,7 +58,17 @@ def allowed_units(charger: ChargerState) -> set[str]:
         units.add(UNIT_A)
     if "power" in values or "w" in values:
         units.add(UNIT_W)
+    if not units and (known := charger.quirks.rate_unit) is not None:
+        return {known}  # it does not say, its quirk profile does
     return units or {UNIT_A}
+
+
+def limit_stack_level(charger: ChargerState, wanted: int) -> int:
+    """Return the stack level of the limits' profiles: the one wanted, as far as the charger goes."""
+    if charger.quirks.stack_level_zero:
+        return 0
+    maximum = charger.config_int("ChargeProfileMaxStackLevel")
+    return max(0, min(wanted, maximum)) if maximum is not None else wanted
 
 
 def _readings(charger: ChargerState, connector_id: int) -> list[ConnectorState]:
@@ -117,6 +129,59 @@ def to_charger_unit(
     return Conversion(round(limit.value * volts * phases, 1), UNIT_W, True, volts, phases)
 
 
+def shape(conversion: Conversion, quirks: Quirks) -> Conversion:
+    """Return a limit in A as the charger applies it: whole amperes, not below its minimum (0 pauses)."""
+    if conversion.unit != UNIT_A or conversion.value <= 0:
+        return conversion
+    value = conversion.value
+    if quirks.min_current is not None and value < quirks.min_current:
+        value = quirks.min_current
+    elif quirks.whole_amps:
+        value = float(math.floor(value))
+    return replace(conversion, value=value) if value != conversion.value else conversion
+
+
+def lower(first: ChargingLimit, second: ChargingLimit | None, voltage: float | None, phases: int) -> ChargingLimit:
+    """Return the lower of two limits (compared in A), the first when the second is None."""
+    if second is None:
+        return first
+    if limit_in(second, UNIT_A, voltage, phases) < limit_in(first, UNIT_A, voltage, phases):
+        return second
+    return first
+
+
+def limit_targets(
+    charger: ChargerState, connector_id: int, limit: ChargingLimit
+) -> list[tuple[int, str, ChargingLimit]]:
+    """
+    Return where a scope's limit goes: (connector id, profile purpose, limit) for each profile.
+
+    The charger-wide limit is a ChargePointMaxProfile, a connector's a TxDefaultProfile. A
+    charger that ignores ChargePointMaxProfile (quirk) gets the charger-wide limit as each
+    connector's TxDefaultProfile instead, lowered to the connector's own limit, which the
+    connector's limit then replaces (lowered to the charger-wide one) when it is set.
+    """
+    if not charger.quirks.charge_point_max_ignored:
+        return [(connector_id, PURPOSE_CHARGE_POINT_MAX if connector_id == 0 else PURPOSE_TX_DEFAULT, limit)]
+    if connector_id > 0:
+        voltage, phases = measured_voltage(charger, connector_id), phases_in_use(charger, connector_id, charger.phases)
+        return [(connector_id, PURPOSE_TX_DEFAULT, lower(limit, charger.limits.get(0), voltage, phases))]
+    connectors = sorted(c for c in charger.connectors if c > 0) or [1]
+    return [
+        (
+            target,
+            PURPOSE_TX_DEFAULT,
+            lower(
+                limit,
+                charger.limits.get(target),
+                measured_voltage(charger, target),
+                phases_in_use(charger, target, charger.phases),
+            ),
+        )
+        for target in connectors
+    ]
+
+
 def limit_in(limit: ChargingLimit, unit: str, voltage: float | None, phases: int) -> float:
     """Return a limit expressed in A or W."""
     if limit.unit == unit:
@@ -137,8 +202,13 @@ def limit_profile(
     stack_level: int = LIMIT_STACK_LEVEL,
     transaction_id: int | None = None,
     number_phases: int | None = None,
+    absolute: bool = False,
 ) -> dict[str, Any]:
-    """Return a one-period Absolute profile that holds `value` from now on (snake_case keys)."""
+    """Return a one-period profile that holds `value` from now on (snake_case keys).
+
+    Absolute, but for a TxProfile: Relative to the transaction's start, unless `absolute`
+    (chargers that refuse Relative profiles).
+    """
     period: dict[str, Any] = {"start_period": 0, "limit": round(value, 1)}
     if number_phases:
         period["number_phases"] = number_phases
@@ -146,10 +216,10 @@ def limit_profile(
         "charging_profile_id": profile_id,
         "stack_level": stack_level,
         "charging_profile_purpose": purpose,
-        "charging_profile_kind": "Relative" if purpose == PURPOSE_TX else "Absolute",
+        "charging_profile_kind": "Relative" if purpose == PURPOSE_TX and not absolute else "Absolute",
         "charging_schedule": {"charging_rate_unit": unit, "charging_schedule_period": [period]},
     }
-    if purpose != PURPOSE_TX:
+    if profile["charging_profile_kind"] == "Absolute":
         # Absolute schedules need a start; one in the past avoids a gap (spec 3.12.2 note).
         profile["charging_schedule"]["start_schedule"] = "2020-01-01T00:00:00Z"
     if transaction_id is not None:

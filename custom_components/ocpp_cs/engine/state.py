@@ -16,6 +16,7 @@ from .configuration import (
     parse_list,
 )
 from .meter import ENERGY_REGISTER, MeterReading
+from .quirks import NO_QUIRKS, QUIRKS_AUTO, QuirkProfile, Quirks, resolve
 from .util import parse_datetime
 
 
@@ -247,6 +248,19 @@ class ChargerState:
     # when an upstream URL is set) and the password it uses there (HTTP Basic, user = its id).
     relayed: bool | None = None
     upstream_password: str | None = None
+    # The user's choice of quirk profile (engine/quirks.py): `auto`, `none` or a profile's name.
+    quirk_profile: str = QUIRKS_AUTO
+
+    def quirk_profile_in_force(self) -> QuirkProfile | None:
+        """Return the quirk profile that applies: the chosen one, else the one its BootNotification matches."""
+        boot = self.boot
+        return resolve(self.quirk_profile, boot.vendor, boot.model, boot.firmware_version)
+
+    @property
+    def quirks(self) -> Quirks:
+        """Return what is done differently for this charger (nothing without a quirk profile)."""
+        profile = self.quirk_profile_in_force()
+        return profile.quirks if profile is not None else NO_QUIRKS
 
     def config_value(self, key: str) -> str | None:
         """Return a configuration key's value, None when unknown."""
@@ -326,6 +340,7 @@ class ChargerState:
             "log_status": self.log_status,
             "relayed": self.relayed,
             "upstream_password": self.upstream_password,
+            "quirk_profile": self.quirk_profile,
         }
 
     @classmethod
@@ -350,6 +365,7 @@ class ChargerState:
             log_status=data.get("log_status"),
             relayed=data.get("relayed") if isinstance(data.get("relayed"), bool) else None,
             upstream_password=data.get("upstream_password") or None,
+            quirk_profile=str(data.get("quirk_profile") or QUIRKS_AUTO),
         )
         for connector_id, raw_limit in (data.get("limits") or {}).items():
             limit = ChargingLimit.from_dict(raw_limit)
