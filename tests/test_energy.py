@@ -305,6 +305,24 @@ async def test_energy_dashboard_counts_what_every_register_behaviour_delivered(
     assert shown == ["0.0", "10.0", "0.0", "9.6", "0.0", "9.8", "0.0", "9.9", "unavailable"]
 
 
+async def test_readings_on_connector_0_count_for_the_transactions_connector(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """Some chargers send MeterValues on connector 0 (the main meter) with the transaction's id."""
+    entry = await setup_entry()
+    async with charger(port_of(entry), "MAIN") as cp:
+        await cp.boot()
+        tx = (await cp.start_transaction(1, "CARD", 20_000)).transaction_id
+        await cp.meter(0, [sampled("21500", REGISTER, "Wh")], transaction_id=tx)
+        await hass.async_block_till_done()
+        assert float(state(hass, "MAIN_1_energy")) == 1.5
+        assert float(state(hass, "MAIN_0_energy")) == 1.5
+        await cp.stop_transaction(tx, 22_000)
+        await hass.async_block_till_done()
+        assert float(state(hass, "MAIN_1_energy")) == 2.0
+        assert float(state(hass, "MAIN_0_energy")) == 2.0
+
+
 # --- the engine's rules, without Home Assistant ----------------------------------------------
 
 
