@@ -341,3 +341,4 @@ def test_every_meter_key_has_a_plain_name() -> None:
     assert named["frequency"] == "Frequency"
     assert named["rpm"] == "Fan speed"
     assert named["session_energy"] == "Session energy"
+    assert named["energy"] == "Charged energy"

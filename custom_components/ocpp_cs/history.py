@@ -95,6 +95,7 @@ class HistoryKeeper:
         central = self.hub.central
         history.restore(await self._store.async_load())
         added = history.reconcile(central.recent_transactions, self.id_tag_name)
+        central.seed_energy()
         history.listener = self._recorded
         if added:
             _LOGGER.debug("%s: %s stopped sessions added to the history", self.hub.entry.title, added)

@@ -20,7 +20,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, DiagnosticsStatus, FirmwareStatus, Reason
 
-from .engine.meter import MeterReading
+from .engine.energy import ENERGY, ENERGY_KEYS, charger_energy_wh
+from .engine.meter import MeterReading, drop_key
 from .engine.state import ChargerState, ConnectorState
 from .engine.util import snake
 from .entity import OcppEntity, OcppEntityDescription
@@ -103,8 +104,30 @@ def _boot(name: str) -> OcppSensorDescription:
     )
 
 
+def _energy_description(value_fn: ValueFn) -> OcppSensorDescription:
+    """
+    Return the `energy` sensor: the energy of every session, for the Energy dashboard (engine/energy.py).
+
+    Never going down, whatever the register does: Home Assistant's statistics count it exactly.
+    """
+    return OcppSensorDescription(
+        key=ENERGY,
+        translation_key=ENERGY,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        always_available=True,
+        watch=ENERGY_KEYS,
+        coalesce=ENERGY_KEYS,
+        value_fn=value_fn,
+    )
+
+
 CHARGER_SENSORS: tuple[OcppSensorDescription, ...] = (
     *_status_descriptions(),
+    _energy_description(lambda ch, _co: charger_energy_wh(ch)),
     OcppSensorDescription(
         key="last_heartbeat",
         translation_key="last_heartbeat",
@@ -163,6 +186,7 @@ _TRANSACTION_DETAILS_WATCH = frozenset({"transaction", "session_start", "transac
 
 CONNECTOR_SENSORS: tuple[OcppSensorDescription, ...] = (
     *_status_descriptions(),
+    _energy_description(lambda _ch, co: co.energy_wh),
     OcppSensorDescription(
         key="session_energy",
         translation_key="session_energy",
@@ -243,7 +267,7 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
         """Create the sensor from the first reading of its key."""
         presentation = meter_presentation(reading.measurand, reading.unit)
         description = MeterSensorDescription(
-            key=key, translation_key=key, watch=frozenset({key}), coalesce=frozenset({key})
+            key=key, translation_key=key, watch=frozenset({key, drop_key(key)}), coalesce=frozenset({key})
         )
         super().__init__(hub, charge_point_id, connector_id, description)
         self._unit = reading.unit

@@ -11,9 +11,11 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 import logging
 from typing import TYPE_CHECKING, Any
 
+from . import energy
 from .authorization import (
     PURPOSE_AUTHORIZE,
     PURPOSE_START,
@@ -36,7 +38,7 @@ from .listener import (
     SecurityEventReceived,
 )
 from .message_log import MessageLogs
-from .meter import ENERGY_REGISTER, parse_meter_values
+from .meter import DEFAULT_MEASURAND, ENERGY_REGISTER, MeterReading, drop_key, parse_meter_values
 from .persist import SharedSave
 from .quirks import CHOICES
 from .state import BootInfo, ChargerState, ConnectorState, IdTag, Transaction
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 STORAGE_VERSION = 1
+# In the state since the `energy` sensors: state without it is from an install before them.
+ENERGY_VERSION = 1
 # Stopped transactions kept to recognise replays and to show the last session (more while the
 # history file lacks them: see `history_written`).
 RECENT_TRANSACTIONS = 200
@@ -129,6 +133,8 @@ class CentralSystem:
         # Every stopped session (persisted apart: history.py) and each charger's last frames.
         self.history = TransactionHistory()
         self.message_logs = MessageLogs()
+        # Restored from an install before the `energy` sensors (see `seed_energy`).
+        self._energy_unseeded = False
 
     # --- persistence -------------------------------------------------------------------
 
@@ -142,12 +148,14 @@ class CentralSystem:
             "recent_transactions": [t.to_dict() for t in self.recent_transactions],
             "observed_transactions": [t.to_dict() for t in self.observed_transactions.values()],
             "authorization": self.auth.to_dict(),
+            "energy_version": ENERGY_VERSION,
         }
 
     def restore(self, data: Mapping[str, Any] | None) -> None:
         """Load persisted state (before any charger connects)."""
         if not data:
             return
+        self._energy_unseeded = "energy_version" not in data
         self.next_transaction_id = max(1, int(data.get("next_transaction_id") or 1))
         self.auth.restore(data.get("authorization"))
         for raw in data.get("chargers") or ():
@@ -198,6 +206,48 @@ class CentralSystem:
         """Note that the history as of `mark` is on disk: the stops it holds may leave the state."""
         self._stops_unwritten = min(self._stops_unwritten, self._stops_recorded - mark)
         self._trim_recent()
+
+    def seed_energy(self) -> None:
+        """
+        Start the `energy` sensors of an install from before them at its recorded sessions.
+
+        Called once the history is loaded; the sessions it dropped (beyond its bound) are
+        not counted. Later starts count from what is stored.
+        """
+        if not self._energy_unseeded:
+            return
+        self._energy_unseeded = False
+        open_transactions = {(t.charge_point_id, t.transaction_id): t for t in self.open_transactions.values()}
+        open_transactions.update(self.observed_transactions)
+        for charge_point_id, connector_id in energy.seed(self.chargers, self.history, open_transactions):
+            self._listener.charger_changed(charge_point_id, connector_id, energy.ENERGY_KEYS)
+            self._listener.charger_changed(charge_point_id, 0, energy.ENERGY_KEYS)
+        self._save_later()
+
+    def _energy_changed(self, charger: ChargerState, connector_id: int) -> frozenset[str]:
+        """Raise a connector's `energy` to its sessions' and announce the charger's; return its keys."""
+        connector = charger.connectors.get(connector_id)
+        if connector is None or not energy.refresh(connector):
+            return frozenset()
+        if connector_id != 0:
+            self._listener.charger_changed(charger.charge_point_id, 0, energy.ENERGY_KEYS)
+        return energy.ENERGY_KEYS
+
+    def _publisher(self, charger: ChargerState, connector: ConnectorState) -> Callable[[str], None]:
+        """Return what writes a register on either side of a drop at once (not coalesced)."""
+        return partial(self._publish_reading, charger.charge_point_id, connector.connector_id)
+
+    def _publish_reading(self, charge_point_id: str, connector_id: int, key: str) -> None:
+        self._listener.charger_changed(charge_point_id, connector_id, frozenset({key, drop_key(key)}))
+
+    def _register_at_start(self, charger: ChargerState, connector: ConnectorState, transaction: Transaction) -> None:
+        """Show meterStart as the register when the register restarts for the session."""
+        if transaction.meter_start is None or transaction.start is None:
+            return
+        reading = MeterReading(
+            float(transaction.meter_start), "Wh", transaction.start, DEFAULT_MEASURAND, context="Transaction.Begin"
+        )
+        charger.register_restarted(connector, reading, self._publisher(charger, connector))
 
     def _save_later(self) -> None:
         self._persistence.save_later()
@@ -462,15 +512,19 @@ class CentralSystem:
         session_changed = False
         # A charger whose connector-0 register is no meter reading (quirk_table.py): dropped.
         drop_register = connector.connector_id == 0 and charger.quirks.connector_zero_register_ignored
+        publish = self._publisher(charger, connector)
         for key, reading in readings:
             if drop_register and key == ENERGY_REGISTER:
                 continue
             if key not in connector.meters and key not in new_keys:
                 new_keys.append(key)
-            if charger.apply_reading(connector, key, reading):
+            if charger.apply_reading(connector, key, reading, publish):
                 changed.add(key)
             if transaction is not None and key == ENERGY_REGISTER:
                 wh = reading.as_wh()
+                if wh is not None and transaction.first_register_wh is None:
+                    transaction.first_register_wh = wh
+                    session_changed = True
                 if wh is not None and (
                     transaction.last_register_wh is None or wh > transaction.last_register_wh
                 ):
@@ -480,8 +534,13 @@ class CentralSystem:
         if new_keys:
             self._listener.meter_keys_added(charge_point_id, connector.connector_id, new_keys)
             self._save_later()
-        if session_changed:
+        if session_changed and transaction is not None:
             changed.add("session_energy")
+            energy_keys = self._energy_changed(charger, transaction.connector_id)
+            if transaction.connector_id == connector.connector_id:
+                changed |= energy_keys
+            elif energy_keys:
+                self._listener.charger_changed(charge_point_id, transaction.connector_id, energy_keys)
         if changed:
             self._listener.charger_changed(charge_point_id, connector.connector_id, frozenset(changed))
 
@@ -632,7 +691,9 @@ class CentralSystem:
             # Its stop was lost: the history records its end as reconstructed until (unless) it comes.
             superseded = connector.transaction
             self.history.add(superseded, self._id_tag_name(superseded.id_tag), reconstructed_stop=transaction.start)
+            energy.count_stopped(connector, superseded)
         connector.transaction = transaction
+        self._register_at_start(charger, connector, transaction)
         self._note_presented(charge_point_id, id_tag, info["status"])
         self._end_reservation_on_start(transaction)
         await self._save_now()
@@ -705,12 +766,15 @@ class CentralSystem:
             connector.transaction is not None and connector.transaction.transaction_id == transaction_id
         ):
             connector.transaction = None
+        # Counted once: a replayed StopTransaction was answered above.
+        energy.count_stopped(connector, transaction)
+        energy_keys = self._energy_changed(charger, connector.connector_id)
         self._remember_stopped(transaction)
         self.history.add(transaction, self._id_tag_name(transaction.id_tag))
         connector.last_transaction = transaction
         await self._save_now()
         self._listener.transaction_stopped(transaction)
-        self._listener.charger_changed(charge_point_id, connector.connector_id, TRANSACTION_KEYS)
+        self._listener.charger_changed(charge_point_id, connector.connector_id, TRANSACTION_KEYS | energy_keys)
         if not id_tag:
             return None
         return self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=transaction)
@@ -948,7 +1012,9 @@ class CentralSystem:
                 "%s connector %s: transaction %s started while %s had no StopTransaction yet",
                 charge_point_id, connector_id, transaction_id, connector.transaction.transaction_id,
             )
+            energy.count_stopped(connector, connector.transaction)
         connector.transaction = transaction
+        self._register_at_start(charger, connector, transaction)
         await self._save_now()
         self._listener.id_tag_presented(IdTagPresented(charge_point_id, connector_id, id_tag, snake(status)))
         self._listener.transaction_started(transaction)

@@ -65,6 +65,17 @@ def normalize_unit(unit: str | None, measurand: str) -> str | None:
     return _UNITS.get(unit.strip().lower(), unit)
 
 
+def drop_key(key: str) -> str:
+    """
+    Return the change key that comes with a meter key when its register drops.
+
+    Announced with the values on either side of the drop: the sensor writes them at once,
+    not coalesced with the readings around them (state_writes.py), so that Home Assistant's
+    statistics see the reset.
+    """
+    return f"{key}:drop"
+
+
 def meter_key(measurand: str, phase: str | None, location: str | None) -> str:
     """Return the entity key of a measurand, phase and location (CONTRACT.md, meter keys)."""
     key = snake(measurand)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -69,8 +69,9 @@ class Transaction:
     meter_start: int | None
     start: datetime | None
     reservation_id: int | None = None
-    # The latest energy register reading (Wh) seen during the session.
+    # The highest energy register reading (Wh) seen during the session, and the first one.
     last_register_wh: float | None = None
+    first_register_wh: float | None = None
     meter_stop: int | None = None
     stop: datetime | None = None
     reason: str | None = None
@@ -81,6 +82,9 @@ class Transaction:
     observed: bool = False
     # False when StartTransaction was answered other than Accepted (the charger may stop it).
     authorized: bool = True
+    # The part of its energy (Wh) already in its connector's `stopped_energy_wh`: a stop
+    # reconstructed when a new session started counts what was seen; its real stop adds the rest.
+    counted_wh: float = 0.0
 
     @property
     def is_open(self) -> bool:
@@ -91,19 +95,30 @@ class Transaction:
         """
         Return the energy of the session in Wh, never negative.
 
-        Uses meterStop when the session has ended; otherwise the newest register. A
-        register that fell below meterStart (a meter reset, a register of 0) counts the
-        highest value the session saw instead, so a glitch never makes energy negative.
+        meterStop - meterStart once the session has ended, as the charger reports it; while
+        it runs, its highest register reading so far - meterStart. Where meterStop cannot be
+        right the highest reading of the session is its end: a meterStop below meterStart
+        (the register was reset, or the charger sent 0), or a meterStop of 0 with readings
+        above it (a charger that leaves it at 0 and reports its end in the Transaction.End
+        sampled value). A glitch never makes energy negative.
         """
         if self.meter_start is None:
             return None
-        end: float | None = self.meter_stop if self.meter_stop is not None else self.last_register_wh
-        if end is None:
+        start = self.meter_start
+        seen = self.last_register_wh
+        stop = self.meter_stop
+        if stop is not None and stop >= start and not (stop == 0 and seen is not None and seen > 0):
+            return float(stop - start)
+        if seen is None:
             return 0.0
-        if end < self.meter_start:
-            end = self.last_register_wh if self.last_register_wh is not None else self.meter_start
-            end = max(end, self.meter_start)
-        return float(end - self.meter_start)
+        base = float(start)
+        first = self.first_register_wh
+        if stop == 0 and start == 0 and first is not None and first < seen:
+            # Neither end filled in: the readings are a lifetime register as likely as one that
+            # restarted for the session, and counting from the first one is right for both.
+            # (Transaction.End alone is counted from meterStart.)
+            base = first
+        return max(0.0, seen - base)
 
     def duration_s(self) -> int | None:
         """Return the duration in whole seconds, when both ends are known."""
@@ -122,6 +137,7 @@ class Transaction:
             "start": _iso(self.start),
             "reservation_id": self.reservation_id,
             "last_register_wh": self.last_register_wh,
+            "first_register_wh": self.first_register_wh,
             "meter_stop": self.meter_stop,
             "stop": _iso(self.stop),
             "reason": self.reason,
@@ -129,6 +145,7 @@ class Transaction:
             "start_seen": self.start_seen,
             **({"observed": True} if self.observed else {}),
             **({} if self.authorized else {"authorized": False}),
+            **({"counted_wh": self.counted_wh} if self.counted_wh else {}),
         }
 
     @classmethod
@@ -143,6 +160,7 @@ class Transaction:
             start=parse_datetime(data.get("start")),
             reservation_id=data.get("reservation_id"),
             last_register_wh=data.get("last_register_wh"),
+            first_register_wh=data.get("first_register_wh"),
             meter_stop=data.get("meter_stop"),
             stop=parse_datetime(data.get("stop")),
             reason=data.get("reason"),
@@ -150,6 +168,7 @@ class Transaction:
             start_seen=bool(data.get("start_seen", True)),
             observed=bool(data.get("observed", False)),
             authorized=bool(data.get("authorized", True)),
+            counted_wh=float(data.get("counted_wh") or 0.0),
         )
 
 
@@ -169,6 +188,10 @@ class ConnectorState:
     pending_drop: list[MeterReading] = field(default_factory=list)
     transaction: Transaction | None = None
     last_transaction: Transaction | None = None
+    # The energy of the connector's stopped sessions (Wh), each counted once (engine/energy.py),
+    # and the `energy` sensor's value: that plus the running session's, never going down.
+    stopped_energy_wh: float = 0.0
+    energy_wh: float = 0.0
 
     @property
     def current_or_last_transaction(self) -> Transaction | None:
@@ -186,6 +209,8 @@ class ConnectorState:
             "vendor_error_code": self.vendor_error_code,
             "status_timestamp": _iso(self.status_timestamp),
             "meters": {key: reading.to_dict() for key, reading in self.meters.items()},
+            "stopped_energy_wh": self.stopped_energy_wh,
+            "energy_wh": self.energy_wh,
         }
 
     @classmethod
@@ -205,11 +230,24 @@ class ConnectorState:
             vendor_error_code=data.get("vendor_error_code"),
             status_timestamp=parse_datetime(data.get("status_timestamp")),
             meters=meters,
+            stopped_energy_wh=float(data.get("stopped_energy_wh") or 0.0),
+            energy_wh=float(data.get("energy_wh") or 0.0),
         )
 
 
 # How many lower energy-register readings in a row confirm a real meter reset.
 REGISTER_DROP_CONFIRMATIONS = 3
+# A meterStart below this fraction of the register shown is the register restarting (Home
+# Assistant's statistics take a drop below 90% of the previous value for a meter reset).
+REGISTER_RESTART_FRACTION = 0.9
+
+
+def is_register_drop(current: MeterReading, reading: MeterReading) -> bool:
+    """Return True when an energy register reading is lower than the one stored."""
+    if not reading.measurand.endswith(".Register"):
+        return False
+    new_wh, old_wh = reading.as_wh(), current.as_wh()
+    return new_wh is not None and old_wh is not None and new_wh < old_wh
 
 
 @dataclass(slots=True)
@@ -292,21 +330,30 @@ class ChargerState:
         self.number_of_connectors = max(self.number_of_connectors, connector_id)
         return created, True
 
-    def apply_reading(self, connector: ConnectorState, key: str, reading: MeterReading) -> bool:
+    def apply_reading(
+        self,
+        connector: ConnectorState,
+        key: str,
+        reading: MeterReading,
+        publish: Callable[[str], None] | None = None,
+    ) -> bool:
         """
         Store a reading unless an equal-or-newer one is already stored.
 
         An energy register that goes down is held back until it is confirmed by
         REGISTER_DROP_CONFIRMATIONS readings in a row: a charger that glitches to 0
         mid-session must not make the Energy dashboard count the whole register again.
-        Returns True when the stored reading changed.
+        When a lower register reading is stored, `publish` (the key) is called before and
+        after: the values on both sides of a drop must reach Home Assistant as states of
+        their own, or its statistics see a dip where the register was reset. Returns True
+        when the stored reading changed.
         """
         current = connector.meters.get(key)
         if current is not None and reading.timestamp < current.timestamp:
             return False
+        lower = current is not None and is_register_drop(current, reading)
         if key == ENERGY_REGISTER and current is not None:
-            new_wh, old_wh = reading.as_wh(), current.as_wh()
-            if new_wh is not None and old_wh is not None and new_wh < old_wh:
+            if lower:
                 connector.pending_drop.append(reading)
                 if len(connector.pending_drop) < REGISTER_DROP_CONFIRMATIONS:
                     return False
@@ -314,7 +361,39 @@ class ChargerState:
         if current is not None and current.value == reading.value and current.unit == reading.unit:
             connector.meters[key] = reading
             return False
+        if lower and publish is not None:
+            publish(key)
         connector.meters[key] = reading
+        if lower and publish is not None:
+            publish(key)
+        return True
+
+    def register_restarted(
+        self, connector: ConnectorState, reading: MeterReading, publish: Callable[[str], None]
+    ) -> bool:
+        """
+        Show a transaction's meterStart as the energy register when it is a restart of it.
+
+        Registers that restart at 0 for every session say so in meterStart: the drop is
+        shown at once (no confirmations to wait for), so Home Assistant sees the meter
+        reset before the session climbs back near the old value (a mere dip to it, and the
+        session lost from the register's statistics). Drops too small to be a reset
+        (rounding of a register in kWh) are left to the readings. Returns True when shown.
+        """
+        current = connector.meters.get(ENERGY_REGISTER)
+        if current is None or reading.timestamp < current.timestamp:
+            return False
+        current_wh, start_wh = current.as_wh(), reading.as_wh()
+        if current_wh is None or start_wh is None or start_wh >= REGISTER_RESTART_FRACTION * current_wh:
+            return False
+        waiting = [held for held in connector.pending_drop if held.timestamp >= reading.timestamp]
+        connector.pending_drop.clear()
+        publish(ENERGY_REGISTER)
+        connector.meters[ENERGY_REGISTER] = reading
+        publish(ENERGY_REGISTER)
+        # Readings of the new session that arrived before its StartTransaction were held back.
+        for held in waiting:
+            self.apply_reading(connector, ENERGY_REGISTER, held, publish)
         return True
 
     def to_dict(self) -> dict[str, Any]:
