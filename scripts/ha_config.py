@@ -56,10 +56,11 @@ def local_time_zone() -> str:
 # web UI, the integrations a developer needs around ocpp_cs instead. The web server (which ocpp_cs
 # depends on) listens on 127.0.0.1 only.
 def configuration_yaml(name: str, http_port: int, web_ui: bool, ocpp_log_level: str) -> str:
+    # The web server's settings live in .storage/http since Home Assistant 2026.10 (seed_http):
+    # YAML would be taken as a trial that reverts, after five minutes unconfirmed, to listening
+    # on every interface.
     web = f"""
-http:
-  server_host: 127.0.0.1
-  server_port: {http_port}
+# The web server listens on 127.0.0.1:{http_port} (.storage/http, written by scripts/ha_config.py).
 """
     if web_ui:
         web += """
@@ -87,6 +88,34 @@ logger:
 """
 
 
+def seed_http(storage: Path, http_port: int) -> None:
+    """Write the web server's settings (127.0.0.1 and the port) as Home Assistant keeps them."""
+    from homeassistant.components.http.config import (
+        HTTP_STORAGE_SCHEMA,
+        STORAGE_KEY as HTTP_KEY,
+        STORAGE_MINOR_VERSION as HTTP_MINOR,
+        STORAGE_VERSION as HTTP_VERSION,
+    )
+    from homeassistant.util import dt as dt_util
+
+    http_file = storage / HTTP_KEY
+    if http_file.exists():
+        return
+    stable = {
+        **HTTP_STORAGE_SCHEMA({"server_host": ["127.0.0.1"], "server_port": http_port}),
+        "created_at": dt_util.utcnow().isoformat(),
+        "error": None,
+        "error_message": None,
+    }
+    write_json(http_file, {
+        "version": HTTP_VERSION,
+        "minor_version": HTTP_MINOR,
+        "key": HTTP_KEY,
+        "data": {"stable": stable, "pending": None, "yaml_migration_done": True},
+    })
+    print(f"  wrote {http_file} (127.0.0.1:{http_port})")
+
+
 def seed_files(
     config: Path,
     *,
@@ -106,6 +135,7 @@ def seed_files(
     if not yaml.exists():
         yaml.write_text(configuration_yaml(name, http_port, web_ui, ocpp_log_level))
         print(f"  wrote {yaml}")
+    seed_http(storage, http_port)
 
     # custom_components/ocpp_cs -> the working tree (relative, so the link survives moving the repo).
     custom = config / "custom_components"
