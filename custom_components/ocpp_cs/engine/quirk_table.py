@@ -229,7 +229,9 @@ PROFILES: tuple[QuirkProfile, ...] = (
                 quirk="Uses its own transaction ids in MeterValues and StopTransaction unless its Charging "
                 "Authorization is `Central system only` or `Charger whitelist and central system`",
                 handling="MeterValues with an unknown transaction id count for the connector's running "
-                "transaction; a StopTransaction with one stops the charger's only running transaction",
+                "transaction; a StopTransaction with one stops the charger's only running transaction (when it "
+                "fits: not before its start, not below its meterStart). Its id then stays that transaction's, "
+                "and our ids and a replayed stop are recognised first",
                 flag="own_transaction_ids", test="test_own_transaction_ids", plays="own_transaction_ids",
                 source="lbbrhzn/ocpp#1000, #1216; lbbrhzn/ocpp docs/supported-devices.md (M)",
             ),
