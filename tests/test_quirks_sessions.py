@@ -15,12 +15,14 @@ from homeassistant.exceptions import HomeAssistantError
 from ocpp.v16 import call
 import pytest
 
+from custom_components.ocpp_cs.commands import remote_start
 from custom_components.ocpp_cs.const import EVENT_TRANSACTION_STOPPED
 from custom_components.ocpp_cs.engine.meter import ENERGY_REGISTER
 from custom_components.ocpp_cs.engine.state import Transaction
 
 from .charger import charger, now_iso
 from .conftest import EntryFactory, hub_of, port_of
+from .control_charger import SILENT
 from .helpers import action, device_id, sampled, wait_for
 from .quirk_charger import PLUG_AND_CHARGE_ID, QuirkCharger, playing
 from .test_quirks_limits import no_profile, ready
@@ -216,6 +218,43 @@ async def test_remote_start_profile_follows_the_start(hass: HomeAssistant, setup
         no_profile(hass, entry, "CP-V")
         with pytest.raises(HomeAssistantError, match="ProtocolError"):
             await action(hass, "remote_start_transaction", device_id=device, id_tag="CARD", charging_profile=TX_PROFILE)
+
+
+async def test_remote_start_profile_goes_to_the_remote_start_s_transaction(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-V", cls=playing("evbox_elvi", connectors=2)) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        # No connector given: the charger picks connector 2, and another driver starts on 1 first.
+        cp.remote_start_connector = 2
+        cp.starts_before_remote = [(1, "OTHER")]
+        await remote_start(hub_of(entry), "CP-V", None, "CARD", TX_PROFILE)
+        await wait_for(lambda: (2, "TxProfile") in cp.profiles, what="TxProfile set")
+        connectors = hub_of(entry).central.chargers["CP-V"].connectors
+        running = connectors[2].transaction
+        assert running is not None and running.id_tag == "CARD"
+        assert cp.profiles[(2, "TxProfile")]["transaction_id"] == running.transaction_id
+        assert (1, "TxProfile") not in cp.profiles
+        assert connectors[1].transaction is not None
+
+
+async def test_cancelled_remote_start_leaves_no_watch(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    hub = hub_of(entry)
+    async with charger(port_of(entry), "CP-V", cls=playing("evbox_elvi")) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        listeners = len(hub.on_change)
+        cp.answers["RemoteStartTransaction"] = SILENT
+        task = hass.async_create_task(remote_start(hub, "CP-V", None, "CARD", TX_PROFILE))
+        await wait_for(lambda: any(name == "RemoteStartTransaction" for name, _ in cp.received), what="asked")
+        assert len(hub.on_change) == listeners + 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(hub.on_change) == listeners
 
 
 async def test_min_meter_interval(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
