@@ -50,7 +50,7 @@ PROFILES: tuple[QuirkProfile, ...] = (
     QuirkProfile(
         name="abb_terra_ac",
         brand="ABB Terra AC",
-        match=(Match(vendor="ABB.*"), Match(model="(Terra ?AC|TAC).*")),
+        match=(Match(model="(Terra ?AC|TAC-?W\\d).*"),),
         vendor_verified=False,
         example=Boot(vendor="ABB", model="TAC-W11-G5-R0", firmware="1.8.0"),
         quirks=Quirks(stack_level_zero=True),
@@ -135,7 +135,7 @@ PROFILES: tuple[QuirkProfile, ...] = (
     QuirkProfile(
         name="evbox_elvi",
         brand="EVBox Elvi",
-        match=(Match(vendor="EV-?Box.*"), Match(model="Elvi.*")),
+        match=(Match(model="Elvi.*"),),
         vendor_verified=False,
         example=Boot(vendor="EV-BOX", model="Elvi", firmware="P0424B0424v0.220706_W6.0.0-050"),
         quirks=Quirks(charge_point_max_ignored=True, remote_start_without_profile=True),
