@@ -18,7 +18,7 @@ from ocpp.v16.enums import Action
 from custom_components.ocpp_cs.engine.quirks import BY_NAME, QuirkProfile
 
 from .charger import SimCharger
-from .control_charger import ControlCharger
+from .control_charger import SILENT, ControlCharger
 
 PLUG_AND_CHARGE_ID = "PNC-0042"
 # Every wire behaviour this charger can play (tests/test_quirks_table.py checks the table uses no other).
@@ -55,6 +55,9 @@ class QuirkCharger(ControlCharger):
         self.minimum = profile.quirks.min_current or 6.0
         self.units = ("W",) if "takes_watts_only_unreported" in self.plays else ("A",)
         self.measurands_changed = False
+        # Where a remote start without a connector begins, and other starts that come first.
+        self.remote_start_connector = 1
+        self.starts_before_remote: list[tuple[int, str]] = []
         self.rebooted = asyncio.Event()
         true, false = ("1", "0") if "booleans_as_int" in self.plays else ("true", "false")
         if "booleans_mixed_case" in self.plays:
@@ -139,6 +142,8 @@ class QuirkCharger(ControlCharger):
     async def on_remote_start(self, id_tag: str, connector_id: int | None = None, **extra: Any) -> Any:
         self.received.append(("RemoteStartTransaction", {"id_tag": id_tag, "connector_id": connector_id, **extra}))
         status = self._remote_start_status(id_tag, extra.get("charging_profile"))
+        if status == SILENT:
+            await asyncio.sleep(3600)
         return call_result.RemoteStartTransaction(status=status)
 
     @after(Action.remote_start_transaction)
@@ -148,7 +153,12 @@ class QuirkCharger(ControlCharger):
         except ProtocolError:
             accepted = False
         if accepted:
-            self._spawn(self._start(connector_id or 1, id_tag))
+            self._spawn(self._remote_started(connector_id or self.remote_start_connector, id_tag))
+
+    async def _remote_started(self, connector_id: int, id_tag: str) -> None:
+        for other_connector, other_id_tag in self.starts_before_remote:
+            await self._start(other_connector, other_id_tag)
+        await self._start(connector_id, id_tag)
 
     # --- configuration ------------------------------------------------------------------------
 

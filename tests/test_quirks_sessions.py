@@ -7,17 +7,22 @@ scenario also turns it off (`none`) to show that the behaviour is real.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
+from ocpp.v16 import call
 import pytest
 
+from custom_components.ocpp_cs.commands import remote_start
 from custom_components.ocpp_cs.const import EVENT_TRANSACTION_STOPPED
 from custom_components.ocpp_cs.engine.meter import ENERGY_REGISTER
+from custom_components.ocpp_cs.engine.state import Transaction
 
-from .charger import charger
+from .charger import charger, now_iso
 from .conftest import EntryFactory, hub_of, port_of
+from .control_charger import SILENT
 from .helpers import action, device_id, sampled, wait_for
 from .quirk_charger import PLUG_AND_CHARGE_ID, QuirkCharger, playing
 from .test_quirks_limits import no_profile, ready
@@ -65,6 +70,96 @@ async def test_own_transaction_ids(hass: HomeAssistant, setup_entry: EntryFactor
         await hass.async_block_till_done()
         assert central.open_transactions[second].last_register_wh is None
         assert central.chargers["CP-E"].connectors[1].transaction is not None
+
+
+def _stop(transaction_id: int, meter_stop: int, timestamp: str) -> call.StopTransaction:
+    return call.StopTransaction(transaction_id=transaction_id, meter_stop=meter_stop, timestamp=timestamp)
+
+
+async def test_own_transaction_ids_replayed_stop_stops_nothing(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    central = hub_of(entry).central
+    stopped = stopped_events(hass)
+    async with charger(port_of(entry), "CP-E", cls=playing("etrel_inch")) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        first = (await cp.start_transaction(1, "CARD", 1000)).transaction_id
+        first_stop = _stop(first + 5000, 2000, now_iso())
+        await cp.send(first_stop)
+        second = (await cp.start_transaction(1, "CARD", 2000)).transaction_id
+        # The first stop again, under the charger's own id and under ours: the second runs on.
+        await cp.send(first_stop)
+        await cp.send(_stop(first, 2000, first_stop.timestamp))
+        # A late MeterValues of the first session (its own id) is not the second one's.
+        await cp.meter(1, [sampled("1900", "Energy.Active.Import.Register", "Wh")], transaction_id=first + 5000)
+        await hass.async_block_till_done()
+        assert second in central.open_transactions
+        assert central.open_transactions[second].last_register_wh is None
+        assert [e["transaction_id"] for e in stopped] == [first]
+        # The second's own stop counts.
+        await cp.meter(1, [sampled("2600", "Energy.Active.Import.Register", "Wh")], transaction_id=second + 5000)
+        await cp.stop_transaction(second + 5000, 3000)
+        await cp.stop_transaction(second + 5000, 3000)  # replayed: recorded once
+        await hass.async_block_till_done()
+        assert [(e["transaction_id"], e["energy"]) for e in stopped] == [(first, 1.0), (second, 1.0)]
+        assert central.chargers["CP-E"].connectors[1].transaction is None
+        assert len(central.history.query(charge_point_id="CP-E")) == 2
+
+
+async def test_own_transaction_ids_need_a_stop_that_fits(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    central = hub_of(entry).central
+    async with charger(port_of(entry), "CP-E", cls=playing("etrel_inch")) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        ours = (await cp.start_transaction(1, "CARD", 5000)).transaction_id
+        started = central.open_transactions[ours].start
+        assert started is not None
+        before = (started - timedelta(minutes=5)).isoformat()
+        await cp.send(_stop(9001, 6000, before))  # ended before this session started
+        await cp.send(_stop(9002, 4000, now_iso()))  # below its meterStart
+        assert ours in central.open_transactions
+        assert central.open_transactions[ours].charger_transaction_id is None
+        await cp.stop_transaction(9003, 6000)
+        assert ours not in central.open_transactions
+        assert central.recent_transactions[-1].charger_transaction_id == 9003
+
+
+async def test_own_transaction_ids_profile_with_our_ids(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """An Etrel charger set up to use our ids works as any charger, replays included."""
+    entry = await setup_entry()
+    central = hub_of(entry).central
+    stopped = stopped_events(hass)
+    async with charger(port_of(entry), "CP-E", cls=playing("etrel_inch")) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        first = (await cp.start_transaction(1, "CARD", 1000)).transaction_id
+        await cp.meter(1, [sampled("1500", "Energy.Active.Import.Register", "Wh")], transaction_id=first)
+        first_stop = _stop(first, 2000, now_iso())
+        await cp.send(first_stop)
+        second = (await cp.start_transaction(1, "CARD", 2000)).transaction_id
+        await cp.send(first_stop)  # replayed
+        await cp.meter(1, [sampled("1800", "Energy.Active.Import.Register", "Wh")], transaction_id=first)  # late
+        await hass.async_block_till_done()
+        assert second in central.open_transactions
+        assert central.open_transactions[second].last_register_wh is None
+        await cp.meter(1, [sampled("2500", "Energy.Active.Import.Register", "Wh")], transaction_id=second)
+        await cp.stop_transaction(second, 3500)
+        await hass.async_block_till_done()
+        assert [(e["transaction_id"], e["energy"]) for e in stopped] == [(first, 1.0), (second, 1.5)]
+        assert all(t.charger_transaction_id is None for t in central.recent_transactions)
+
+
+def test_charger_transaction_id_is_persisted() -> None:
+    transaction = Transaction(
+        transaction_id=3, charge_point_id="CP", connector_id=1, id_tag="T", meter_start=0, start=None
+    )
+    assert "charger_transaction_id" not in transaction.to_dict()  # old data has none
+    assert Transaction.from_dict(transaction.to_dict()).charger_transaction_id is None
+    transaction.charger_transaction_id = 77
+    assert Transaction.from_dict(transaction.to_dict()).charger_transaction_id == 77
 
 
 async def test_connector_zero_register_ignored(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
@@ -123,6 +218,43 @@ async def test_remote_start_profile_follows_the_start(hass: HomeAssistant, setup
         no_profile(hass, entry, "CP-V")
         with pytest.raises(HomeAssistantError, match="ProtocolError"):
             await action(hass, "remote_start_transaction", device_id=device, id_tag="CARD", charging_profile=TX_PROFILE)
+
+
+async def test_remote_start_profile_goes_to_the_remote_start_s_transaction(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-V", cls=playing("evbox_elvi", connectors=2)) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        # No connector given: the charger picks connector 2, and another driver starts on 1 first.
+        cp.remote_start_connector = 2
+        cp.starts_before_remote = [(1, "OTHER")]
+        await remote_start(hub_of(entry), "CP-V", None, "CARD", TX_PROFILE)
+        await wait_for(lambda: (2, "TxProfile") in cp.profiles, what="TxProfile set")
+        connectors = hub_of(entry).central.chargers["CP-V"].connectors
+        running = connectors[2].transaction
+        assert running is not None and running.id_tag == "CARD"
+        assert cp.profiles[(2, "TxProfile")]["transaction_id"] == running.transaction_id
+        assert (1, "TxProfile") not in cp.profiles
+        assert connectors[1].transaction is not None
+
+
+async def test_cancelled_remote_start_leaves_no_watch(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    hub = hub_of(entry)
+    async with charger(port_of(entry), "CP-V", cls=playing("evbox_elvi")) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        listeners = len(hub.on_change)
+        cp.answers["RemoteStartTransaction"] = SILENT
+        task = hass.async_create_task(remote_start(hub, "CP-V", None, "CARD", TX_PROFILE))
+        await wait_for(lambda: any(name == "RemoteStartTransaction" for name, _ in cp.received), what="asked")
+        assert len(hub.on_change) == listeners + 1
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert len(hub.on_change) == listeners
 
 
 async def test_min_meter_interval(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

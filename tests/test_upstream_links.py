@@ -10,6 +10,7 @@ import asyncio
 import base64
 from datetime import timedelta
 import json
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
@@ -243,6 +244,39 @@ async def test_a_backend_that_drops_the_older_connection_of_a_reconnecting_charg
             assert manager.is_connected("CP-1")
             assert manager.status["CP-1"].outage_since is None
             assert manager.status["CP-1"].last_failure is None
+
+
+async def test_a_redial_while_the_older_connection_has_its_link_parks_nothing(
+    hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A charger reconnects while its old connection is open; the new handshake's dial fails."""
+    entry = await setup_entry(upstream_url=upstream.url)
+    hub = hub_of(entry)
+    hub.boot_grace_seconds = 3600
+    manager = fast_redial(hub)
+    dial = relay.open_upstream
+    failures = []
+
+    async def fail_once(*args: Any, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(True)
+            raise OSError("connection refused")
+        return await dial(*args, **kwargs)
+
+    async with raw_charger(port_of(entry), "CP-1") as old:
+        await old.call("boot-1", "BootNotification", BOOT)
+        (first,) = manager._links["CP-1"]
+        monkeypatch.setattr(relay, "open_upstream", fail_once)
+        with pytest.raises(InvalidStatus) as refused:
+            async with raw_charger(port_of(entry), "CP-1"):
+                pass
+        assert refused.value.response.status_code == 503
+        # The redial reaches the upstream, and its link is closed: the old connection has one.
+        await wait_for(lambda: len(upstream.state.paths) == 2, what="the redial")
+        await wait_for(lambda: "CP-1" not in manager._redial, what="the redial over")
+        assert "CP-1" not in manager._parked
+        assert manager._links["CP-1"] == {first}
+        assert (await old.call("hb-1", "Heartbeat", {}))[2] == {"currentTime": "2025-01-01T00:00:00Z"}
 
 
 async def test_requests_of_the_upstream_a_charger_never_answers_are_not_remembered_without_end(

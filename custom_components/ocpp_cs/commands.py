@@ -115,18 +115,20 @@ async def remote_start(
         charging_profile=None if later is not None else charging_profile,
     )
     # Watching before asking: the charger may start the transaction before its answer is read.
-    watch = _StartWatch(hub, charge_point_id, connector_id or 1) if later is not None else None
+    watch = _StartWatch(hub, charge_point_id, connector_id, payload.id_tag) if later is not None else None
+    handed_over = False
     try:
         result = await async_call(hub, charge_point_id, payload)
         expect_status(charge_point_id, "RemoteStartTransaction", result)
-    except HomeAssistantError:
-        if watch is not None:
+        if watch is not None and later is not None:
+            hub.hass.async_create_background_task(
+                _profile_after_start(hub, watch, later), f"{DOMAIN} profile after remote start {charge_point_id}"
+            )
+            handed_over = True
+    finally:
+        # Refused, failed or cancelled: no listener stays behind.
+        if watch is not None and not handed_over:
             watch.close()
-        raise
-    if watch is not None and later is not None:
-        hub.hass.async_create_background_task(
-            _profile_after_start(hub, watch, later), f"{DOMAIN} profile after remote start {charge_point_id}"
-        )
     return answer_dict(result)
 
 
@@ -135,28 +137,41 @@ PROFILE_AFTER_START_SECONDS = 300.0
 
 
 class _StartWatch:
-    """The next transaction on a connector, from the moment this is made."""
+    """
+    The transaction a remote start begins, from the moment this is made.
 
-    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int) -> None:
+    The next one on its connector (on any of the charger's when none was given) with the remote
+    start's id tag, which the charger uses in its StartTransaction (5.11).
+    """
+
+    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int | None, id_tag: str) -> None:
         self.hub = hub
         self.charge_point_id = charge_point_id
         self.connector_id = connector_id
-        self.started: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        running = self._running()
-        self._before = running.transaction_id if running is not None else None
+        self.id_tag = id_tag.casefold()
+        self.started: asyncio.Future[Transaction] = asyncio.get_running_loop().create_future()
+        charger = hub.central.chargers.get(charge_point_id)
+        connectors = charger.connectors.values() if charger is not None else ()
+        self._before = {c.transaction.transaction_id for c in connectors if c.transaction is not None}
         hub.on_change.append(self._changed)
 
-    def _running(self) -> Transaction | None:
-        charger = self.hub.central.chargers.get(self.charge_point_id)
-        connector = charger.connectors.get(self.connector_id) if charger is not None else None
-        return connector.transaction if connector is not None else None
-
     def _changed(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
-        if (charge_point_id, connector_id) != (self.charge_point_id, self.connector_id) or "transaction" not in keys:
+        if (
+            charge_point_id != self.charge_point_id
+            or self.connector_id not in (None, connector_id)
+            or "transaction" not in keys
+            or self.started.done()
+        ):
             return
-        running = self._running()
-        if running is not None and running.transaction_id != self._before and not self.started.done():
-            self.started.set_result(running.transaction_id)
+        charger = self.hub.central.chargers.get(charge_point_id)
+        connector = charger.connectors.get(connector_id) if charger is not None else None
+        running = connector.transaction if connector is not None else None
+        if (
+            running is not None
+            and running.transaction_id not in self._before
+            and (running.id_tag or "").casefold() == self.id_tag
+        ):
+            self.started.set_result(running)
 
     def close(self) -> None:
         """Stop watching."""
@@ -166,18 +181,20 @@ class _StartWatch:
 
 async def _profile_after_start(hub: OcppHub, watch: _StartWatch, profile: dict[str, Any]) -> None:
     """Set a remote start's profile as the TxProfile of the transaction it started, once it runs."""
-    charge_point_id, connector_id = watch.charge_point_id, watch.connector_id
+    charge_point_id = watch.charge_point_id
     try:
-        transaction_id = await asyncio.wait_for(watch.started, PROFILE_AFTER_START_SECONDS)
+        transaction = await asyncio.wait_for(watch.started, PROFILE_AFTER_START_SECONDS)
     except TimeoutError:
-        _LOGGER.info("%s: no transaction started on connector %s: profile not set", charge_point_id, connector_id)
+        _LOGGER.info("%s: the remote start began no transaction: profile not set", charge_point_id)
         return
     finally:
         watch.close()
-    tx_profile = {**profile, "transaction_id": transaction_id}
+    tx_profile = {**profile, "transaction_id": transaction.transaction_id}
     try:
         result = await async_call(
-            hub, charge_point_id, call.SetChargingProfile(connector_id=connector_id, cs_charging_profiles=tx_profile)
+            hub,
+            charge_point_id,
+            call.SetChargingProfile(connector_id=transaction.connector_id, cs_charging_profiles=tx_profile),
         )
         expect_status(charge_point_id, "SetChargingProfile", result)
     except HomeAssistantError as err:

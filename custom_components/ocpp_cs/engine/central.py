@@ -491,8 +491,8 @@ class CentralSystem:
         transaction = None
         if transaction_id is not None:
             transaction = self._open_transaction_of(charge_point_id, transaction_id)
-            if transaction is None and connector_id > 0 and charger.quirks.own_transaction_ids:
-                transaction = connector.transaction  # its own id for our transaction (quirk_table.py)
+            if transaction is None and connector_id > 0:
+                transaction = self._by_charger_id(charger, transaction_id, connector_id=connector_id)
         elif connector_id > 0:
             transaction = connector.transaction
         self._apply_readings(charger, connector, meter_values, transaction)
@@ -626,10 +626,60 @@ class CentralSystem:
             return self.observed_transactions.get((charge_point_id, transaction_id))
         return transaction
 
-    def _only_running_transaction(self, charge_point_id: str) -> Transaction | None:
-        """Return the charger's one running transaction, None when it has none or several."""
-        running = [t for t in self._running_transactions() if t.charge_point_id == charge_point_id]
-        return running[0] if len(running) == 1 else None
+    def _stopped_transaction(self, charge_point_id: str, transaction_id: int) -> Transaction | None:
+        """Return the charger's recently stopped transaction with this id (ours, or its own for it)."""
+        for recent in reversed(self.recent_transactions):
+            if recent.charge_point_id == charge_point_id and transaction_id in (
+                recent.transaction_id,
+                recent.charger_transaction_id,
+            ):
+                return recent
+        return None
+
+    def _by_charger_id(
+        self,
+        charger: ChargerState,
+        transaction_id: int,
+        *,
+        connector_id: int | None = None,
+        meter_stop: int | None = None,
+        stop: datetime | None = None,
+    ) -> Transaction | None:
+        """
+        Return the running transaction a charger's own transaction id stands for (quirk_table.py).
+
+        Only with the `own_transaction_ids` quirk, and only for an id that is none of ours for this
+        charger (an open, recently stopped or recorded one: those are answered as themselves, a
+        replay included). The id sticks to the transaction it was first taken for; a new one goes
+        to the charger's (connector's) only running transaction that has none yet, when the stop
+        can be its: a meterStop not below its meterStart, a stop not before its start.
+        """
+        charge_point_id = charger.charge_point_id
+        if (
+            not charger.quirks.own_transaction_ids
+            or self._stopped_transaction(charge_point_id, transaction_id) is not None
+            or self.history.recorded(charge_point_id, transaction_id)
+        ):
+            return None
+        running = [
+            t
+            for t in self._running_transactions()
+            if t.charge_point_id == charge_point_id and connector_id in (None, t.connector_id)
+        ]
+        for transaction in running:
+            if transaction.charger_transaction_id == transaction_id:
+                return transaction
+        fresh = [t for t in running if t.charger_transaction_id is None]
+        if len(fresh) != 1:
+            return None
+        transaction = fresh[0]
+        if meter_stop is not None and transaction.meter_start is not None and meter_stop < transaction.meter_start:
+            return None
+        if stop is not None and transaction.start is not None and stop < transaction.start:
+            return None
+        transaction.charger_transaction_id = transaction_id
+        self._save_later()
+        return transaction
 
     def _find_replay(
         self, charge_point_id: str, connector_id: int, id_tag: str, meter_start: int, start: datetime | None
@@ -718,26 +768,26 @@ class CentralSystem:
         reason = payload.get("reason") or "Local"
         charger = self.accepted_charger(charge_point_id)
         transaction = self._open_transaction_of(charge_point_id, transaction_id)
-        if transaction is None and not observed and charger.quirks.own_transaction_ids:
-            transaction = self._only_running_transaction(charge_point_id)  # its own id (quirk_table.py)
+        if transaction is None:
+            # A replayed StopTransaction (under our id, or the charger's own one for it): answer
+            # it again, record nothing twice. Checked before the charger's own ids are mapped, so
+            # a replay never stops the session that runs now.
+            recent = self._stopped_transaction(charge_point_id, transaction_id)
+            if recent is not None or self.history.stopped(charge_point_id, transaction_id):
+                # (After it left the recent transactions the history has it.)
+                _LOGGER.info("%s: StopTransaction %s replayed", charge_point_id, transaction_id)
+                return (
+                    self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=recent)
+                    if id_tag
+                    else None
+                )
+            if not observed:
+                transaction = self._by_charger_id(charger, transaction_id, meter_stop=meter_stop, stop=stop)
         if transaction is not None and not transaction.observed:
             del self.open_transactions[transaction.transaction_id]
         elif transaction is not None:
             del self.observed_transactions[(charge_point_id, transaction_id)]
         if transaction is None:
-            for recent in self.recent_transactions:
-                if recent.transaction_id == transaction_id and recent.charge_point_id == charge_point_id:
-                    # A replayed StopTransaction: answer it again, record nothing twice.
-                    _LOGGER.info("%s: StopTransaction %s replayed", charge_point_id, transaction_id)
-                    return (
-                        self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=recent)
-                        if id_tag
-                        else None
-                    )
-            if self.history.stopped(charge_point_id, transaction_id):
-                # Replayed after it left the recent transactions: the history has it.
-                _LOGGER.info("%s: StopTransaction %s replayed", charge_point_id, transaction_id)
-                return self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP) if id_tag else None
             _LOGGER.warning(
                 "%s: StopTransaction for unknown transaction %s; recorded without its start",
                 charge_point_id, transaction_id,

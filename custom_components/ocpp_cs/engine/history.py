@@ -227,6 +227,10 @@ class TransactionHistory:
         found = self._by_key.get((charge_point_id, transaction_id))
         return found is not None and found.stop_seen
 
+    def recorded(self, charge_point_id: str, transaction_id: int) -> bool:
+        """Return True when the history holds a session of the charger under this id."""
+        return (charge_point_id, transaction_id) in self._by_key
+
     def add(
         self,
         transaction: Transaction,

@@ -50,7 +50,7 @@ PROFILES: tuple[QuirkProfile, ...] = (
     QuirkProfile(
         name="abb_terra_ac",
         brand="ABB Terra AC",
-        match=(Match(vendor="ABB.*"), Match(model="(Terra ?AC|TAC).*")),
+        match=(Match(model="(Terra ?AC|TAC-?W\\d).*"),),
         vendor_verified=False,
         example=Boot(vendor="ABB", model="TAC-W11-G5-R0", firmware="1.8.0"),
         quirks=Quirks(stack_level_zero=True),
@@ -135,7 +135,7 @@ PROFILES: tuple[QuirkProfile, ...] = (
     QuirkProfile(
         name="evbox_elvi",
         brand="EVBox Elvi",
-        match=(Match(vendor="EV-?Box.*"), Match(model="Elvi.*")),
+        match=(Match(model="Elvi.*"),),
         vendor_verified=False,
         example=Boot(vendor="EV-BOX", model="Elvi", firmware="P0424B0424v0.220706_W6.0.0-050"),
         quirks=Quirks(charge_point_max_ignored=True, remote_start_without_profile=True),
@@ -229,7 +229,9 @@ PROFILES: tuple[QuirkProfile, ...] = (
                 quirk="Uses its own transaction ids in MeterValues and StopTransaction unless its Charging "
                 "Authorization is `Central system only` or `Charger whitelist and central system`",
                 handling="MeterValues with an unknown transaction id count for the connector's running "
-                "transaction; a StopTransaction with one stops the charger's only running transaction",
+                "transaction; a StopTransaction with one stops the charger's only running transaction (when it "
+                "fits: not before its start, not below its meterStart). Its id then stays that transaction's, "
+                "and our ids and a replayed stop are recognised first",
                 flag="own_transaction_ids", test="test_own_transaction_ids", plays="own_transaction_ids",
                 source="lbbrhzn/ocpp#1000, #1216; lbbrhzn/ocpp docs/supported-devices.md (M)",
             ),

@@ -790,8 +790,11 @@ class RelayManager:
                 _LOGGER.debug("%s: upstream still unreachable: %s", charge_point_id, status.last_failure)
                 delay = min(delay * 2, self.settings.backoff_max)
                 continue
-            # A charger's handshake that opens a link of its own cancels this loop (_handshake):
-            # the link is the charger's only one.
+            if self._links.get(charge_point_id, set()) - {link}:
+                # The charger has a link already: its older connection is still open (its new
+                # handshake's dial failed and started this loop), or another handshake dialled.
+                await link.close("Not needed")
+                return
             self._park(charge_point_id, link)
             return
 

@@ -85,6 +85,8 @@ class Transaction:
     # The part of its energy (Wh) already in its connector's `stopped_energy_wh`: a stop
     # reconstructed when a new session started counts what was seen; its real stop adds the rest.
     counted_wh: float = 0.0
+    # The id the charger itself used for it in place of ours (the `own_transaction_ids` quirk).
+    charger_transaction_id: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -146,6 +148,11 @@ class Transaction:
             **({"observed": True} if self.observed else {}),
             **({} if self.authorized else {"authorized": False}),
             **({"counted_wh": self.counted_wh} if self.counted_wh else {}),
+            **(
+                {"charger_transaction_id": self.charger_transaction_id}
+                if self.charger_transaction_id is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -169,6 +176,9 @@ class Transaction:
             observed=bool(data.get("observed", False)),
             authorized=bool(data.get("authorized", True)),
             counted_wh=float(data.get("counted_wh") or 0.0),
+            charger_transaction_id=(
+                int(data["charger_transaction_id"]) if data.get("charger_transaction_id") is not None else None
+            ),
         )
 
 
