@@ -125,6 +125,17 @@ async def per_session(cp: SimCharger, b: Behaviour) -> None:
         b.add(1, energy_wh)
 
 
+async def lifetime_from_zero(cp: SimCharger, b: Behaviour) -> None:
+    """A lifetime register in the readings, meterStart 0, and meterStop 0 or the register's value
+    (the first session with no register shown before it)."""
+    register = 1_000_000
+    for energy_wh, stop_filled in ((5000, False), (6000, True), (4000, False), (3000, True)):
+        values = [str(v) for v in climb(register, energy_wh)]
+        await charge(cp, 1, 0, values, register + energy_wh if stop_filled else 0)
+        register += energy_wh
+        b.add(1, energy_wh)
+
+
 async def glitch(cp: SimCharger, b: Behaviour) -> None:
     """A lifetime register that reads 0 once in the middle of a session."""
     start = 500_000
@@ -208,6 +219,7 @@ async def replays(cp: SimCharger, b: Behaviour) -> None:
 BEHAVIOURS = (
     Behaviour("LIFETIME", lifetime),
     Behaviour("PER-SESSION", per_session),
+    Behaviour("LIFETIME-0", lifetime_from_zero, register_exact=False),
     Behaviour("GLITCH", glitch),
     Behaviour("KWH", kwh_one_decimal, register_exact=False),
     Behaviour("STOP-ONLY", stop_only, register_exact=None),
@@ -357,6 +369,37 @@ def test_session_energy(meter_start: int, readings: list[int], meter_stop: int |
         t.last_register_wh = max(value, t.last_register_wh or value)
     t.meter_stop = meter_stop
     assert t.energy_wh() == expected
+
+
+@pytest.mark.parametrize(
+    ("before", "readings", "meter_stop", "expected"),
+    [
+        (None, [1_000_000, 1_001_000], 0, 1000),  # a lifetime register: from its first reading
+        (None, [1_000_000, 1_001_000], 1_001_000, 1000),  # ... and meterStop its value
+        (1_000_000, [1_000_200, 1_001_000], 1_001_000, 1000),  # from the register before it
+        (1_000_000, [999_500, 1_001_000], 0, 1500),  # ... or a first reading a little lower
+        (1_000_000, [], 1_001_000, 1000),  # no readings: meterStop against the register before
+        (10_000, [300, 5000], 5000, 5000),  # a register that restarted: from meterStart 0
+        (0, [300, 5000], 0, 5000),
+        (None, [300, 5000], 5000, 5000),
+        (None, [], 150_000, 150_000),
+    ],
+)
+def test_a_lifetime_register_with_meter_start_0(
+    before: float | None, readings: list[int], meter_stop: int, expected: int
+) -> None:
+    """The running energy is what the stop will record: never the whole register."""
+    t = transaction(0, register_before_wh=before)
+    for value in readings:
+        if t.first_register_wh is None:
+            t.first_register_wh = value
+        t.last_register_wh = max(value, t.last_register_wh or value)
+        assert (t.energy_wh() or 0) <= expected
+    if readings:
+        assert t.energy_wh() == expected
+    t.meter_stop = meter_stop
+    assert t.energy_wh() == expected
+    assert Transaction.from_dict(t.to_dict()).energy_wh() == expected
 
 
 def test_register_restart_is_shown_at_once_and_a_glitch_is_held_back() -> None:

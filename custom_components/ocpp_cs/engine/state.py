@@ -19,6 +19,15 @@ from .meter import ENERGY_REGISTER, MeterReading
 from .quirks import NO_QUIRKS, QUIRKS_AUTO, QuirkProfile, Quirks, resolve
 from .util import parse_datetime
 
+# How many lower energy-register readings in a row confirm a real meter reset.
+REGISTER_DROP_CONFIRMATIONS = 3
+# A meterStart below this fraction of the register shown is the register restarting (Home
+# Assistant's statistics take a drop below 90% of the previous value for a meter reset).
+REGISTER_RESTART_FRACTION = 0.9
+# A first reading (Wh) above this, in a session with meterStart 0, is a lifetime register's:
+# no session delivers 100 kWh before its first reading.
+LIFETIME_REGISTER_WH = 100_000
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
@@ -69,9 +78,12 @@ class Transaction:
     meter_start: int | None
     start: datetime | None
     reservation_id: int | None = None
-    # The highest energy register reading (Wh) seen during the session, and the first one.
+    # The highest energy register reading (Wh) seen during the session, and the first one
+    # seen while it ran (not one that came with its StopTransaction).
     last_register_wh: float | None = None
     first_register_wh: float | None = None
+    # The connector's energy register (Wh) when the session started, if one was shown.
+    register_before_wh: float | None = None
     meter_stop: int | None = None
     stop: datetime | None = None
     reason: str | None = None
@@ -101,24 +113,56 @@ class Transaction:
         (the register was reset, or the charger sent 0), or a meterStop of 0 with readings
         above it (a charger that leaves it at 0 and reports its end in the Transaction.End
         sampled value). A glitch never makes energy negative.
+
+        A meterStart of 0 is not always the register: some chargers send 0 with a lifetime
+        register in their readings (see `base_wh`). The same base is used while the session
+        runs and once it has stopped, so the running energy never exceeds the final one
+        (the `energy` sensor never goes down: a running figure too high would stay).
         """
         if self.meter_start is None:
             return None
-        start = self.meter_start
+        base = self.base_wh()
         seen = self.last_register_wh
         stop = self.meter_stop
-        if stop is not None and stop >= start and not (stop == 0 and seen is not None and seen > 0):
-            return float(stop - start)
+        if stop is not None and stop >= base and not (stop == 0 and seen is not None and seen > 0):
+            return float(stop - base)
         if seen is None:
             return 0.0
-        base = float(start)
-        first = self.first_register_wh
-        if stop == 0 and start == 0 and first is not None and first < seen:
-            # Neither end filled in: the readings are a lifetime register as likely as one that
-            # restarted for the session, and counting from the first one is right for both.
-            # (Transaction.End alone is counted from meterStart.)
-            base = first
         return max(0.0, seen - base)
+
+    def base_wh(self) -> float:
+        """
+        Return the register value the session's energy is counted from.
+
+        meterStart, unless it is 0 and the register did not restart for the session: its
+        first reading (`first_register_wh`, taken while it ran) at or above 90% of the
+        register shown before the session (`register_before_wh`) is the same register
+        going on, counted from where it was (or from that reading, if lower). Without a
+        register shown before, a first reading above anything a session could have
+        delivered by then (LIFETIME_REGISTER_WH) is a lifetime register's, counted from
+        that reading. Known only at its end (a Transaction.End value, meterStop), a register
+        is taken to have gone on only when the one before was above that too: a register
+        that restarts per session climbs back past its last value in a longer session.
+        """
+        start = self.meter_start or 0
+        if start != 0:
+            return float(start)
+        first = self.first_register_wh
+        went_on = first
+        if went_on is None:
+            went_on = self.last_register_wh if self.last_register_wh is not None else self.meter_stop
+        if went_on is None or went_on <= 0:
+            return 0.0
+        before = self.register_before_wh
+        if before is not None and before > 0:
+            if went_on < REGISTER_RESTART_FRACTION * before:
+                return 0.0
+            if first is not None or before > LIFETIME_REGISTER_WH:
+                return min(before, float(went_on))
+            return 0.0
+        if first is not None and first > LIFETIME_REGISTER_WH:
+            return first
+        return 0.0
 
     def duration_s(self) -> int | None:
         """Return the duration in whole seconds, when both ends are known."""
@@ -138,6 +182,7 @@ class Transaction:
             "reservation_id": self.reservation_id,
             "last_register_wh": self.last_register_wh,
             "first_register_wh": self.first_register_wh,
+            **({} if self.register_before_wh is None else {"register_before_wh": self.register_before_wh}),
             "meter_stop": self.meter_stop,
             "stop": _iso(self.stop),
             "reason": self.reason,
@@ -161,6 +206,7 @@ class Transaction:
             reservation_id=data.get("reservation_id"),
             last_register_wh=data.get("last_register_wh"),
             first_register_wh=data.get("first_register_wh"),
+            register_before_wh=data.get("register_before_wh"),
             meter_stop=data.get("meter_stop"),
             stop=parse_datetime(data.get("stop")),
             reason=data.get("reason"),
@@ -233,13 +279,6 @@ class ConnectorState:
             stopped_energy_wh=float(data.get("stopped_energy_wh") or 0.0),
             energy_wh=float(data.get("energy_wh") or 0.0),
         )
-
-
-# How many lower energy-register readings in a row confirm a real meter reset.
-REGISTER_DROP_CONFIRMATIONS = 3
-# A meterStart below this fraction of the register shown is the register restarting (Home
-# Assistant's statistics take a drop below 90% of the previous value for a meter reset).
-REGISTER_RESTART_FRACTION = 0.9
 
 
 def is_register_drop(current: MeterReading, reading: MeterReading) -> bool:
