@@ -219,7 +219,7 @@ async def replays(cp: SimCharger, b: Behaviour) -> None:
 BEHAVIOURS = (
     Behaviour("LIFETIME", lifetime),
     Behaviour("PER-SESSION", per_session),
-    Behaviour("LIFETIME-0", lifetime_from_zero, register_exact=False),
+    Behaviour("LIFETIME-0", lifetime_from_zero),
     Behaviour("GLITCH", glitch),
     Behaviour("KWH", kwh_one_decimal, register_exact=False),
     Behaviour("STOP-ONLY", stop_only, register_exact=None),
@@ -402,34 +402,94 @@ def test_a_lifetime_register_with_meter_start_0(
     assert Transaction.from_dict(t.to_dict()).energy_wh() == expected
 
 
-def test_register_restart_is_shown_at_once_and_a_glitch_is_held_back() -> None:
+def test_register_restart_is_shown_when_a_reading_confirms_it_and_a_glitch_is_held_back() -> None:
     charger = ChargerState("CP")
     connector, _ = charger.connector(1)
     published: list[float] = []
+    key = "energy_active_import_register"
 
     def publish(key: str) -> None:
         published.append(connector.meters[key].value)
 
     now = datetime.now(UTC)
-    assert charger.apply_reading(connector, "energy_active_import_register", reading(10_000, now), publish)
+    assert charger.apply_reading(connector, key, reading(10_000, now), publish)
     # A glitch: held back until three lower readings confirm it.
-    assert not charger.apply_reading(connector, "energy_active_import_register", reading(0, now), publish)
-    assert connector.meters["energy_active_import_register"].value == 10_000
-    assert charger.apply_reading(connector, "energy_active_import_register", reading(10_100, now), publish)
+    assert not charger.apply_reading(connector, key, reading(0, now), publish)
+    assert connector.meters[key].value == 10_000
+    assert charger.apply_reading(connector, key, reading(10_100, now), publish)
     assert published == []
-    # A new session from 0: shown at once, and the values on both sides are published.
+    # A new session from 0: expected, nothing shown until a reading of the session shows it ...
     later = now + timedelta(seconds=1)
     held = reading(200, later + timedelta(seconds=1))  # arrived before the StartTransaction
-    assert not charger.apply_reading(connector, "energy_active_import_register", held, publish)
-    assert charger.register_restarted(connector, reading(0, later), publish)
-    assert published == [10_100, 0]
-    assert connector.meters["energy_active_import_register"].value == 200
+    assert not charger.apply_reading(connector, key, held, publish)
+    assert charger.expect_register_restart(connector, reading(0, later), publish)
+    # ... as this one did: shown at once, and the values on both sides are published.
+    assert published == [10_100, 200]
+    assert connector.meters[key].value == 200
     assert connector.pending_drop == []
+    assert connector.pending_restart is None
+    # Without readings held back: the first reading that shows the restart.
+    published.clear()
+    assert charger.apply_reading(connector, key, reading(10_000, later + timedelta(seconds=2)), publish)
+    assert charger.expect_register_restart(connector, reading(100, later + timedelta(seconds=3)), publish)
+    assert connector.meters[key].value == 10_000
+    # An older reading, or one below meterStart (a glitch), confirms nothing.
+    assert not charger.apply_reading(connector, key, reading(5, later), publish)
+    assert not charger.apply_reading(connector, key, reading(50, later + timedelta(seconds=4)), publish)
+    assert published == []
+    assert charger.apply_reading(connector, key, reading(150, later + timedelta(seconds=5)), publish)
+    assert published == [10_000, 150]
     # Rounding (a register in kWh against meterStart in Wh) is no restart.
-    connector.meters["energy_active_import_register"] = reading(12.4, later + timedelta(seconds=2), "kWh")
-    assert not charger.register_restarted(connector, reading(12_350, later + timedelta(seconds=3)), publish)
+    connector.meters[key] = reading(12.4, later + timedelta(seconds=6), "kWh")
+    assert not charger.expect_register_restart(connector, reading(12_350, later + timedelta(seconds=7)), publish)
     # A reading older than the one shown changes nothing.
-    assert not charger.register_restarted(connector, reading(0, now), publish)
+    assert not charger.expect_register_restart(connector, reading(0, now), publish)
+    assert connector.pending_restart is None
+
+
+def test_a_lifetime_register_with_meter_start_0_shows_no_restart() -> None:
+    """meterStart 0 below a lifetime register: the session's readings go on from it."""
+    charger = ChargerState("CP")
+    connector, _ = charger.connector(1)
+    published: list[float] = []
+    key = "energy_active_import_register"
+    now = datetime.now(UTC)
+    charger.apply_reading(connector, key, reading(1_000_000, now))
+    assert charger.expect_register_restart(
+        connector, reading(0, now + timedelta(seconds=1)), lambda k: published.append(connector.meters[k].value)
+    )
+    assert charger.apply_reading(connector, key, reading(1_000_500, now + timedelta(seconds=2)))
+    assert connector.pending_restart is None
+    # A glitch to 0 later in the session is held back like any other.
+    assert not charger.apply_reading(connector, key, reading(0, now + timedelta(seconds=3)))
+    assert connector.meters[key].value == 1_000_500
+    assert published == []
+
+
+def test_a_register_read_only_at_the_end_of_sessions_shows_its_restart_from_meter_start() -> None:
+    """Restarting per session and read only at each session's end: back above its last value."""
+    charger = ChargerState("CP")
+    connector, _ = charger.connector(1)
+    published: list[float] = []
+    key = "energy_active_import_register"
+
+    def publish(key: str) -> None:
+        published.append(connector.meters[key].value)
+
+    now = datetime.now(UTC)
+    charger.apply_reading(connector, key, reading(3000, now))
+    assert charger.expect_register_restart(connector, reading(0, now + timedelta(seconds=1)), publish)
+    end = MeterReading(3000, "Wh", now + timedelta(seconds=2), REGISTER, context="Transaction.End")
+    assert charger.apply_reading(connector, key, end, publish)  # then written as the end value
+    assert published == [3000, 0]
+    assert connector.meters[key] is end
+    assert connector.pending_restart is None
+    # A lifetime register's end is the register going on.
+    charger.apply_reading(connector, key, reading(1_000_000, now + timedelta(seconds=3)))
+    assert charger.expect_register_restart(connector, reading(0, now + timedelta(seconds=4)), publish)
+    end = MeterReading(1_002_000, "Wh", now + timedelta(seconds=5), REGISTER, context="Transaction.End")
+    assert charger.apply_reading(connector, key, end, publish)
+    assert published == [3000, 0]
 
 
 def test_each_session_is_counted_once_and_the_total_never_goes_down() -> None:

@@ -241,7 +241,7 @@ class CentralSystem:
         self._listener.charger_changed(charge_point_id, connector_id, frozenset({key, drop_key(key)}))
 
     def _register_at_start(self, charger: ChargerState, connector: ConnectorState, transaction: Transaction) -> None:
-        """Note the register at the session's start; show meterStart as the register when it restarts."""
+        """Note the register at the session's start, and a restart its meterStart announces."""
         shown = connector.meters.get(ENERGY_REGISTER)
         transaction.register_before_wh = shown.as_wh() if shown is not None else None
         if transaction.meter_start is None or transaction.start is None:
@@ -249,7 +249,7 @@ class CentralSystem:
         reading = MeterReading(
             float(transaction.meter_start), "Wh", transaction.start, DEFAULT_MEASURAND, context="Transaction.Begin"
         )
-        charger.register_restarted(connector, reading, self._publisher(charger, connector))
+        charger.expect_register_restart(connector, reading, self._publisher(charger, connector))
 
     def _save_later(self) -> None:
         self._persistence.save_later()
@@ -770,6 +770,7 @@ class CentralSystem:
             connector.transaction is not None and connector.transaction.transaction_id == transaction_id
         ):
             connector.transaction = None
+            connector.pending_restart = None
         # Counted once: a replayed StopTransaction was answered above.
         energy.count_stopped(connector, transaction)
         energy_keys = self._energy_changed(charger, connector.connector_id)

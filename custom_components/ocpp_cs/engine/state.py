@@ -232,6 +232,9 @@ class ConnectorState:
     meters: dict[str, MeterReading] = field(default_factory=dict)
     # Energy register decreases waiting for confirmation (see ChargerState.apply_reading).
     pending_drop: list[MeterReading] = field(default_factory=list)
+    # A restart of the energy register its running session's meterStart announced, until a
+    # reading confirms it or shows the register went on (ChargerState.expect_register_restart).
+    pending_restart: MeterReading | None = None
     transaction: Transaction | None = None
     last_transaction: Transaction | None = None
     # The energy of the connector's stopped sessions (Wh), each counted once (engine/energy.py),
@@ -381,18 +384,26 @@ class ChargerState:
 
         An energy register that goes down is held back until it is confirmed by
         REGISTER_DROP_CONFIRMATIONS readings in a row: a charger that glitches to 0
-        mid-session must not make the Energy dashboard count the whole register again.
-        When a lower register reading is stored, `publish` (the key) is called before and
-        after: the values on both sides of a drop must reach Home Assistant as states of
-        their own, or its statistics see a dip where the register was reset. Returns True
-        when the stored reading changed.
+        mid-session must not make the Energy dashboard count the whole register again. A
+        restart announced by a StartTransaction (`expect_register_restart`) is confirmed by
+        the first reading that shows it. When a lower register reading is stored, `publish`
+        (the key) is called before and after: the values on both sides of a drop must reach
+        Home Assistant as states of their own, or its statistics see a dip where the
+        register was reset. Returns True when the stored reading changed.
         """
         current = connector.meters.get(key)
         if current is not None and reading.timestamp < current.timestamp:
             return False
         lower = current is not None and is_register_drop(current, reading)
         if key == ENERGY_REGISTER and current is not None:
-            if lower:
+            restarted = self._confirms_restart(connector, current, reading)
+            if restarted and not lower and publish is not None and connector.pending_restart is not None:
+                # Seen only at its end, back above the old value: shown from meterStart.
+                publish(key)
+                current = connector.meters[key] = connector.pending_restart
+                publish(key)
+            connector.pending_restart = None if restarted else connector.pending_restart
+            if lower and not restarted:
                 connector.pending_drop.append(reading)
                 if len(connector.pending_drop) < REGISTER_DROP_CONFIRMATIONS:
                     return False
@@ -400,37 +411,65 @@ class ChargerState:
         if current is not None and current.value == reading.value and current.unit == reading.unit:
             connector.meters[key] = reading
             return False
-        if lower and publish is not None:
+        published = lower and publish is not None
+        if published and publish is not None:
             publish(key)
         connector.meters[key] = reading
-        if lower and publish is not None:
+        if published and publish is not None:
             publish(key)
         return True
 
-    def register_restarted(
+    @staticmethod
+    def _confirms_restart(connector: ConnectorState, current: MeterReading, reading: MeterReading) -> bool:
+        """
+        Return True when a register reading confirms the restart its session's start announced.
+
+        Below 90% of the register shown, and not below the session's meterStart: the register
+        really restarted. Back at (or above) 90% of it, it did not (a lifetime register with a
+        meterStart of 0), and the restart is forgotten; unless that reading is the session's
+        end (Transaction.End) and the register before it was no lifetime register's
+        (Transaction.base_wh): a register that restarts per session and is read only at the
+        end of each climbs back past its last value in a longer session.
+        """
+        restart = connector.pending_restart
+        if restart is None or reading.timestamp < restart.timestamp:
+            return False
+        new_wh, old_wh, start_wh = reading.as_wh(), current.as_wh(), restart.as_wh()
+        if new_wh is None or old_wh is None or start_wh is None:
+            return False
+        if new_wh >= REGISTER_RESTART_FRACTION * old_wh:
+            if reading.context == "Transaction.End" and old_wh <= LIFETIME_REGISTER_WH:
+                return True
+            connector.pending_restart = None
+            return False
+        return new_wh >= start_wh
+
+    def expect_register_restart(
         self, connector: ConnectorState, reading: MeterReading, publish: Callable[[str], None]
     ) -> bool:
         """
-        Show a transaction's meterStart as the energy register when it is a restart of it.
+        Take a transaction's meterStart below the energy register shown for its restart.
 
-        Registers that restart at 0 for every session say so in meterStart: the drop is
-        shown at once (no confirmations to wait for), so Home Assistant sees the meter
-        reset before the session climbs back near the old value (a mere dip to it, and the
-        session lost from the register's statistics). Drops too small to be a reset
-        (rounding of a register in kWh) are left to the readings. Returns True when shown.
+        Registers that restart at 0 for every session say so in meterStart: the first
+        reading of the session that shows the restart (`apply_reading`) is stored at once,
+        no confirmations to wait for, so Home Assistant sees the meter reset before the
+        session climbs back near the old value (a mere dip to it, and the session lost
+        from the register's statistics). Nothing is shown from meterStart alone: a charger
+        that sends 0 with a lifetime register would show a reset of its whole register.
+        Drops too small to be a reset (rounding of a register in kWh) are left to the
+        readings. Returns True when a restart is expected.
         """
+        connector.pending_restart = None
         current = connector.meters.get(ENERGY_REGISTER)
         if current is None or reading.timestamp < current.timestamp:
             return False
         current_wh, start_wh = current.as_wh(), reading.as_wh()
         if current_wh is None or start_wh is None or start_wh >= REGISTER_RESTART_FRACTION * current_wh:
             return False
+        connector.pending_restart = reading
+        # Readings of the new session that arrived before its StartTransaction were held back.
         waiting = [held for held in connector.pending_drop if held.timestamp >= reading.timestamp]
         connector.pending_drop.clear()
-        publish(ENERGY_REGISTER)
-        connector.meters[ENERGY_REGISTER] = reading
-        publish(ENERGY_REGISTER)
-        # Readings of the new session that arrived before its StartTransaction were held back.
         for held in waiting:
             self.apply_reading(connector, ENERGY_REGISTER, held, publish)
         return True
