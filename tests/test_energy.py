@@ -31,7 +31,12 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.engine import energy
 from custom_components.ocpp_cs.engine.meter import DEFAULT_MEASURAND, MeterReading
-from custom_components.ocpp_cs.engine.state import ChargerState, ConnectorState, Transaction
+from custom_components.ocpp_cs.engine.state import (
+    REGISTER_DROP_CONFIRMATIONS,
+    ChargerState,
+    ConnectorState,
+    Transaction,
+)
 
 from .charger import SimCharger, charger, now_iso
 from .conftest import EntryFactory, free_port, hub_of, port_of
@@ -490,6 +495,29 @@ def test_a_register_read_only_at_the_end_of_sessions_shows_its_restart_from_mete
     end = MeterReading(1_002_000, "Wh", now + timedelta(seconds=5), REGISTER, context="Transaction.End")
     assert charger.apply_reading(connector, key, end, publish)
     assert published == [3000, 0]
+
+
+def test_only_a_confirmed_drop_of_the_energy_register_is_published() -> None:
+    """Other registers' drops (per phase, export, reactive) are stored like any reading."""
+    charger = ChargerState("CP")
+    connector, _ = charger.connector(1)
+    published: list[str] = []
+    now = datetime.now(UTC)
+    export = MeterReading(5000, "Wh", now, "Energy.Active.Export.Register")
+    phase = MeterReading(3000, "Wh", now, REGISTER, phase="L1")
+    for key, first in (("energy_active_export_register", export), ("energy_active_import_register_l1", phase)):
+        assert charger.apply_reading(connector, key, first, published.append)
+        for value in (0.0, 4000.0, 0.0):
+            lower = MeterReading(value, "Wh", now, first.measurand, phase=first.phase)
+            assert charger.apply_reading(connector, key, lower, published.append)
+    assert published == []
+    key = "energy_active_import_register"
+    charger.apply_reading(connector, key, reading(9000, now), published.append)
+    for _ in range(REGISTER_DROP_CONFIRMATIONS - 1):
+        assert not charger.apply_reading(connector, key, reading(0, now), published.append)
+    assert published == []
+    assert charger.apply_reading(connector, key, reading(0, now), published.append)
+    assert published == [key, key]
 
 
 def test_each_session_is_counted_once_and_the_total_never_goes_down() -> None:

@@ -386,10 +386,11 @@ class ChargerState:
         REGISTER_DROP_CONFIRMATIONS readings in a row: a charger that glitches to 0
         mid-session must not make the Energy dashboard count the whole register again. A
         restart announced by a StartTransaction (`expect_register_restart`) is confirmed by
-        the first reading that shows it. When a lower register reading is stored, `publish`
-        (the key) is called before and after: the values on both sides of a drop must reach
-        Home Assistant as states of their own, or its statistics see a dip where the
-        register was reset. Returns True when the stored reading changed.
+        the first reading that shows it. When such a confirmed drop of the energy register
+        is stored, `publish` (the key) is called before and after: the values on both sides
+        of a drop must reach Home Assistant as states of their own, or its statistics see a
+        dip where the register was reset. Other registers' drops are stored as they come,
+        like any reading. Returns True when the stored reading changed.
         """
         current = connector.meters.get(key)
         if current is not None and reading.timestamp < current.timestamp:
@@ -411,7 +412,7 @@ class ChargerState:
         if current is not None and current.value == reading.value and current.unit == reading.unit:
             connector.meters[key] = reading
             return False
-        published = lower and publish is not None
+        published = lower and key == ENERGY_REGISTER and publish is not None
         if published and publish is not None:
             publish(key)
         connector.meters[key] = reading
