@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from itertools import pairwise
 import logging
 from typing import Any
 
@@ -28,6 +29,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     statistics_during_period,
 )
 
+from custom_components.ocpp_cs import sensor
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.engine import energy
 from custom_components.ocpp_cs.engine.meter import DEFAULT_MEASURAND, MeterReading
@@ -338,6 +340,33 @@ async def test_readings_on_connector_0_count_for_the_transactions_connector(
         await hass.async_block_till_done()
         assert float(state(hass, "MAIN_1_energy")) == 2.0
         assert float(state(hass, "MAIN_0_energy")) == 2.0
+
+
+async def test_drops_of_the_register_are_written_one_pair_per_spacing_and_in_order(
+    hass: HomeAssistant, setup_entry: EntryFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions of a register that restarts for each, faster than the coalescing spacing."""
+    monkeypatch.setattr(sensor, "MAX_HELD_DROPS", 2)
+    entry = await setup_entry()
+    spacing = hub_of(entry).state_writes.spacing
+    changes = async_capture_events(hass, EVENT_STATE_CHANGED)
+    sessions = 3 + sensor.MAX_HELD_DROPS
+    async with charger(port_of(entry), "FAST") as cp:
+        await cp.boot()
+        began = hass.loop.time()
+        for _ in range(sessions):
+            await charge(cp, 1, 0, ["0", "5000", "10000"], 10_000)
+        assert hass.loop.time() - began < spacing  # all faster than the spacing
+        await hass.async_block_till_done()
+        register = entity_id(hass, "FAST_1_energy_active_import_register")
+        shown = [e for e in changes if e.data["entity_id"] == register]
+        values = [e.data["new_state"].state for e in shown]
+        # Every reset is shown between the sessions (bar the two merged beyond the held ones) ...
+        assert values == ["0.0", "10.0"] + ["0.0", "10.0"] * (sessions - 2)
+        # ... one drop per spacing at most.
+        resets = [e.time_fired.timestamp() for e in shown if e.data["new_state"].state == "0.0"][1:]
+        assert all(b - a >= 0.9 * spacing for a, b in pairwise(resets))
+        assert float(state(hass, "FAST_1_energy")) == pytest.approx(10.0 * sessions)
 
 
 # --- the engine's rules, without Home Assistant ----------------------------------------------
