@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from itertools import pairwise
 import logging
 from typing import Any
 
@@ -28,10 +29,16 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     statistics_during_period,
 )
 
+from custom_components.ocpp_cs import sensor
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.engine import energy
 from custom_components.ocpp_cs.engine.meter import DEFAULT_MEASURAND, MeterReading
-from custom_components.ocpp_cs.engine.state import ChargerState, ConnectorState, Transaction
+from custom_components.ocpp_cs.engine.state import (
+    REGISTER_DROP_CONFIRMATIONS,
+    ChargerState,
+    ConnectorState,
+    Transaction,
+)
 
 from .charger import SimCharger, charger, now_iso
 from .conftest import EntryFactory, free_port, hub_of, port_of
@@ -125,6 +132,17 @@ async def per_session(cp: SimCharger, b: Behaviour) -> None:
         b.add(1, energy_wh)
 
 
+async def lifetime_from_zero(cp: SimCharger, b: Behaviour) -> None:
+    """A lifetime register in the readings, meterStart 0, and meterStop 0 or the register's value
+    (the first session with no register shown before it)."""
+    register = 1_000_000
+    for energy_wh, stop_filled in ((5000, False), (6000, True), (4000, False), (3000, True)):
+        values = [str(v) for v in climb(register, energy_wh)]
+        await charge(cp, 1, 0, values, register + energy_wh if stop_filled else 0)
+        register += energy_wh
+        b.add(1, energy_wh)
+
+
 async def glitch(cp: SimCharger, b: Behaviour) -> None:
     """A lifetime register that reads 0 once in the middle of a session."""
     start = 500_000
@@ -208,6 +226,7 @@ async def replays(cp: SimCharger, b: Behaviour) -> None:
 BEHAVIOURS = (
     Behaviour("LIFETIME", lifetime),
     Behaviour("PER-SESSION", per_session),
+    Behaviour("LIFETIME-0", lifetime_from_zero),
     Behaviour("GLITCH", glitch),
     Behaviour("KWH", kwh_one_decimal, register_exact=False),
     Behaviour("STOP-ONLY", stop_only, register_exact=None),
@@ -323,6 +342,33 @@ async def test_readings_on_connector_0_count_for_the_transactions_connector(
         assert float(state(hass, "MAIN_0_energy")) == 2.0
 
 
+async def test_drops_of_the_register_are_written_one_pair_per_spacing_and_in_order(
+    hass: HomeAssistant, setup_entry: EntryFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions of a register that restarts for each, faster than the coalescing spacing."""
+    monkeypatch.setattr(sensor, "MAX_HELD_DROPS", 2)
+    entry = await setup_entry()
+    spacing = hub_of(entry).state_writes.spacing
+    changes = async_capture_events(hass, EVENT_STATE_CHANGED)
+    sessions = 3 + sensor.MAX_HELD_DROPS
+    async with charger(port_of(entry), "FAST") as cp:
+        await cp.boot()
+        began = hass.loop.time()
+        for _ in range(sessions):
+            await charge(cp, 1, 0, ["0", "5000", "10000"], 10_000)
+        assert hass.loop.time() - began < spacing  # all faster than the spacing
+        await hass.async_block_till_done()
+        register = entity_id(hass, "FAST_1_energy_active_import_register")
+        shown = [e for e in changes if e.data["entity_id"] == register]
+        values = [e.data["new_state"].state for e in shown]
+        # Every reset is shown between the sessions (bar the two merged beyond the held ones) ...
+        assert values == ["0.0", "10.0"] + ["0.0", "10.0"] * (sessions - 2)
+        # ... one drop per spacing at most.
+        resets = [e.time_fired.timestamp() for e in shown if e.data["new_state"].state == "0.0"][1:]
+        assert all(b - a >= 0.9 * spacing for a, b in pairwise(resets))
+        assert float(state(hass, "FAST_1_energy")) == pytest.approx(10.0 * sessions)
+
+
 # --- the engine's rules, without Home Assistant ----------------------------------------------
 
 
@@ -359,34 +405,148 @@ def test_session_energy(meter_start: int, readings: list[int], meter_stop: int |
     assert t.energy_wh() == expected
 
 
-def test_register_restart_is_shown_at_once_and_a_glitch_is_held_back() -> None:
+@pytest.mark.parametrize(
+    ("before", "readings", "meter_stop", "expected"),
+    [
+        (None, [1_000_000, 1_001_000], 0, 1000),  # a lifetime register: from its first reading
+        (None, [1_000_000, 1_001_000], 1_001_000, 1000),  # ... and meterStop its value
+        (1_000_000, [1_000_200, 1_001_000], 1_001_000, 1000),  # from the register before it
+        (1_000_000, [999_500, 1_001_000], 0, 1500),  # ... or a first reading a little lower
+        (1_000_000, [], 1_001_000, 1000),  # no readings: meterStop against the register before
+        (10_000, [300, 5000], 5000, 5000),  # a register that restarted: from meterStart 0
+        (0, [300, 5000], 0, 5000),
+        (None, [300, 5000], 5000, 5000),
+        (None, [], 150_000, 150_000),
+    ],
+)
+def test_a_lifetime_register_with_meter_start_0(
+    before: float | None, readings: list[int], meter_stop: int, expected: int
+) -> None:
+    """The running energy is what the stop will record: never the whole register."""
+    t = transaction(0, register_before_wh=before)
+    for value in readings:
+        if t.first_register_wh is None:
+            t.first_register_wh = value
+        t.last_register_wh = max(value, t.last_register_wh or value)
+        assert (t.energy_wh() or 0) <= expected
+    if readings:
+        assert t.energy_wh() == expected
+    t.meter_stop = meter_stop
+    assert t.energy_wh() == expected
+    assert Transaction.from_dict(t.to_dict()).energy_wh() == expected
+
+
+def test_register_restart_is_shown_when_a_reading_confirms_it_and_a_glitch_is_held_back() -> None:
     charger = ChargerState("CP")
     connector, _ = charger.connector(1)
     published: list[float] = []
+    key = "energy_active_import_register"
 
     def publish(key: str) -> None:
         published.append(connector.meters[key].value)
 
     now = datetime.now(UTC)
-    assert charger.apply_reading(connector, "energy_active_import_register", reading(10_000, now), publish)
+    assert charger.apply_reading(connector, key, reading(10_000, now), publish)
     # A glitch: held back until three lower readings confirm it.
-    assert not charger.apply_reading(connector, "energy_active_import_register", reading(0, now), publish)
-    assert connector.meters["energy_active_import_register"].value == 10_000
-    assert charger.apply_reading(connector, "energy_active_import_register", reading(10_100, now), publish)
+    assert not charger.apply_reading(connector, key, reading(0, now), publish)
+    assert connector.meters[key].value == 10_000
+    assert charger.apply_reading(connector, key, reading(10_100, now), publish)
     assert published == []
-    # A new session from 0: shown at once, and the values on both sides are published.
+    # A new session from 0: expected, nothing shown until a reading of the session shows it ...
     later = now + timedelta(seconds=1)
     held = reading(200, later + timedelta(seconds=1))  # arrived before the StartTransaction
-    assert not charger.apply_reading(connector, "energy_active_import_register", held, publish)
-    assert charger.register_restarted(connector, reading(0, later), publish)
-    assert published == [10_100, 0]
-    assert connector.meters["energy_active_import_register"].value == 200
+    assert not charger.apply_reading(connector, key, held, publish)
+    assert charger.expect_register_restart(connector, reading(0, later), publish)
+    # ... as this one did: shown at once, and the values on both sides are published.
+    assert published == [10_100, 200]
+    assert connector.meters[key].value == 200
     assert connector.pending_drop == []
+    assert connector.pending_restart is None
+    # Without readings held back: the first reading that shows the restart.
+    published.clear()
+    assert charger.apply_reading(connector, key, reading(10_000, later + timedelta(seconds=2)), publish)
+    assert charger.expect_register_restart(connector, reading(100, later + timedelta(seconds=3)), publish)
+    assert connector.meters[key].value == 10_000
+    # An older reading, or one below meterStart (a glitch), confirms nothing.
+    assert not charger.apply_reading(connector, key, reading(5, later), publish)
+    assert not charger.apply_reading(connector, key, reading(50, later + timedelta(seconds=4)), publish)
+    assert published == []
+    assert charger.apply_reading(connector, key, reading(150, later + timedelta(seconds=5)), publish)
+    assert published == [10_000, 150]
     # Rounding (a register in kWh against meterStart in Wh) is no restart.
-    connector.meters["energy_active_import_register"] = reading(12.4, later + timedelta(seconds=2), "kWh")
-    assert not charger.register_restarted(connector, reading(12_350, later + timedelta(seconds=3)), publish)
+    connector.meters[key] = reading(12.4, later + timedelta(seconds=6), "kWh")
+    assert not charger.expect_register_restart(connector, reading(12_350, later + timedelta(seconds=7)), publish)
     # A reading older than the one shown changes nothing.
-    assert not charger.register_restarted(connector, reading(0, now), publish)
+    assert not charger.expect_register_restart(connector, reading(0, now), publish)
+    assert connector.pending_restart is None
+
+
+def test_a_lifetime_register_with_meter_start_0_shows_no_restart() -> None:
+    """meterStart 0 below a lifetime register: the session's readings go on from it."""
+    charger = ChargerState("CP")
+    connector, _ = charger.connector(1)
+    published: list[float] = []
+    key = "energy_active_import_register"
+    now = datetime.now(UTC)
+    charger.apply_reading(connector, key, reading(1_000_000, now))
+    assert charger.expect_register_restart(
+        connector, reading(0, now + timedelta(seconds=1)), lambda k: published.append(connector.meters[k].value)
+    )
+    assert charger.apply_reading(connector, key, reading(1_000_500, now + timedelta(seconds=2)))
+    assert connector.pending_restart is None
+    # A glitch to 0 later in the session is held back like any other.
+    assert not charger.apply_reading(connector, key, reading(0, now + timedelta(seconds=3)))
+    assert connector.meters[key].value == 1_000_500
+    assert published == []
+
+
+def test_a_register_read_only_at_the_end_of_sessions_shows_its_restart_from_meter_start() -> None:
+    """Restarting per session and read only at each session's end: back above its last value."""
+    charger = ChargerState("CP")
+    connector, _ = charger.connector(1)
+    published: list[float] = []
+    key = "energy_active_import_register"
+
+    def publish(key: str) -> None:
+        published.append(connector.meters[key].value)
+
+    now = datetime.now(UTC)
+    charger.apply_reading(connector, key, reading(3000, now))
+    assert charger.expect_register_restart(connector, reading(0, now + timedelta(seconds=1)), publish)
+    end = MeterReading(3000, "Wh", now + timedelta(seconds=2), REGISTER, context="Transaction.End")
+    assert charger.apply_reading(connector, key, end, publish)  # then written as the end value
+    assert published == [3000, 0]
+    assert connector.meters[key] is end
+    assert connector.pending_restart is None
+    # A lifetime register's end is the register going on.
+    charger.apply_reading(connector, key, reading(1_000_000, now + timedelta(seconds=3)))
+    assert charger.expect_register_restart(connector, reading(0, now + timedelta(seconds=4)), publish)
+    end = MeterReading(1_002_000, "Wh", now + timedelta(seconds=5), REGISTER, context="Transaction.End")
+    assert charger.apply_reading(connector, key, end, publish)
+    assert published == [3000, 0]
+
+
+def test_only_a_confirmed_drop_of_the_energy_register_is_published() -> None:
+    """Other registers' drops (per phase, export, reactive) are stored like any reading."""
+    charger = ChargerState("CP")
+    connector, _ = charger.connector(1)
+    published: list[str] = []
+    now = datetime.now(UTC)
+    export = MeterReading(5000, "Wh", now, "Energy.Active.Export.Register")
+    phase = MeterReading(3000, "Wh", now, REGISTER, phase="L1")
+    for key, first in (("energy_active_export_register", export), ("energy_active_import_register_l1", phase)):
+        assert charger.apply_reading(connector, key, first, published.append)
+        for value in (0.0, 4000.0, 0.0):
+            lower = MeterReading(value, "Wh", now, first.measurand, phase=first.phase)
+            assert charger.apply_reading(connector, key, lower, published.append)
+    assert published == []
+    key = "energy_active_import_register"
+    charger.apply_reading(connector, key, reading(9000, now), published.append)
+    for _ in range(REGISTER_DROP_CONFIRMATIONS - 1):
+        assert not charger.apply_reading(connector, key, reading(0, now), published.append)
+    assert published == []
+    assert charger.apply_reading(connector, key, reading(0, now), published.append)
+    assert published == [key, key]
 
 
 def test_each_session_is_counted_once_and_the_total_never_goes_down() -> None:

@@ -241,13 +241,15 @@ class CentralSystem:
         self._listener.charger_changed(charge_point_id, connector_id, frozenset({key, drop_key(key)}))
 
     def _register_at_start(self, charger: ChargerState, connector: ConnectorState, transaction: Transaction) -> None:
-        """Show meterStart as the register when the register restarts for the session."""
+        """Note the register at the session's start, and a restart its meterStart announces."""
+        shown = connector.meters.get(ENERGY_REGISTER)
+        transaction.register_before_wh = shown.as_wh() if shown is not None else None
         if transaction.meter_start is None or transaction.start is None:
             return
         reading = MeterReading(
             float(transaction.meter_start), "Wh", transaction.start, DEFAULT_MEASURAND, context="Transaction.Begin"
         )
-        charger.register_restarted(connector, reading, self._publisher(charger, connector))
+        charger.expect_register_restart(connector, reading, self._publisher(charger, connector))
 
     def _save_later(self) -> None:
         self._persistence.save_later()
@@ -503,6 +505,8 @@ class CentralSystem:
         connector: ConnectorState,
         meter_values: Iterable[Mapping[str, Any]],
         transaction: Transaction | None,
+        *,
+        at_stop: bool = False,
     ) -> None:
         readings = parse_meter_values(meter_values, utcnow())
         if not readings:
@@ -522,7 +526,7 @@ class CentralSystem:
                 changed.add(key)
             if transaction is not None and key == ENERGY_REGISTER:
                 wh = reading.as_wh()
-                if wh is not None and transaction.first_register_wh is None:
+                if wh is not None and transaction.first_register_wh is None and not at_stop:
                     transaction.first_register_wh = wh
                     session_changed = True
                 if wh is not None and (
@@ -807,7 +811,7 @@ class CentralSystem:
         # Without its start the connector is unknown: the readings are no connector's (nor the
         # charger's main meter, connector 0, where an unknown transaction is filed).
         if transaction_data and transaction.start_seen:
-            self._apply_readings(charger, connector, transaction_data, transaction)
+            self._apply_readings(charger, connector, transaction_data, transaction, at_stop=True)
         transaction.meter_stop = meter_stop
         transaction.stop = stop
         transaction.reason = reason
@@ -816,6 +820,7 @@ class CentralSystem:
             connector.transaction is not None and connector.transaction.transaction_id == transaction_id
         ):
             connector.transaction = None
+            connector.pending_restart = None
         # Counted once: a replayed StopTransaction was answered above.
         energy.count_stopped(connector, transaction)
         energy_keys = self._energy_changed(charger, connector.connector_id)

@@ -19,6 +19,15 @@ from .meter import ENERGY_REGISTER, MeterReading
 from .quirks import NO_QUIRKS, QUIRKS_AUTO, QuirkProfile, Quirks, resolve
 from .util import parse_datetime
 
+# How many lower energy-register readings in a row confirm a real meter reset.
+REGISTER_DROP_CONFIRMATIONS = 3
+# A meterStart below this fraction of the register shown is the register restarting (Home
+# Assistant's statistics take a drop below 90% of the previous value for a meter reset).
+REGISTER_RESTART_FRACTION = 0.9
+# A first reading (Wh) above this, in a session with meterStart 0, is a lifetime register's:
+# no session delivers 100 kWh before its first reading.
+LIFETIME_REGISTER_WH = 100_000
+
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
@@ -69,9 +78,12 @@ class Transaction:
     meter_start: int | None
     start: datetime | None
     reservation_id: int | None = None
-    # The highest energy register reading (Wh) seen during the session, and the first one.
+    # The highest energy register reading (Wh) seen during the session, and the first one
+    # seen while it ran (not one that came with its StopTransaction).
     last_register_wh: float | None = None
     first_register_wh: float | None = None
+    # The connector's energy register (Wh) when the session started, if one was shown.
+    register_before_wh: float | None = None
     meter_stop: int | None = None
     stop: datetime | None = None
     reason: str | None = None
@@ -103,24 +115,56 @@ class Transaction:
         (the register was reset, or the charger sent 0), or a meterStop of 0 with readings
         above it (a charger that leaves it at 0 and reports its end in the Transaction.End
         sampled value). A glitch never makes energy negative.
+
+        A meterStart of 0 is not always the register: some chargers send 0 with a lifetime
+        register in their readings (see `base_wh`). The same base is used while the session
+        runs and once it has stopped, so the running energy never exceeds the final one
+        (the `energy` sensor never goes down: a running figure too high would stay).
         """
         if self.meter_start is None:
             return None
-        start = self.meter_start
+        base = self.base_wh()
         seen = self.last_register_wh
         stop = self.meter_stop
-        if stop is not None and stop >= start and not (stop == 0 and seen is not None and seen > 0):
-            return float(stop - start)
+        if stop is not None and stop >= base and not (stop == 0 and seen is not None and seen > 0):
+            return float(stop - base)
         if seen is None:
             return 0.0
-        base = float(start)
-        first = self.first_register_wh
-        if stop == 0 and start == 0 and first is not None and first < seen:
-            # Neither end filled in: the readings are a lifetime register as likely as one that
-            # restarted for the session, and counting from the first one is right for both.
-            # (Transaction.End alone is counted from meterStart.)
-            base = first
         return max(0.0, seen - base)
+
+    def base_wh(self) -> float:
+        """
+        Return the register value the session's energy is counted from.
+
+        meterStart, unless it is 0 and the register did not restart for the session: its
+        first reading (`first_register_wh`, taken while it ran) at or above 90% of the
+        register shown before the session (`register_before_wh`) is the same register
+        going on, counted from where it was (or from that reading, if lower). Without a
+        register shown before, a first reading above anything a session could have
+        delivered by then (LIFETIME_REGISTER_WH) is a lifetime register's, counted from
+        that reading. Known only at its end (a Transaction.End value, meterStop), a register
+        is taken to have gone on only when the one before was above that too: a register
+        that restarts per session climbs back past its last value in a longer session.
+        """
+        start = self.meter_start or 0
+        if start != 0:
+            return float(start)
+        first = self.first_register_wh
+        went_on = first
+        if went_on is None:
+            went_on = self.last_register_wh if self.last_register_wh is not None else self.meter_stop
+        if went_on is None or went_on <= 0:
+            return 0.0
+        before = self.register_before_wh
+        if before is not None and before > 0:
+            if went_on < REGISTER_RESTART_FRACTION * before:
+                return 0.0
+            if first is not None or before > LIFETIME_REGISTER_WH:
+                return min(before, float(went_on))
+            return 0.0
+        if first is not None and first > LIFETIME_REGISTER_WH:
+            return first
+        return 0.0
 
     def duration_s(self) -> int | None:
         """Return the duration in whole seconds, when both ends are known."""
@@ -140,6 +184,7 @@ class Transaction:
             "reservation_id": self.reservation_id,
             "last_register_wh": self.last_register_wh,
             "first_register_wh": self.first_register_wh,
+            **({} if self.register_before_wh is None else {"register_before_wh": self.register_before_wh}),
             "meter_stop": self.meter_stop,
             "stop": _iso(self.stop),
             "reason": self.reason,
@@ -168,6 +213,7 @@ class Transaction:
             reservation_id=data.get("reservation_id"),
             last_register_wh=data.get("last_register_wh"),
             first_register_wh=data.get("first_register_wh"),
+            register_before_wh=data.get("register_before_wh"),
             meter_stop=data.get("meter_stop"),
             stop=parse_datetime(data.get("stop")),
             reason=data.get("reason"),
@@ -196,6 +242,9 @@ class ConnectorState:
     meters: dict[str, MeterReading] = field(default_factory=dict)
     # Energy register decreases waiting for confirmation (see ChargerState.apply_reading).
     pending_drop: list[MeterReading] = field(default_factory=list)
+    # A restart of the energy register its running session's meterStart announced, until a
+    # reading confirms it or shows the register went on (ChargerState.expect_register_restart).
+    pending_restart: MeterReading | None = None
     transaction: Transaction | None = None
     last_transaction: Transaction | None = None
     # The energy of the connector's stopped sessions (Wh), each counted once (engine/energy.py),
@@ -243,13 +292,6 @@ class ConnectorState:
             stopped_energy_wh=float(data.get("stopped_energy_wh") or 0.0),
             energy_wh=float(data.get("energy_wh") or 0.0),
         )
-
-
-# How many lower energy-register readings in a row confirm a real meter reset.
-REGISTER_DROP_CONFIRMATIONS = 3
-# A meterStart below this fraction of the register shown is the register restarting (Home
-# Assistant's statistics take a drop below 90% of the previous value for a meter reset).
-REGISTER_RESTART_FRACTION = 0.9
 
 
 def is_register_drop(current: MeterReading, reading: MeterReading) -> bool:
@@ -352,18 +394,27 @@ class ChargerState:
 
         An energy register that goes down is held back until it is confirmed by
         REGISTER_DROP_CONFIRMATIONS readings in a row: a charger that glitches to 0
-        mid-session must not make the Energy dashboard count the whole register again.
-        When a lower register reading is stored, `publish` (the key) is called before and
-        after: the values on both sides of a drop must reach Home Assistant as states of
-        their own, or its statistics see a dip where the register was reset. Returns True
-        when the stored reading changed.
+        mid-session must not make the Energy dashboard count the whole register again. A
+        restart announced by a StartTransaction (`expect_register_restart`) is confirmed by
+        the first reading that shows it. When such a confirmed drop of the energy register
+        is stored, `publish` (the key) is called before and after: the values on both sides
+        of a drop must reach Home Assistant as states of their own, or its statistics see a
+        dip where the register was reset. Other registers' drops are stored as they come,
+        like any reading. Returns True when the stored reading changed.
         """
         current = connector.meters.get(key)
         if current is not None and reading.timestamp < current.timestamp:
             return False
         lower = current is not None and is_register_drop(current, reading)
         if key == ENERGY_REGISTER and current is not None:
-            if lower:
+            restarted = self._confirms_restart(connector, current, reading)
+            if restarted and not lower and publish is not None and connector.pending_restart is not None:
+                # Seen only at its end, back above the old value: shown from meterStart.
+                publish(key)
+                current = connector.meters[key] = connector.pending_restart
+                publish(key)
+            connector.pending_restart = None if restarted else connector.pending_restart
+            if lower and not restarted:
                 connector.pending_drop.append(reading)
                 if len(connector.pending_drop) < REGISTER_DROP_CONFIRMATIONS:
                     return False
@@ -371,37 +422,65 @@ class ChargerState:
         if current is not None and current.value == reading.value and current.unit == reading.unit:
             connector.meters[key] = reading
             return False
-        if lower and publish is not None:
+        published = lower and key == ENERGY_REGISTER and publish is not None
+        if published and publish is not None:
             publish(key)
         connector.meters[key] = reading
-        if lower and publish is not None:
+        if published and publish is not None:
             publish(key)
         return True
 
-    def register_restarted(
+    @staticmethod
+    def _confirms_restart(connector: ConnectorState, current: MeterReading, reading: MeterReading) -> bool:
+        """
+        Return True when a register reading confirms the restart its session's start announced.
+
+        Below 90% of the register shown, and not below the session's meterStart: the register
+        really restarted. Back at (or above) 90% of it, it did not (a lifetime register with a
+        meterStart of 0), and the restart is forgotten; unless that reading is the session's
+        end (Transaction.End) and the register before it was no lifetime register's
+        (Transaction.base_wh): a register that restarts per session and is read only at the
+        end of each climbs back past its last value in a longer session.
+        """
+        restart = connector.pending_restart
+        if restart is None or reading.timestamp < restart.timestamp:
+            return False
+        new_wh, old_wh, start_wh = reading.as_wh(), current.as_wh(), restart.as_wh()
+        if new_wh is None or old_wh is None or start_wh is None:
+            return False
+        if new_wh >= REGISTER_RESTART_FRACTION * old_wh:
+            if reading.context == "Transaction.End" and old_wh <= LIFETIME_REGISTER_WH:
+                return True
+            connector.pending_restart = None
+            return False
+        return new_wh >= start_wh
+
+    def expect_register_restart(
         self, connector: ConnectorState, reading: MeterReading, publish: Callable[[str], None]
     ) -> bool:
         """
-        Show a transaction's meterStart as the energy register when it is a restart of it.
+        Take a transaction's meterStart below the energy register shown for its restart.
 
-        Registers that restart at 0 for every session say so in meterStart: the drop is
-        shown at once (no confirmations to wait for), so Home Assistant sees the meter
-        reset before the session climbs back near the old value (a mere dip to it, and the
-        session lost from the register's statistics). Drops too small to be a reset
-        (rounding of a register in kWh) are left to the readings. Returns True when shown.
+        Registers that restart at 0 for every session say so in meterStart: the first
+        reading of the session that shows the restart (`apply_reading`) is stored at once,
+        no confirmations to wait for, so Home Assistant sees the meter reset before the
+        session climbs back near the old value (a mere dip to it, and the session lost
+        from the register's statistics). Nothing is shown from meterStart alone: a charger
+        that sends 0 with a lifetime register would show a reset of its whole register.
+        Drops too small to be a reset (rounding of a register in kWh) are left to the
+        readings. Returns True when a restart is expected.
         """
+        connector.pending_restart = None
         current = connector.meters.get(ENERGY_REGISTER)
         if current is None or reading.timestamp < current.timestamp:
             return False
         current_wh, start_wh = current.as_wh(), reading.as_wh()
         if current_wh is None or start_wh is None or start_wh >= REGISTER_RESTART_FRACTION * current_wh:
             return False
+        connector.pending_restart = reading
+        # Readings of the new session that arrived before its StartTransaction were held back.
         waiting = [held for held in connector.pending_drop if held.timestamp >= reading.timestamp]
         connector.pending_drop.clear()
-        publish(ENERGY_REGISTER)
-        connector.meters[ENERGY_REGISTER] = reading
-        publish(ENERGY_REGISTER)
-        # Readings of the new session that arrived before its StartTransaction were held back.
         for held in waiting:
             self.apply_reading(connector, ENERGY_REGISTER, held, publish)
         return True
