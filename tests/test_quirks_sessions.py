@@ -108,6 +108,33 @@ async def test_own_transaction_ids_replayed_stop_stops_nothing(
         assert len(central.history.query(charge_point_id="CP-E")) == 2
 
 
+async def test_own_transaction_ids_that_are_also_ours_for_another_session(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    # The charger counts on its own: its id for the second session is our id of the first.
+    entry = await setup_entry()
+    central = hub_of(entry).central
+    stopped = stopped_events(hass)
+    async with charger(port_of(entry), "CP-E", cls=playing("etrel_inch")) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp)
+        first = (await cp.start_transaction(1, "CARD", 1000)).transaction_id
+        first_stop = _stop(first + 5000, 2000, now_iso())
+        await cp.send(first_stop)
+        second = (await cp.start_transaction(1, "CARD", 2000)).transaction_id
+        await cp.meter(1, [sampled("2500", "Energy.Active.Import.Register", "Wh")], transaction_id=first)
+        assert central.open_transactions[second].last_register_wh == 2500
+        await cp.send(_stop(first, 3000, now_iso()))  # the second's own stop, not a replay of the first
+        await hass.async_block_till_done()
+        assert second not in central.open_transactions
+        assert [(e["transaction_id"], e["energy"]) for e in stopped] == [(first, 1.0), (second, 1.0)]
+        # Its replay is one.
+        await cp.send(_stop(first, 3000, central.recent_transactions[-1].stop.isoformat()))  # type: ignore[union-attr]
+        await hass.async_block_till_done()
+        assert len(stopped) == 2
+        assert len(central.history.query(charge_point_id="CP-E")) == 2
+
+
 async def test_own_transaction_ids_need_a_stop_that_fits(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     central = hub_of(entry).central

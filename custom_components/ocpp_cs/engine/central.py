@@ -640,6 +640,29 @@ class CentralSystem:
                 return recent
         return None
 
+    def _replayed_stop(
+        self, charger: ChargerState, transaction_id: int, meter_stop: int, stop: datetime
+    ) -> tuple[bool, Transaction | None]:
+        """
+        Return whether a StopTransaction for no open transaction is a replay (and the stopped one).
+
+        A charger that uses its own transaction ids (quirk_table.py) may reuse one of ours for
+        another session of its own: under our id only the very same stop (meterStop and time) is
+        a replay; under its own id (remembered with the session) any is.
+        """
+        charge_point_id = charger.charge_point_id
+        if not charger.quirks.own_transaction_ids:
+            recent = self._stopped_transaction(charge_point_id, transaction_id)
+            return recent is not None or self.history.stopped(charge_point_id, transaction_id), recent
+        for recent in reversed(self.recent_transactions):
+            if recent.charge_point_id != charge_point_id:
+                continue
+            if recent.charger_transaction_id == transaction_id or (
+                recent.transaction_id == transaction_id and recent.meter_stop == meter_stop and recent.stop == stop
+            ):
+                return True, recent
+        return self.history.stopped_as(charge_point_id, transaction_id, meter_stop, stop), None
+
     def _by_charger_id(
         self,
         charger: ChargerState,
@@ -652,18 +675,25 @@ class CentralSystem:
         """
         Return the running transaction a charger's own transaction id stands for (quirk_table.py).
 
-        Only with the `own_transaction_ids` quirk, and only for an id that is none of ours for this
-        charger (an open, recently stopped or recorded one: those are answered as themselves, a
-        replay included). The id sticks to the transaction it was first taken for; a new one goes
-        to the charger's (connector's) only running transaction that has none yet, when the stop
-        can be its: a meterStop not below its meterStart, a stop not before its start.
+        Only with the `own_transaction_ids` quirk, and never for an id of the charger's that a
+        stopped session already has (a late message of that session). Once it has shown ids of its
+        own, they may coincide with ours for other sessions: one of ours is mapped too (replayed
+        stops were recognised before); until then one of ours is its session's. The id sticks to the transaction it was first taken for; a new one goes to the
+        charger's (connector's) only running transaction that has none yet, when the stop can be
+        its: a meterStop not below its meterStart, a stop not before its start.
         """
         charge_point_id = charger.charge_point_id
-        if (
-            not charger.quirks.own_transaction_ids
-            or self._stopped_transaction(charge_point_id, transaction_id) is not None
+        if not charger.quirks.own_transaction_ids:
+            return None
+        mine = [recent for recent in self.recent_transactions if recent.charge_point_id == charge_point_id]
+        if any(recent.charger_transaction_id == transaction_id for recent in mine):
+            return None  # a late message of a stopped session
+        if not any(recent.charger_transaction_id is not None for recent in mine) and (
+            any(recent.transaction_id == transaction_id for recent in mine)
             or self.history.recorded(charge_point_id, transaction_id)
         ):
+            # As far as we know it uses our ids (set up to, or it would have shown its own):
+            # one of ours is a late message of that session.
             return None
         running = [
             t
@@ -776,8 +806,8 @@ class CentralSystem:
             # A replayed StopTransaction (under our id, or the charger's own one for it): answer
             # it again, record nothing twice. Checked before the charger's own ids are mapped, so
             # a replay never stops the session that runs now.
-            recent = self._stopped_transaction(charge_point_id, transaction_id)
-            if recent is not None or self.history.stopped(charge_point_id, transaction_id):
+            replayed, recent = self._replayed_stop(charger, transaction_id, meter_stop, stop)
+            if replayed:
                 # (After it left the recent transactions the history has it.)
                 _LOGGER.info("%s: StopTransaction %s replayed", charge_point_id, transaction_id)
                 return (

@@ -227,6 +227,11 @@ class TransactionHistory:
         found = self._by_key.get((charge_point_id, transaction_id))
         return found is not None and found.stop_seen
 
+    def stopped_as(self, charge_point_id: str, transaction_id: int, meter_stop: float, stop: datetime) -> bool:
+        """Return True when this very StopTransaction (same id, meterStop and time) is on record."""
+        found = self._by_key.get((charge_point_id, transaction_id))
+        return found is not None and found.stop_seen and found.meter_stop == meter_stop and found.stop == stop
+
     def recorded(self, charge_point_id: str, transaction_id: int) -> bool:
         """Return True when the history holds a session of the charger under this id."""
         return (charge_point_id, transaction_id) in self._by_key
