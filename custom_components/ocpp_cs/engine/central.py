@@ -678,9 +678,10 @@ class CentralSystem:
         Only with the `own_transaction_ids` quirk, and never for an id of the charger's that a
         stopped session already has (a late message of that session). Once it has shown ids of its
         own, they may coincide with ours for other sessions: one of ours is mapped too (replayed
-        stops were recognised before); until then one of ours is its session's. The id sticks to the transaction it was first taken for; a new one goes to the
-        charger's (connector's) only running transaction that has none yet, when the stop can be
-        its: a meterStop not below its meterStart, a stop not before its start.
+        stops were recognised before); until then one of ours is its session's. The id sticks to
+        the transaction it was first taken for; a new one goes to the charger's (connector's) only
+        running transaction that has none yet, when the stop can be its: a meterStop not below its
+        meterStart, a stop not before its start.
         """
         charge_point_id = charger.charge_point_id
         if not charger.quirks.own_transaction_ids:
