@@ -313,8 +313,8 @@ async def serve_engine() -> None:
     """ocpp_cs's engine without Home Assistant: server, sessions, central system, no listener."""
     sys.path.insert(0, str(ROOT))
     from custom_components.ocpp_cs.engine.central import CentralSettings, CentralSystem
+    from custom_components.ocpp_cs.engine.schemas import preload
     from custom_components.ocpp_cs.engine.server import CentralSystemServer
-    from custom_components.ocpp_cs.engine.session import warm_schema_cache
 
     class Nothing:
         """Listener and persistence that do nothing (the state is kept, nothing is published)."""
@@ -327,7 +327,7 @@ async def serve_engine() -> None:
 
     nothing = Nothing()
     central = CentralSystem(CentralSettings(), nothing, nothing)  # type: ignore[arg-type]
-    warm_schema_cache()
+    preload()
     relay = None
     if upstream := os.environ.get("BENCH_UPSTREAM_URL"):  # the -proxied kinds: local controller mode
         from custom_components.ocpp_cs.engine.relay import RelayManager, RelaySettings

@@ -30,12 +30,13 @@ import pytest
 
 from custom_components.ocpp_cs.engine.meter import parse_meter_values
 from custom_components.ocpp_cs.engine.payload import compile_schema, passes_schema, snake_case_keys
-from custom_components.ocpp_cs.engine.session import KNOWN_ACTIONS_FROM_CHARGERS, tolerated, warm_schema_cache
+from custom_components.ocpp_cs.engine.schemas import preload
+from custom_components.ocpp_cs.engine.session import KNOWN_ACTIONS_FROM_CHARGERS, tolerated
 
 from .conftest import EntryFactory, hub_of, port_of
 from .raw_charger import RawCharger, raw_charger
 
-warm_schema_cache()
+preload()
 SCHEMAS: dict[str, Mapping[str, Any]] = {
     action: get_validator(MessageType.Call, action, "1.6").schema for action in KNOWN_ACTIONS_FROM_CHARGERS
 }

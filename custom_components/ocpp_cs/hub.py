@@ -53,6 +53,7 @@ from .const import (
 from .engine.central import CentralSettings, CentralSystem
 from .engine.listener import CertificateSigningRequested, DataTransferReceived, IdTagPresented, SecurityEventReceived
 from .engine.persist import DelayedSave
+from .engine.schemas import preload as preload_schemas
 from .engine.server import (
     PROFILE_BASIC,
     PROFILE_TLS_BASIC,
@@ -60,7 +61,7 @@ from .engine.server import (
     CentralSystemServer,
     SecurityRequirement,
 )
-from .engine.session import ChargePointSession, warm_schema_cache
+from .engine.session import ChargePointSession
 from .engine.state import BootInfo, ChargerState, Transaction
 from .engine.util import snake
 from .state_writes import StateWrites
@@ -215,7 +216,7 @@ class OcppHub:
                 config.get(CONF_SSL_KEYFILE),
                 config.get(CONF_SSL_CAFILE),
             )
-        await self.hass.async_add_executor_job(warm_schema_cache)
+        await self.hass.async_add_executor_job(preload_schemas)
         password = config.get(CONF_PASSWORD) or None
         relay = await self.local_controller.async_start() if self.local_controller is not None else None
         self.server = CentralSystemServer(

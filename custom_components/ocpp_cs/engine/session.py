@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed
 
 from .central import REGISTRATION_ACCEPTED, CentralSystem
 from .payload import passes_schema, snake_case_keys
-from .schemas import preload, validator
+from .schemas import validator
 from .util import format_datetime, utcnow
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,11 +52,6 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
 def on(action: Action) -> Callable[[_Handler], _Handler]:
     """Route a charger-initiated action to the decorated handler (typed `ocpp.routing.on`)."""
     return cast(Callable[[_Handler], _Handler], _on(action))
-
-
-def warm_schema_cache() -> None:
-    """Read the JSON schemas of every action, both ways (blocking file reads: executor; see schemas.py)."""
-    preload()
 
 
 # Every action OCPP 1.6 (and its security extension) defines; others are unknown.
