@@ -25,7 +25,7 @@ from . import commands, services, transfers
 from .engine.configuration import PROFILE_FIRMWARE, parse_list
 from .engine.util import format_datetime, snake, utcnow
 from .hub import OcppHub
-from .services import Target, validation_error
+from .services import Target, bounded_string, validation_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ PROTOCOLS = ("ftp", "ftps", "http", "https")
 LOG_TYPES = {snake(log.value): log.value for log in Log}
 
 _COUNT = vol.All(vol.Coerce(int), vol.Range(min=0))
-_LOCATION = vol.All(cv.string, vol.Length(min=1, max=512))
+_LOCATION = bounded_string(512)
 _TRANSFER_FIELDS: VolDictType = {
     vol.Optional("retries"): _COUNT,
     vol.Optional("retry_interval"): _COUNT,
@@ -56,8 +56,8 @@ SCHEMAS: dict[str, VolDictType] = {
     "signed_update_firmware": {
         vol.Optional("location"): _LOCATION,
         vol.Optional("file"): cv.string,
-        vol.Required("signing_certificate"): vol.All(cv.string, vol.Length(min=1, max=5500)),
-        vol.Required("signature"): vol.All(cv.string, vol.Length(min=1, max=800)),
+        vol.Required("signing_certificate"): bounded_string(5500),
+        vol.Required("signature"): bounded_string(800),
         vol.Optional("retrieve_date"): cv.datetime,
         vol.Optional("install_date"): cv.datetime,
         vol.Optional("request_id"): vol.All(vol.Coerce(int), vol.Range(min=0)),

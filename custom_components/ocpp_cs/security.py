@@ -28,7 +28,7 @@ from . import commands, services, transfers
 from .const import CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, DOMAIN
 from .engine.util import snake
 from .hub import OcppHub, entry_config
-from .services import ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, Target, validation_error
+from .services import ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, Target, bounded_string, validation_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -120,9 +120,6 @@ async def async_setup_certificate_checks(hass: HomeAssistant, entry: ConfigEntry
 # --- actions --------------------------------------------------------------------------------
 
 
-def _pem(length: int) -> vol.All[str]:
-    return vol.All(cv.string, vol.Length(min=1, max=length))
-
 
 def _extended_trigger(value: Any) -> str:
     """Accept a trigger in the spec's spelling or in snake_case."""
@@ -136,15 +133,15 @@ def _extended_trigger(value: Any) -> str:
 SCHEMAS: dict[str, VolDictType] = {
     "install_certificate": {
         vol.Required("certificate_type"): vol.In(list(CERTIFICATE_TYPES)),
-        vol.Required("certificate"): _pem(5500),
+        vol.Required("certificate"): bounded_string(5500),
     },
-    "certificate_signed": {vol.Required("certificate_chain"): _pem(10000)},
+    "certificate_signed": {vol.Required("certificate_chain"): bounded_string(10000)},
     "get_installed_certificate_ids": {vol.Required("certificate_type"): vol.In(list(CERTIFICATE_TYPES))},
     "delete_certificate": {
         vol.Optional("hash_algorithm", default="sha256"): vol.All(vol.Lower, vol.In(list(HASH_ALGORITHMS))),
-        vol.Required("issuer_name_hash"): vol.All(cv.string, vol.Length(min=1, max=128)),
-        vol.Required("issuer_key_hash"): vol.All(cv.string, vol.Length(min=1, max=128)),
-        vol.Required("serial_number"): vol.All(cv.string, vol.Length(min=1, max=40)),
+        vol.Required("issuer_name_hash"): bounded_string(128),
+        vol.Required("issuer_key_hash"): bounded_string(128),
+        vol.Required("serial_number"): bounded_string(40),
     },
     "extended_trigger_message": {
         vol.Required("requested_message"): _extended_trigger,

@@ -81,7 +81,8 @@ def _trigger(value: Any) -> str:
     raise vol.Invalid(f"must be one of {', '.join(t.value for t in MessageTrigger)}")
 
 
-def _ci_string(length: int) -> vol.All[str]:
+def bounded_string(length: int) -> vol.All[str]:
+    """Return a validator of a string of 1 to `length` characters."""
     return vol.All(cv.string, vol.Length(min=1, max=length))
 
 
@@ -89,7 +90,7 @@ _CONNECTOR = vol.All(vol.Coerce(int), vol.Range(min=0))
 
 SCHEMAS: dict[str, VolDictType] = {
     "remote_start_transaction": {
-        vol.Optional("id_tag"): _ci_string(20),
+        vol.Optional("id_tag"): bounded_string(20),
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Optional("charging_profile"): dict,
@@ -109,9 +110,9 @@ SCHEMAS: dict[str, VolDictType] = {
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("type"): vol.In(["operative", "inoperative"]),
     },
-    "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [_ci_string(50)])},
+    "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [bounded_string(50)])},
     "change_configuration": {
-        vol.Required("key"): _ci_string(50),
+        vol.Required("key"): bounded_string(50),
         vol.Required("value"): vol.All(cv.string, vol.Length(max=500)),
     },
     "clear_cache": {},
@@ -156,16 +157,16 @@ SCHEMAS: dict[str, VolDictType] = {
         vol.Optional("payload", default=dict): dict,
     },
     "data_transfer": {
-        vol.Required("vendor_id"): _ci_string(255),
-        vol.Optional("message_id"): _ci_string(50),
+        vol.Required("vendor_id"): bounded_string(255),
+        vol.Optional("message_id"): bounded_string(50),
         vol.Optional("data"): cv.string,
     },
     "reserve_now": {
         vol.Optional(ATTR_CONNECTOR_ID): _CONNECTOR,
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
-        vol.Required("id_tag"): _ci_string(20),
+        vol.Required("id_tag"): bounded_string(20),
         vol.Required("expiry_date"): cv.datetime,
-        vol.Optional("parent_id_tag"): _ci_string(20),
+        vol.Optional("parent_id_tag"): bounded_string(20),
         vol.Optional("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0)),
     },
     "cancel_reservation": {vol.Required("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0))},
