@@ -22,26 +22,7 @@ from .charger import charger, now_iso
 from .conftest import EntryFactory, hub_of, port_of
 from .control_charger import CALLERROR, ControlCharger
 from .helpers import action, device_id, sampled, state, wait_for
-from .test_smart_charging import profiles_sent, ready, set_number, with_units
-
-
-def profile(
-    purpose: str = "TxDefaultProfile", periods: list[dict[str, Any]] | None = None, **extra: Any
-) -> dict[str, Any]:
-    schedule = extra.pop("schedule", {})
-    return {
-        "chargingProfileId": 7,
-        "stackLevel": 1,
-        "chargingProfilePurpose": purpose,
-        "chargingProfileKind": "Absolute",
-        "chargingSchedule": {
-            "chargingRateUnit": "A",
-            "startSchedule": "2024-01-01T00:00:00Z",
-            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}] if periods is None else periods,
-            **schedule,
-        },
-        **extra,
-    }
+from .test_smart_charging import profile, profiles_sent, ready, set_number, with_units
 
 
 async def test_profiles_the_spec_forbids_are_refused_before_they_are_sent(

@@ -19,6 +19,25 @@ from .helpers import action, device_id, entity_id, full_state, state, wait_for
 from .test_control import booted
 
 
+def profile(
+    purpose: str = "TxDefaultProfile", periods: list[dict[str, Any]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    schedule = extra.pop("schedule", {})
+    return {
+        "chargingProfileId": 7,
+        "stackLevel": 1,
+        "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": {
+            "chargingRateUnit": "A",
+            "startSchedule": "2024-01-01T00:00:00Z",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}] if periods is None else periods,
+            **schedule,
+        },
+        **extra,
+    }
+
+
 def profiles_sent(cp: ControlCharger) -> list[dict[str, Any]]:
     return [request for name, request in cp.received if name == "SetChargingProfile"]
 
@@ -236,22 +255,6 @@ async def test_profile_rules_of_the_spec(hass: HomeAssistant, setup_entry: Entry
         assert isinstance(cp, ControlCharger)
         await ready(hass, entry, cp)
         dev = device_id(hass, "CP-S")
-
-        def profile(
-            purpose: str = "TxDefaultProfile", periods: list[dict[str, Any]] | None = None, **extra: Any
-        ) -> dict[str, Any]:
-            return {
-                "chargingProfileId": 7,
-                "stackLevel": 1,
-                "chargingProfilePurpose": purpose,
-                "chargingProfileKind": "Absolute",
-                "chargingSchedule": {
-                    "chargingRateUnit": "A",
-                    "startSchedule": "2024-01-01T00:00:00Z",
-                    "chargingSchedulePeriod": periods or [{"startPeriod": 0, "limit": 16.0}],
-                },
-                **extra,
-            }
 
         bad: list[tuple[dict[str, Any], str]] = [
             ({"connector_id": 2, "charging_profile": profile("ChargePointMaxProfile")}, "charge_point_max_connector"),
