@@ -410,8 +410,11 @@ class OcppOptionsFlow(OptionsFlow):
                     if outcome == PROFILE_REJECTED:
                         errors[CONF_SECURITY_PROFILE] = PROFILE_REJECTED
             if not errors:
-                charger.max_current = float(user_input[CONF_MAX_CURRENT])
-                charger.phases = int(user_input[CONF_PHASES])
+                hub.central.set_charger_limits(
+                    charger.charge_point_id,
+                    max_current=float(user_input[CONF_MAX_CURRENT]),
+                    phases=int(user_input[CONF_PHASES]),
+                )
                 choice = user_input.get(CONF_QUIRK_PROFILE, QUIRKS_AUTO)
                 if choice != charger.quirk_profile:
                     hub.central.set_quirk_profile(charger.charge_point_id, choice)
@@ -492,8 +495,7 @@ class OcppOptionsFlow(OptionsFlow):
         """Store a charger's relay settings; it reconnects when they changed, to use them."""
         relayed = None if user_input.get(CONF_RELAYED, True) else False
         password = user_input.get(CONF_UPSTREAM_PASSWORD) or None
-        changed = (relayed, password) != (charger.relayed, charger.upstream_password)
-        charger.relayed, charger.upstream_password = relayed, password
+        changed = hub.central.set_relay_settings(charger.charge_point_id, relayed=relayed, upstream_password=password)
         if changed and hub.local_controller is not None:
             hub.local_controller.reconnect(charger.charge_point_id)
 

@@ -216,7 +216,7 @@ async def async_setup_entry_history(hub: OcppHub) -> None:
     keeper = HistoryKeeper(hub)
     hub.history = keeper
     await keeper.async_load()
-    hub.central.id_tag_observers.append(keeper.refresh_sensors)
+    hub.central.observe_id_tags(keeper.refresh_sensors)
     hub.entry.async_on_unload(keeper.async_flush)
 
     async def _final_write(_event: Event) -> None:

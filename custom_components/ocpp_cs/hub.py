@@ -259,7 +259,7 @@ class OcppHub:
     def apply_options(self) -> None:
         """Apply policy options that need no restart of the server."""
         config = entry_config(self.entry)
-        self.central.settings = central_settings(config)
+        self.central.apply_settings(central_settings(config))
         self.follow_default_security_profile(config)
 
     def follow_default_security_profile(self, config: Mapping[str, Any]) -> None:

@@ -191,7 +191,7 @@ class LocalListSync:
         self._again: set[str] = set()
         self._enabled = self.enabled
         hub.on_accepted_boot.append(self._after_boot)
-        hub.central.id_tag_observers.append(self.request_all)
+        hub.central.observe_id_tags(self.request_all)
         hub.entry.async_on_unload(hub.entry.add_update_listener(self._options_updated))
 
     @property

@@ -200,9 +200,8 @@ class LimitController:
             if target > 0:
                 await self._set_tx_profile(charge_point_id, target, sent, level)
         assert conversion is not None  # every scope has a target
-        charger.limits[connector_id] = limit
         self.conversions[(charge_point_id, connector_id)] = conversion
-        hub.central.changed(charge_point_id, connector_id, frozenset({"limit"}))
+        hub.central.set_limit(charge_point_id, connector_id, limit)
         hub.hass.async_create_background_task(
             self.async_refresh_composite(charge_point_id, connector_id), f"{DOMAIN} composite {charge_point_id}"
         )

@@ -41,7 +41,7 @@ from .message_log import MessageLogs
 from .meter import DEFAULT_MEASURAND, ENERGY_REGISTER, MeterReading, drop_key, parse_meter_values
 from .persist import SharedSave
 from .quirks import CHOICES
-from .state import BootInfo, ChargerState, ConnectorState, IdTag, Transaction
+from .state import BootInfo, ChargerState, ChargingLimit, ConnectorState, IdTag, Transaction
 from .util import parse_datetime, snake, utcnow
 
 if TYPE_CHECKING:
@@ -930,6 +930,38 @@ class CentralSystem:
         charger.security_profile_fallback = fallback
         self._listener.charger_changed(charge_point_id, 0, frozenset({"settings"}))
         self._save_later()
+
+    def apply_settings(self, settings: CentralSettings) -> None:
+        """Apply new policy settings (new chargers, unknown id tags, heartbeat, remote id tag)."""
+        self.settings = settings
+
+    def set_charger_limits(self, charge_point_id: str, *, max_current: float, phases: int) -> None:
+        """Set a known charger's maximum current (A per phase) and phases; persisted."""
+        if max_current <= 0 or phases not in (1, 2, 3):
+            raise ValueError(f"invalid charger limits {max_current} A, {phases} phases")
+        charger = self.chargers[charge_point_id]
+        charger.max_current = float(max_current)
+        charger.phases = int(phases)
+        self.changed(charge_point_id, 0, frozenset({"settings"}))
+
+    def set_relay_settings(self, charge_point_id: str, *, relayed: bool | None, upstream_password: str | None) -> bool:
+        """Set whether a charger is relayed upstream and its upstream password; return True if changed."""
+        charger = self.chargers[charge_point_id]
+        changed = (relayed, upstream_password) != (charger.relayed, charger.upstream_password)
+        charger.relayed, charger.upstream_password = relayed, upstream_password
+        if changed:
+            self.changed(charge_point_id, 0, frozenset({"settings"}))
+        return changed
+
+    def set_limit(self, charge_point_id: str, connector_id: int, limit: ChargingLimit) -> None:
+        """Record the charging limit the charger accepted for a connector (0: the whole charger)."""
+        self.chargers[charge_point_id].limits[connector_id] = limit
+        self.changed(charge_point_id, connector_id, frozenset({"limit"}))
+
+    def observe_id_tags(self, observer: Callable[[], None]) -> Callable[[], None]:
+        """Call `observer` after the id tag list changed; return a function that stops it."""
+        self.id_tag_observers.append(observer)
+        return lambda: self.id_tag_observers.remove(observer) if observer in self.id_tag_observers else None
 
     def set_quirk_profile(self, charge_point_id: str, choice: str) -> None:
         """Choose a known charger's quirk profile: `auto` (detected), `none` or a profile's name."""
