@@ -38,9 +38,11 @@ def test_two_chargers_share_the_fuse_as_the_house_load_changes() -> None:
     assert max(site.grid_currents()) <= 24
 
     site.house = [2.0, 2.0, 2.0]
+    site.run(299)
+    # After a lowering for the fuse, raises wait five minutes (fuse_hold): a cycling oven
+    # costs one message per cycle, not two
+    assert (site.now, site.limit("a")) == (301.0, 7.0)
     site.step()
-    assert site.limit("a") == 7.0  # raising is no hurry: it waits a minute after the last send
-    site.run(59)
     assert (site.limit("a"), site.limit("b")) == (11.0, 11.0)
 
 
@@ -61,8 +63,8 @@ def test_lower_priority_pauses_first_when_minimums_do_not_fit() -> None:
     assert (site.limit("a"), site.limit("b")) == (0.0, 6.0)
     assert {d.key[0]: d.urgent for d in result.decisions} == {"a": True}
     assert result.targets[("a", 1)].fuse_limited
-    assert result.targets[("b", 1)].limit == 10.0  # b's raise waits a minute after its last send
-    site.run(60)
+    assert result.targets[("b", 1)].limit == 10.0  # b's raise waits out the fuse hold
+    site.run(300)
     assert (site.limit("a"), site.limit("b")) == (0.0, 10.0)
 
 
@@ -77,25 +79,50 @@ def test_equal_priorities_pause_the_later_one_and_keep_the_charging_one() -> Non
 
 
 def test_small_changes_wait_for_the_threshold_and_refresh_before_expiry() -> None:
-    site = Site(FUSE, connector("a", Mode.FAST, max_current=32))
+    site = Site(SiteConfig(main_fuse_current=25, margin=1, fuse_hold=0), connector("a", Mode.FAST, max_current=32))
     site.house = [5.0, 5.0, 5.0]
     site.step()
     assert site.limit("a") == 19.0
     site.house = [5.3, 5.3, 5.3]  # 0.3 A less headroom: the margin covers it
     assert site.step().decisions == ()
-    site.house = [5.6, 5.6, 5.6]  # 0.6 A less: lowered at once
+    site.house = [5.6, 5.6, 5.6]  # 0.6 A less: lowered at once, to whole amperes
     result = site.step()
-    assert [(d.limit, d.urgent) for d in result.decisions] == [(18.4, True)]
-    site.house = [5.2, 5.2, 5.2]  # 0.4 A more: not worth a message
-    site.run(100)
-    assert site.limit("a") == 18.4
-    site.house = [5.0, 5.0, 5.0]
+    assert [(d.limit, d.urgent) for d in result.decisions] == [(18.0, True)]
+    fuse_at = site.now
+    site.house = [5.3, 5.3, 5.3]  # 18.7 A: 0.7 A more, held for a minute and a minute after the send
+    site.run(60)
+    assert site.limit("a") == 18.0
     site.step()
-    assert site.limit("a") == 19.0  # 0.6 A more, a minute after the last send
-    sends = len(site.sent)
-    decisions = site.run(int(FUSE.refresh_interval))
-    assert len(site.sent) == sends + 1
-    assert [d.reason for r in decisions for d in r.decisions] == ["refresh"]
+    assert (site.now - fuse_at, site.limit("a")) == (61.0, 18.7)
+    site.house = [5.0, 5.0, 5.0]  # 0.3 A more: not worth a message
+    site.run(int(FUSE.refresh_interval) - 1)
+    assert site.limit("a") == 18.7
+    site.step()  # the profile is refreshed before it expires, with the limit in force
+    assert site.sent[-1][1].reason == "refresh"
+    assert site.limit("a") == 18.7
+    site.house = [5.4, 5.4, 5.4]  # 0.1 A less than in force: a refresh carries a small lowering
+    site.run(int(FUSE.refresh_interval))
+    assert site.sent[-1][1].reason == "refresh"
+    assert site.limit("a") == 18.6
+
+
+def test_a_raise_must_hold_for_the_raise_delay() -> None:
+    site = Site(SiteConfig(main_fuse_current=25, margin=1), connector("a", Mode.FAST, max_current=32))
+    site.house = [10.0, 10.0, 10.0]
+    site.step()
+    site.run(100)
+    assert site.limit("a") == 14.0
+    for _ in range(5):  # a load that switches off for 40 s at a time raises nothing
+        site.house = [5.0, 5.0, 5.0]
+        site.run(40)
+        site.house = [10.0, 10.0, 10.0]
+        site.run(40)
+    assert [d.limit for _, d in site.sent] == [14.0, 14.0]  # the start and a refresh
+    site.house = [5.0, 5.0, 5.0]
+    site.run(60)
+    assert site.limit("a") == 14.0
+    site.step()  # held for a full minute
+    assert site.limit("a") == 19.0
 
 
 def test_over_the_fuse_even_small_lowerings_go_out() -> None:
@@ -105,7 +132,7 @@ def test_over_the_fuse_even_small_lowerings_go_out() -> None:
     assert site.limit("a") == 20.0
     # Without a margin, 0.3 A more on L1 puts it over the fuse: lowered at once, however little
     result = site.step(grid=GridReading(at=site.now + 1, currents=(25.3, 25.0, 25.0)))
-    assert [(d.limit, d.urgent, d.reason) for d in result.decisions] == [(19.7, True, "fuse")]
+    assert [(d.limit, d.urgent, d.reason) for d in result.decisions] == [(19.0, True, "fuse")]
 
 
 def test_manual_connectors_are_never_in_the_output_and_count_as_house_load() -> None:
@@ -147,20 +174,30 @@ def test_chargers_that_report_nothing_count_at_their_last_limit(reports: bool) -
     assert result.charging_power == pytest.approx(2 * 9.5 * 3 * 230)
 
 
-def test_a_charger_that_has_not_followed_a_lower_limit_yet_counts_as_house_load() -> None:
-    site = Site(FUSE, connector("a", Mode.FAST, max_current=32))
-    site.house = [5.0, 5.0, 5.0]
-    site.step()
+def test_a_charger_that_has_not_followed_yet_is_neither_lowered_again_nor_raised() -> None:
+    site = Site(SiteConfig(main_fuse_current=25, margin=1, fuse_hold=0), connector("a", Mode.FAST, max_current=32))
     site.house = [10.0, 10.0, 10.0]
     site.step()
     assert site.limit("a") == 14.0
-    # Still drawing 19 A a second later (the car is slow to follow): 5 A more than its limit
-    still = site.connectors[("a", 1)]
-    reading = GridReading(at=site.now + 1, currents=(29.0, 29.0, 29.0))
+    lowered = site.connectors[("a", 1)]
+    # Still drawing 19 A (the car is slow to follow): the grid shows 29 A, the meter 19 A
+    for _ in range(5):
+        site.now += 1
+        reading = GridReading(at=site.now, currents=(29.0, 29.0, 29.0))
+        result = site.controller.step(site.now, reading, [replace(lowered, measured_current=(19.0, 19.0, 19.0))])
+        assert result.decisions == ()
+        assert result.targets[("a", 1)].limit == 14.0
+    # It follows, but its last MeterValues still say 19 A: the headroom looks 5 A larger than it is
+    for _ in range(30):
+        site.now += 1
+        reading = GridReading(at=site.now, currents=(24.0, 24.0, 24.0))
+        result = site.controller.step(site.now, reading, [replace(lowered, measured_current=(19.0, 19.0, 19.0))])
+        assert result.decisions == ()
     site.now += 1
-    result = site.controller.step(site.now, reading, [replace(still, measured_current=(19.0, 19.0, 19.0))])
-    assert result.targets[("a", 1)].limit == 9.0  # errs on the safe side until it follows
-    assert result.decisions[0].urgent
+    reading = GridReading(at=site.now, currents=(24.0, 24.0, 24.0))
+    result = site.controller.step(site.now, reading, [replace(lowered, measured_current=(14.0, 14.0, 14.0))])
+    assert result.decisions == ()
+    assert result.targets[("a", 1)].limit == 14.0
 
 
 def test_stale_or_unavailable_grid_sensor_falls_back_and_recovers() -> None:

@@ -79,6 +79,8 @@ def test_min_solar_charges_the_minimum_at_all_times_plus_the_surplus() -> None:
     assert site.limit("m") == 6.0  # no sun, no delay
     site.solar = 9000.0
     site.run(60)
+    assert site.limit("m") == 6.0  # a raise waits until the surplus has held for a minute
+    site.step()
     assert site.limit("m") == 12.0  # (9000 - 690) W / 690 V
     site.solar = 0.0
     site.run(60)

@@ -40,6 +40,8 @@ class _Memory:
     short_since: float | None = None  # surplus has not given the minimum since
     wider_since: float | None = None  # surplus has given the minimum on all wired phases since
     narrower_since: float | None = None  # ... has not, since
+    raise_since: float | None = None  # the target has been above the sent limit since
+    fuse_lowered_at: float | None = None  # the last lowering for the fuse
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +148,18 @@ class SiteController:
         return None
 
     def _draw(self, connector: ConnectorInput) -> list[float]:
-        """Return what a steered connector draws per site phase (A).
+        """Return what a steered connector draws per site phase (A): measured, else its last limit.
 
-        Measured, but never above the last limit sent: a charger that has not yet followed a
-        lower limit then counts as house load, which errs towards less headroom, never more.
+        A reading taken before the charger followed a lower limit shows more than it draws now:
+        the headroom then looks larger than it is until the next reading, which `raise_delay`
+        outlasts, so it raises nothing.
         """
         draw = [0.0] * self.config.site_phases
         sent = connector.sent
         if connector.measured_current is not None:
             wired = self.wired(connector)
             for index, value in enumerate(connector.measured_current[: len(wired)]):
-                amperes = max(0.0, value)
-                draw[wired[index] - 1] += min(amperes, sent.limit) if sent is not None else amperes
+                draw[wired[index] - 1] += max(0.0, value)
         elif sent is not None:
             for index in self.phase_indices(connector, sent.phases):
                 draw[index] += sent.limit
@@ -286,19 +288,40 @@ class SiteController:
     ) -> tuple[str, bool] | None:
         """Return why a target must be sent now (and whether urgently), None to keep the sent limit."""
         config = self.config
+        memory = self._memory[connector.key]
         sent = connector.sent
         if sent is None:
             return ("start", False)
         drop = sent.limit - target.limit
+        memory.raise_since = (memory.raise_since or now) if drop < -EPSILON else None
         if target.fuse_limited and drop > EPSILON and (drop >= config.send_threshold - EPSILON or over_fuse):
+            memory.fuse_lowered_at = now
             return ("fuse", True)
-        if target.phases != sent.phases or (target.limit == 0) != (sent.limit == 0):
+        if target.phases != sent.phases:
             return ("change", False)
-        if abs(drop) >= config.send_threshold - EPSILON and now - sent.at >= config.min_change_interval:
+        threshold = abs(drop) >= config.send_threshold - EPSILON and now - sent.at >= config.min_change_interval
+        if drop > EPSILON and (target.limit == 0 or threshold):
             return ("change", False)
-        if refresh_due(config, sent.at, now):
+        if drop < -EPSILON and self._raise_allowed(now, memory, resume=sent.limit == 0, threshold=threshold):
+            return ("change", False)
+        if connector.vehicle_connected and refresh_due(config, sent.at, now):
+            # Without a car the fallback may take over: the plug-in is a change, sent at once.
             return ("refresh", False)
         return None
+
+    def _raise_allowed(self, now: float, memory: _Memory, *, resume: bool, threshold: bool) -> bool:
+        """Return True when a higher limit may go out now.
+
+        Not within `fuse_hold` of a lowering for the fuse. A paused connector resumes at once (a
+        solar start has waited out its start delay already, a car just plugged in should start);
+        any other raise needs the threshold and the higher target held for `raise_delay`.
+        """
+        config = self.config
+        if memory.fuse_lowered_at is not None and now - memory.fuse_lowered_at < config.fuse_hold:
+            return False
+        if resume:
+            return True
+        return threshold and memory.raise_since is not None and now - memory.raise_since >= config.raise_delay
 
     def _decide(
         self, now: float, steered: Sequence[ConnectorInput], targets: dict[Key, Target], *, stale: bool, over_fuse: bool
@@ -314,12 +337,20 @@ class SiteController:
             if found is None:
                 continue
             reason, urgent = found
+            limit = target.limit
+            if reason == "refresh" and connector.sent is not None:
+                # A refresh keeps what is in force (or less): a raise has its own rules.
+                limit = min(limit, connector.sent.limit)
+            if reason == "fuse" and limit > 0:
+                # Down to whole amperes: the next small drop of a fading sun or a rising load is
+                # then covered without another message (never below the minimum, though).
+                limit = max(float(math.floor(limit)), min(limit, connector.min_current))
             switchable = connector.can_switch_phases and len(self.wired(connector)) > 1
             decisions.append(
                 ConnectorDecision(
                     charge_point_id=connector.charge_point_id,
                     connector_id=connector.connector_id,
-                    limit=target.limit,
+                    limit=limit,
                     phases=target.phases,
                     number_phases=target.phases if switchable else None,
                     urgent=urgent,

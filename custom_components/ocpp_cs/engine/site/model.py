@@ -36,8 +36,16 @@ class SiteConfig:
     # Changes that are not for the fuse wait this long after the connector's last send, so that
     # a cloudy sky does not become one SetChargingProfile every few seconds.
     min_change_interval: float = 60.0
-    profile_ttl: float = 300.0  # s a steering profile stays valid on the charger
-    refresh_before: float = 120.0  # s before it expires, it is sent again
+    # A higher limit goes out only once the higher target has held this long: a load that cycles
+    # (an oven's thermostat) then costs one lowering, not a lowering and a raise per cycle, and a
+    # reading that has not yet caught up with a lowered charger cannot raise anything. Longer
+    # than a charger takes to follow plus its MeterValues interval.
+    raise_delay: float = 60.0
+    # After a lowering for the fuse, raises wait this long: a house whose load or sun swings
+    # around the fuse (clouds, a cooktop) would otherwise get a lowering and a raise each swing.
+    fuse_hold: float = 300.0
+    profile_ttl: float = 480.0  # s a steering profile stays valid on the charger
+    refresh_before: float = 180.0  # s before it expires, it is sent again (every 5 minutes)
 
     def __post_init__(self) -> None:
         """Refuse values that would make every decision wrong."""
@@ -77,7 +85,8 @@ class ConnectorInput:
     # charger in the usual rotation, (2,) for a single-phase charger on the site's L2.
     wired_phases: tuple[int, ...] = (1, 2, 3)
     can_switch_phases: bool = False  # takes numberPhases 1 <-> 3 (its quirk profile says)
-    # A per charger phase (L1, L2, L3 of the charger) from MeterValues; None when it reports none.
+    # A per charger phase (L1, L2, L3 of the charger) from MeterValues; None when it reports
+    # none (or none in the last `raise_delay` / 2 seconds: the last limit is then assumed).
     measured_current: tuple[float, ...] | None = None
     sent: SentLimit | None = None
     # False while no car is plugged in (status Available, Unavailable, Faulted): it gets nothing.
