@@ -157,3 +157,21 @@ def test_a_charger_that_cannot_switch_waits_for_three_phases_worth() -> None:
     site.run(400)
     assert (site.limit("s"), site.phases("s")) == (0.0, 3)
     assert all(d.number_phases is None for _, d in site.sent)
+
+
+def test_back_to_manual_forgets_the_connector_and_a_restart_keeps_the_phases_it_sent() -> None:
+    site = sunny(connector("s", Mode.SOLAR, max_current=16, can_switch_phases=True), house=0.5, sun=2500.0)
+    site.run(61)
+    assert (site.limit("s"), site.phases("s")) == (9.3, 1)
+    assert site.controller.phases(site.connectors[("s", 1)]) == 1
+    site.set("s", mode=Mode.MANUAL)
+    assert site.step().targets == {}
+    site.set("s", mode=Mode.SOLAR)
+    site.run(59)  # steered again while charging: it goes on, nothing to send
+    assert [d.reason for _, d in site.sent[2:]] == []
+    # Home Assistant restarts: a new controller, fed the limit the charger last accepted
+    restarted = Site(CONFIG, site.connectors[("s", 1)])
+    restarted.house, restarted.solar, restarted.now = site.house, site.solar, site.now
+    assert restarted.controller.phases(site.connectors[("s", 1)]) == 1
+    restarted.step()
+    assert restarted.phases("s") == 1

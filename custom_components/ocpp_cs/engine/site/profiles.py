@@ -57,7 +57,7 @@ class FailSafe:
     """Builds one charger's site profiles; `from_config` takes the timing from the site config."""
 
     fallback_current: float
-    profile_ttl: int = 300
+    profile_ttl: int = 480
     base_stack_level: int = 0
     # The charger's ChargeProfileMaxStackLevel (None: not reported, assumed high enough).
     max_stack_level: int | None = None
