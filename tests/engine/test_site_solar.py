@@ -175,3 +175,14 @@ def test_back_to_manual_forgets_the_connector_and_a_restart_keeps_the_phases_it_
     assert restarted.controller.phases(site.connectors[("s", 1)]) == 1
     restarted.step()
     assert restarted.phases("s") == 1
+
+
+def test_fast_mode_goes_back_to_all_phases_once_the_switch_interval_allows() -> None:
+    site = sunny(connector("s", Mode.SOLAR, max_current=16, can_switch_phases=True), house=0.5, sun=2500.0)
+    site.run(61)
+    assert site.phases("s") == 1  # switched at t=1
+    site.set("s", mode=Mode.FAST)
+    site.run(239)
+    assert (site.now, site.phases("s")) == (300.0, 1)
+    site.step()
+    assert (site.phases("s"), site.limit("s")) == (3, 16.0)

@@ -170,6 +170,10 @@ class SiteController:
     def _solar(self, now: float, steered: Sequence[ConnectorInput], surplus: float) -> _Solar:
         """Share the surplus among the solar modes; move their start/stop and phase timers."""
         config = self.config
+        for connector in steered:
+            if connector.mode not in SOLAR_MODES and connector.vehicle_connected:
+                # Back on all wired phases (a switchable charger left on one phase by a solar mode)
+                self._move_phases(now, connector, self._memory[connector.key], True)
         solar = [c for c in steered if c.mode in SOLAR_MODES and c.vehicle_connected]
         solar.sort(key=lambda c: (-c.priority, not self._memory[c.key].solar_active, c.key))
         left = [max(0.0, surplus)]
