@@ -9,7 +9,7 @@ from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
@@ -17,6 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import commands, firmware, security, transfers
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
+from .errors import error, translated
 from .history import async_remove_history, async_setup_entry_history, async_setup_history_actions
 from .hub import OcppConfigEntry, OcppHub, entry_config
 from .id_tags import async_setup_id_tag_services
@@ -72,14 +73,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
         await hub.async_start()
     except OSError as err:
         config = entry_config(entry)
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_listen",
-            translation_placeholders={
-                "host": str(config.get("host")),
-                "port": str(config.get("port")),
-                "error": str(err),
-            },
+        raise translated(
+            ConfigEntryNotReady, "cannot_listen", host=config.get("host"), port=config.get("port"), error=err
         ) from err
     entry.runtime_data = hub
     server_config = {key: entry_config(entry).get(key) for key in SERVER_OPTIONS}
@@ -140,19 +135,11 @@ async def async_remove_config_entry_device(
         if domain != DOMAIN:
             continue
         if identifier == entry.entry_id:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="remove_entry_device",
-                translation_placeholders={"entry": entry.title},
-            )
+            raise error("remove_entry_device", entry=entry.title)
         charger = hub.central.chargers.get(identifier)
         if charger is not None:
             if charger.connected:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="remove_connected_charger",
-                    translation_placeholders={"charge_point_id": identifier},
-                )
+                raise error("remove_connected_charger", charge_point_id=identifier)
             _remove_connector_devices(hass, entry, identifier, [c for c in charger.connectors if c > 0])
             hub.forget_charger(identifier)
             continue
@@ -160,11 +147,7 @@ async def async_remove_config_entry_device(
         # (`garage_2` beside `garage`) does not.
         charge_point_id, _, connector = identifier.rpartition("_")
         if device.via_device_id is not None and connector.isdigit() and charge_point_id in hub.central.chargers:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="remove_connector_device",
-                translation_placeholders={"charge_point_id": charge_point_id, "connector_id": connector},
-            )
+            raise error("remove_connector_device", charge_point_id=charge_point_id, connector_id=connector)
     return True
 
 

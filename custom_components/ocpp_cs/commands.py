@@ -29,21 +29,13 @@ from .engine.quirks import NO_QUIRKS
 from .engine.relay import RelaySession
 from .engine.session import ChargePointSession, DisconnectedBeforeAnswer
 from .engine.state import Transaction
+from .errors import error
 from .hub import OcppHub, entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
 # Seconds a charger has to send BootNotification after connecting before it is asked to.
 BOOT_GRACE_SECONDS = 5.0
-
-
-def error(key: str, **placeholders: Any) -> HomeAssistantError:
-    """Return a translated HomeAssistantError."""
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
-    )
 
 
 def answer_dict(result: Any) -> dict[str, Any]:

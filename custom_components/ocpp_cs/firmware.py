@@ -24,8 +24,9 @@ import probatio as vol
 from . import commands, services, transfers
 from .engine.configuration import PROFILE_FIRMWARE, parse_list
 from .engine.util import format_datetime, snake, utcnow
+from .errors import invalid
 from .hub import OcppHub
-from .services import Target, bounded_string, validation_error
+from .services import Target, bounded_string
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,12 +90,12 @@ def check_location(target: Target, location: str) -> str:
     parts = urlsplit(location)
     scheme = parts.scheme.lower()
     if scheme not in PROTOCOLS or not parts.netloc:
-        raise validation_error("invalid_location", location=location, protocols=", ".join(PROTOCOLS))
+        raise invalid("invalid_location", location=location, protocols=", ".join(PROTOCOLS))
     supported = target.charger.config_value("SupportedFileTransferProtocols")
     if supported is not None:
         protocols = [p.lower() for p in parse_list(supported)]
         if protocols and scheme not in protocols:
-            raise validation_error(
+            raise invalid(
                 "protocol_not_supported",
                 charge_point_id=target.charge_point_id,
                 protocol=scheme.upper(),
@@ -106,7 +107,7 @@ def check_location(target: Target, location: str) -> str:
 def check_period(start: datetime | None, stop: datetime | None) -> None:
     """Refuse a period that ends before it starts."""
     if start is not None and stop is not None and dt_util.as_utc(stop) < dt_util.as_utc(start):
-        raise validation_error("transfer_period_invalid", start=start.isoformat(), stop=stop.isoformat())
+        raise invalid("transfer_period_invalid", start=start.isoformat(), stop=stop.isoformat())
 
 
 async def resolve_firmware(target: Target, relative: str) -> Path:
@@ -114,7 +115,7 @@ async def resolve_firmware(target: Target, relative: str) -> Path:
     hass = target.hub.hass
     path = await hass.async_add_executor_job(transfers.resolve_firmware_file, hass, relative)
     if path is None:
-        raise validation_error("firmware_file_not_found", file=relative, folder=str(transfers.firmware_dir(hass)))
+        raise invalid("firmware_file_not_found", file=relative, folder=str(transfers.firmware_dir(hass)))
     return path
 
 
@@ -122,7 +123,7 @@ async def firmware_location(target: Target) -> str:
     """Return the action's firmware URL: `location`, or the tokenised URL of `file` (exactly one)."""
     data = target.data
     if ("location" in data) == ("file" in data):
-        raise validation_error("location_or_file")
+        raise invalid("location_or_file")
     if "location" in data:
         return check_location(target, data["location"])
     path = await resolve_firmware(target, data["file"])

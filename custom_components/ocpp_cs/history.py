@@ -31,8 +31,8 @@ from .const import DOMAIN, STORAGE_SAVE_DELAY
 from .engine.history import HistoryRecord, TransactionHistory, kwh, tag_key
 from .engine.persist import DelayedSave
 from .engine.state import IdTag
+from .errors import invalid
 from .hub import OcppHub
-from .services import validation_error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -308,23 +308,23 @@ def resolve_selection(hass: HomeAssistant, action: str, service_data: dict[str, 
     try:
         data = ACTION_SCHEMA(dict(service_data))
     except vol.Invalid as err:
-        raise validation_error("invalid_field", action=action, error=str(err)) from err
+        raise invalid("invalid_field", action=action, error=str(err)) from err
     if data.get("start") and data.get("end") and data["start"] >= data["end"]:
-        raise validation_error("invalid_period", start=data["start"].isoformat(), end=data["end"].isoformat())
+        raise invalid("invalid_period", start=data["start"].isoformat(), end=data["end"].isoformat())
     entry_id = data.pop(ATTR_CONFIG_ENTRY_ID, None)
     device_id = data.pop(ATTR_DEVICE_ID, None)
     if isinstance(device_id, list):
         device_id = device_id[0]
     if (entry_id is None) == (device_id is None):
-        raise validation_error("history_target_required")
+        raise invalid("history_target_required")
     if entry_id is not None:
         hub = _loaded_hub(hass, entry_id)
         if hub is None:
-            raise validation_error("unknown_config_entry", config_entry_id=entry_id)
+            raise invalid("unknown_config_entry", config_entry_id=entry_id)
         return Selection(hub, hub.entry.title, None, None, data)
     device = dr.async_get(hass).async_get(device_id, include_child_devices=False)
     if device is None:
-        raise validation_error("unknown_history_device", device_id=device_id)
+        raise invalid("unknown_history_device", device_id=device_id)
     hub = _loaded_hub(hass, device.config_entry_id)
     if hub is not None:
         for domain, identifier in device.identifiers:
@@ -337,7 +337,7 @@ def resolve_selection(hass: HomeAssistant, action: str, service_data: dict[str, 
             charge_point_id, _, suffix = identifier.rpartition("_")
             if charge_point_id in hub.central.chargers and suffix.isdigit():
                 return Selection(hub, identifier, charge_point_id, int(suffix), data)
-    raise validation_error("unknown_history_device", device_id=device_id)
+    raise invalid("unknown_history_device", device_id=device_id)
 
 
 def _id_tag_name(hub: OcppHub, record: HistoryRecord) -> str | None:

@@ -19,8 +19,8 @@ import probatio as vol
 from .const import DOMAIN
 from .engine.state import ID_TAG_STATUSES, IdTag
 from .engine.util import format_datetime, snake
+from .errors import invalid
 from .hub import OcppHub
-from .services import validation_error
 
 ID_TAG_MAX_LENGTH = 20
 STATUS_OPTIONS = {snake(status): status for status in ID_TAG_STATUSES}
@@ -56,10 +56,10 @@ def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> OcppHub:
         if isinstance(device_id, list) and len(device_id) == 1:
             device_id = device_id[0]
         if not isinstance(device_id, str) or not device_id:
-            raise validation_error("entry_required")
+            raise invalid("entry_required")
         device = dr.async_get(hass).async_get(device_id, include_child_devices=False)
         if device is None:
-            raise validation_error("unknown_device", device_id=device_id)
+            raise invalid("unknown_device", device_id=device_id)
         entry_ids = [device.config_entry_id]
     else:
         entry_ids = [entry_id]
@@ -67,7 +67,7 @@ def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> OcppHub:
         if entry.entry_id in entry_ids:
             hub: OcppHub = entry.runtime_data
             return hub
-    raise validation_error("unknown_entry", config_entry_id=entry_id or ", ".join(entry_ids))
+    raise invalid("unknown_entry", config_entry_id=entry_id or ", ".join(entry_ids))
 
 
 def _expiry(value: datetime | None) -> datetime | None:
@@ -109,7 +109,7 @@ def add_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
 def remove_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
     """Remove a listed tag."""
     if not hub.central.remove_id_tag(data["id_tag"]):
-        raise validation_error("id_tag_not_listed", id_tag=data["id_tag"])
+        raise invalid("id_tag_not_listed", id_tag=data["id_tag"])
     return {"id_tag": data["id_tag"], "removed": True}
 
 
@@ -120,7 +120,7 @@ async def _async_handle(hass: HomeAssistant, action: str, service_call: ServiceC
     try:
         data = SCHEMAS[action](dict(service_call.data))
     except vol.Invalid as err:
-        raise validation_error("invalid_field", action=action, error=str(err)) from err
+        raise invalid("invalid_field", action=action, error=str(err)) from err
     answer = HANDLERS[action](resolve_hub(hass, data), data)
     return answer if service_call.return_response else None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, UpdateType
@@ -36,21 +36,13 @@ from .engine.authorization import (
 from .engine.configuration import PROFILE_LOCAL_AUTH
 from .engine.session import ChargePointSession
 from .engine.util import format_datetime, parse_datetime, snake, utcnow
+from .errors import error, invalid
 from .hub import OcppHub, entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
 ID_TAG_MAX_LENGTH = 20
 _STATUSES = {snake(status.value): status.value for status in AuthorizationStatus}
-
-
-def _invalid(key: str, **placeholders: Any) -> ServiceValidationError:
-    """Return a translated ServiceValidationError."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
-    )
 
 
 def normalize_list(raw: list[Mapping[str, Any]], update_type: str) -> list[dict[str, Any]]:
@@ -68,33 +60,33 @@ def normalize_list(raw: list[Mapping[str, Any]], update_type: str) -> list[dict[
         data = camel_to_snake_case(dict(item))
         id_tag = data.get("id_tag")
         if not isinstance(id_tag, str) or not 0 < len(id_tag) <= ID_TAG_MAX_LENGTH:
-            raise _invalid("invalid_local_list", position=position, error="id_tag must have 1 to 20 characters")
+            raise invalid("invalid_local_list", position=position, error="id_tag must have 1 to 20 characters")
         if id_tag.casefold() in seen:
-            raise _invalid("invalid_local_list", position=position, error=f"{id_tag} is listed twice")
+            raise invalid("invalid_local_list", position=position, error=f"{id_tag} is listed twice")
         seen.add(id_tag.casefold())
         raw_info = data.get("id_tag_info")
         if raw_info is None:
             if update_type == UPDATE_FULL:
-                raise _invalid("invalid_local_list", position=position, error="a full update needs id_tag_info")
+                raise invalid("invalid_local_list", position=position, error="a full update needs id_tag_info")
             entries.append({"id_tag": id_tag})
             continue
         if not isinstance(raw_info, Mapping):
-            raise _invalid("invalid_local_list", position=position, error="id_tag_info must be an object")
+            raise invalid("invalid_local_list", position=position, error="id_tag_info must be an object")
         status = _STATUSES.get(snake(str(raw_info.get("status", ""))))
         if status is None:
-            raise _invalid(
+            raise invalid(
                 "invalid_local_list", position=position, error=f"status must be one of {', '.join(_STATUSES)}"
             )
         info: dict[str, Any] = {"status": status}
         if raw_info.get("expiry_date"):
             expiry = parse_datetime(str(raw_info["expiry_date"]))
             if expiry is None:
-                raise _invalid("invalid_local_list", position=position, error="expiry_date is not a date and time")
+                raise invalid("invalid_local_list", position=position, error="expiry_date is not a date and time")
             info["expiry_date"] = format_datetime(expiry)
         parent = raw_info.get("parent_id_tag")
         if parent:
             if not isinstance(parent, str) or len(parent) > ID_TAG_MAX_LENGTH:
-                raise _invalid("invalid_local_list", position=position, error="parent_id_tag has up to 20 characters")
+                raise invalid("invalid_local_list", position=position, error="parent_id_tag has up to 20 characters")
             info["parent_id_tag"] = parent
         entries.append({"id_tag": id_tag, "id_tag_info": info})
     return entries
@@ -135,7 +127,7 @@ class LocalListSender:
         """Send the update; a VersionMismatch (or a failed differential) is retried once as Full."""
         target = apply_update(self.record.entries, update_type, entries)
         if self.max_length is not None and self.max_length >= 0 and len(target) > self.max_length:
-            raise _invalid(
+            raise invalid(
                 "local_list_too_long",
                 charge_point_id=self.charge_point_id,
                 entries=len(target),
@@ -154,7 +146,7 @@ class LocalListSender:
                 UPDATE_FULL, list(target.values()), max(theirs, self.record.version, first_version) + 1
             )
         if status != "Accepted":
-            raise commands.error("refused", charge_point_id=self.charge_point_id, action="SendLocalList", status=status)
+            raise error("refused", charge_point_id=self.charge_point_id, action="SendLocalList", status=status)
         return {
             "status": status,
             "list_version": self.record.version,

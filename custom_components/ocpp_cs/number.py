@@ -14,11 +14,9 @@ from typing import Any
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import UnitOfElectricCurrent, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
 from .engine.smart_charging import (
     DEFAULT_VOLTAGE,
     MIN_CHARGING_CURRENT,
@@ -30,6 +28,7 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargingLimit
 from .entity import OcppEntity, OcppEntityDescription
+from .errors import invalid
 from .hub import NewEntities, OcppConfigEntry, OcppHub
 
 PARALLEL_UPDATES = 0
@@ -159,15 +158,12 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
         voltage, phases = self._electrics()
         amperes = value if unit == UNIT_A else value / (voltage * phases)
         if value != 0 and (amperes < MIN_CHARGING_CURRENT - 0.05 or amperes > self.charger.max_current + 0.05):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="limit_out_of_range",
-                translation_placeholders={
-                    "value": f"{value:g}",
-                    "unit": unit,
-                    "minimum": f"{MIN_CHARGING_CURRENT:g} A",
-                    "maximum": f"{self.charger.max_current:g} A",
-                },
+            raise invalid(
+                "limit_out_of_range",
+                value=f"{value:g}",
+                unit=unit,
+                minimum=f"{MIN_CHARGING_CURRENT:g} A",
+                maximum=f"{self.charger.max_current:g} A",
             )
         limit = ChargingLimit(round(value, 1) if unit == UNIT_A else round(value), unit)
         await self.hub.limits.async_set(self.charge_point_id, self.connector_id, limit)

@@ -19,6 +19,7 @@ from ocpp.v16 import call
 from . import commands
 from .engine.authorization import Reservation
 from .engine.util import format_datetime, utcnow
+from .errors import error
 from .hub import OcppHub
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ async def reserve_now(
     result = await commands.async_call(hub, charge_point_id, payload)
     status = str(result.status)
     if status != "Accepted":
-        raise commands.error(
+        raise error(
             RESERVATION_ERRORS.get(status, "refused"),
             charge_point_id=charge_point_id,
             connector_id=connector_id,
@@ -95,7 +96,7 @@ async def cancel_reservation(hub: OcppHub, charge_point_id: str, reservation_id:
         hub.central.end_reservation(reservation_id, "cancelled" if status == "Accepted" else "unknown to the charger")
         hub.reservations.reschedule()
     if status != "Accepted":
-        raise commands.error(
+        raise error(
             "cancel_reservation_rejected", charge_point_id=charge_point_id, reservation_id=reservation_id, status=status
         )
     return {"status": status, "reservation_id": reservation_id}

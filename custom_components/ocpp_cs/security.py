@@ -27,8 +27,9 @@ import probatio as vol
 from . import commands, services, transfers
 from .const import CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, DOMAIN
 from .engine.util import snake
+from .errors import invalid
 from .hub import OcppHub, entry_config
-from .services import ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, Target, bounded_string, validation_error
+from .services import ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, Target, bounded_string
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -154,7 +155,7 @@ SCHEMAS: dict[str, VolDictType] = {
 def _check_pem(text: str, field: str) -> str:
     """Refuse text that is not a PEM certificate (chain)."""
     if "-----BEGIN CERTIFICATE-----" not in text:
-        raise validation_error("invalid_certificate", field=field)
+        raise invalid("invalid_certificate", field=field)
     return text
 
 

@@ -14,7 +14,6 @@ import json
 from typing import Any
 
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.helpers.typing import VolDictType
 from jsonschema.exceptions import ValidationError as SchemaValidationError
@@ -59,6 +58,7 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargerState, ChargingLimit
 from .engine.util import format_datetime, utcnow
+from .errors import invalid, invalid_from
 from .hub import OcppHub
 from .local_list import get_local_list_version, send_local_list
 from .reservations import aware, cancel_reservation, reserve_now
@@ -179,15 +179,6 @@ SCHEMAS: dict[str, VolDictType] = {
 }
 
 
-def validation_error(key: str, **placeholders: Any) -> ServiceValidationError:
-    """Return a translated ServiceValidationError."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Target:
     """The charger (and connector) an action names, with its validated fields."""
@@ -211,7 +202,7 @@ class Target:
         """
         explicit = self.data.get(ATTR_CONNECTOR_ID)
         if explicit is not None and self.device_connector_id is not None and explicit != self.device_connector_id:
-            raise validation_error(
+            raise invalid(
                 "connector_mismatch", connector_id=explicit, device_connector_id=self.device_connector_id
             )
         connector_id = explicit if explicit is not None else self.device_connector_id
@@ -220,10 +211,10 @@ class Target:
         if connector_id is None:
             return None
         if connector_id < minimum:
-            raise validation_error("connector_zero")
+            raise invalid("connector_zero")
         maximum = self.hub.central.max_connector_id(self.charge_point_id)
         if connector_id > maximum:
-            raise validation_error(
+            raise invalid(
                 "connector_above_maximum",
                 charge_point_id=self.charge_point_id,
                 connector_id=connector_id,
@@ -231,7 +222,7 @@ class Target:
             )
         known = self.charger.number_of_connectors
         if known > 0 and connector_id > known and not self.data.get(ATTR_ALLOW_UNKNOWN_CONNECTOR):
-            raise validation_error(
+            raise invalid(
                 "invalid_connector", charge_point_id=self.charge_point_id, connector_id=connector_id, connectors=known
             )
         return connector_id
@@ -239,7 +230,7 @@ class Target:
     def require_profile(self, profile: str, action: str) -> None:
         """Refuse an action the charger's SupportedFeatureProfiles says it cannot do."""
         if not self.charger.supports(profile):
-            raise validation_error(
+            raise invalid(
                 "feature_not_supported", charge_point_id=self.charge_point_id, action=action, profile=profile
             )
 
@@ -250,15 +241,15 @@ def resolve_target(hass: HomeAssistant, action: str, service_data: dict[str, Any
     if isinstance(device_id, list) and len(device_id) == 1:
         device_id = device_id[0]
     if not isinstance(device_id, str) or not device_id:
-        raise validation_error("device_required")
+        raise invalid("device_required")
     fields = {k: v for k, v in service_data.items() if k != ATTR_DEVICE_ID}
     try:
         data = vol.Schema(SCHEMAS[action])(fields)
     except vol.Invalid as err:
-        raise validation_error("invalid_field", action=action, error=str(err)) from err
+        raise invalid("invalid_field", action=action, error=str(err)) from err
     device = dr.async_get(hass).async_get(device_id, include_child_devices=False)
     if device is None:
-        raise validation_error("unknown_device", device_id=device_id)
+        raise invalid("unknown_device", device_id=device_id)
     hubs: list[OcppHub] = [
         entry.runtime_data
         for entry in hass.config_entries.async_loaded_entries(DOMAIN)
@@ -274,7 +265,7 @@ def resolve_target(hass: HomeAssistant, action: str, service_data: dict[str, Any
             charge_point_id, _, suffix = identifier.rpartition("_")
             if charge_point_id in chargers and suffix.isdigit():
                 return Target(hub, charge_point_id, int(suffix), data)
-    raise validation_error("unknown_device", device_id=device_id)
+    raise invalid("unknown_device", device_id=device_id)
 
 
 # --- handlers -------------------------------------------------------------------------------
@@ -299,7 +290,7 @@ async def _remote_stop(target: Target) -> dict[str, Any]:
             if c.transaction is not None and (connector_id is None or c.connector_id == connector_id)
         ]
         if not open_transactions:
-            raise validation_error("no_transaction", charge_point_id=target.charge_point_id)
+            raise invalid("no_transaction", charge_point_id=target.charge_point_id)
         transaction_id = max(open_transactions, key=lambda t: t.transaction_id).transaction_id
     return await commands.remote_stop(target.hub, target.charge_point_id, int(transaction_id))
 
@@ -330,7 +321,7 @@ def checked_password(value: str) -> str:
     try:
         return password_of_authorization_key(value)
     except AuthorizationKeyError as err:
-        raise validation_error(err.key, **err.placeholders) from err
+        raise invalid_from(err) from err
 
 
 async def _change_configuration(target: Target) -> dict[str, Any]:
@@ -368,7 +359,7 @@ async def _set_charging_profile(target: Target) -> dict[str, Any]:
     connector_id = target.connector_id(default=0, minimum=0)
     assert connector_id is not None
     if ("charging_profile" in data) == ("limit" in data):
-        raise validation_error("profile_or_limit")
+        raise invalid("profile_or_limit")
     charger = target.charger
     if "charging_profile" in data:
         profile = normalize_profile(data["charging_profile"], connector_id)
@@ -396,7 +387,7 @@ async def _set_charging_profile(target: Target) -> dict[str, Any]:
     try:
         validate_profile(charger, connector_id, profile)
     except ProfileError as err:
-        raise validation_error(err.key, **err.placeholders) from err
+        raise invalid_from(err) from err
     result = await commands.async_call(
         target.hub,
         target.charge_point_id,
@@ -423,7 +414,7 @@ def simple_profile(charger: ChargerState, connector_id: int, data: dict[str, Any
     if purpose == PURPOSE_TX:
         connector = charger.connectors.get(connector_id)
         if connector is None or connector.transaction is None:
-            raise validation_error("tx_profile_no_transaction", connector_id=connector_id)
+            raise invalid("tx_profile_no_transaction", connector_id=connector_id)
         transaction_id = connector.transaction.transaction_id
     base = TX_PROFILE_ID_BASE if purpose == PURPOSE_TX else LIMIT_PROFILE_ID_BASE
     profile_id = base + connector_id + 100 * stack_level
@@ -465,9 +456,9 @@ def normalize_profile(raw: dict[str, Any], connector_id: int) -> dict[str, Any]:
         validator(MessageType.Call, "SetChargingProfile").validate(payload)
     except SchemaValidationError as err:
         if err.validator == "multipleOf":
-            raise validation_error("limit_decimals", limit=err.instance) from err
+            raise invalid("limit_decimals", limit=err.instance) from err
         path = ".".join(str(part) for part in err.absolute_path)
-        raise validation_error("invalid_profile", error=f"{path}: {err.message}" if path else err.message) from err
+        raise invalid("invalid_profile", error=f"{path}: {err.message}" if path else err.message) from err
     profile: dict[str, Any] = camel_to_snake_case(json.loads(json.dumps(camel)))
     return profile
 
@@ -534,7 +525,7 @@ async def _call(target: Target) -> dict[str, Any]:
     if action not in CS_TO_CHARGER_ACTIONS:
         matches = [name for name in CS_TO_CHARGER_ACTIONS if name.casefold() == action.replace("_", "").casefold()]
         if not matches:
-            raise validation_error("unknown_action", action=action)
+            raise invalid("unknown_action", action=action)
         action = matches[0]
     camel = snake_to_camel_case(target.data["payload"])
     payload = json.loads(json.dumps(camel), parse_float=Decimal)
@@ -542,7 +533,7 @@ async def _call(target: Target) -> dict[str, Any]:
         validator(MessageType.Call, action).validate(payload)  # read at setup (schemas.preload)
     except SchemaValidationError as err:
         field = ".".join(str(part) for part in err.absolute_path) or "payload"
-        raise validation_error("invalid_payload", action=action, field=field, error=err.message) from err
+        raise invalid("invalid_payload", action=action, field=field, error=err.message) from err
     password = None
     if action == "ChangeConfiguration" and is_authorization_key(camel["key"]):
         password = checked_password(camel["value"])  # the same password as change_configuration's
@@ -558,10 +549,10 @@ async def _reserve_now(target: Target) -> dict[str, Any]:
     connector_id = target.connector_id(default=1, minimum=0)
     assert connector_id is not None
     if connector_id == 0 and target.charger.config_bool("ReserveConnectorZeroSupported") is not True:
-        raise validation_error("reserve_connector_zero", charge_point_id=target.charge_point_id)
+        raise invalid("reserve_connector_zero", charge_point_id=target.charge_point_id)
     expiry = aware(target.data["expiry_date"])
     if expiry <= utcnow():
-        raise validation_error("expiry_in_past", expiry_date=format_datetime(expiry))
+        raise invalid("expiry_in_past", expiry_date=format_datetime(expiry))
     return await reserve_now(
         target.hub,
         target.charge_point_id,
@@ -578,7 +569,7 @@ async def _cancel_reservation(target: Target) -> dict[str, Any]:
     reservation_id = target.data["reservation_id"]
     known = target.hub.central.auth.reservations.get(reservation_id)
     if known is not None and known.charge_point_id != target.charge_point_id:
-        raise validation_error(
+        raise invalid(
             "reservation_other_charger", reservation_id=reservation_id, charge_point_id=known.charge_point_id
         )
     return await cancel_reservation(target.hub, target.charge_point_id, reservation_id)
@@ -608,7 +599,7 @@ async def _set_charger_password(target: Target) -> dict[str, Any]:
         # The 1.6 security whitepaper: the password is AuthorizationKey, 16 to 20 bytes, in hexadecimal.
         value = authorization_key_value(password)
     except AuthorizationKeyError as err:
-        raise validation_error(err.key, **err.placeholders) from err
+        raise invalid_from(err) from err
     pushed = any(is_authorization_key(key) for key in target.charger.configuration)
     if pushed:
         # Only expect it once the charger took it, or the charger could no longer log in.

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from ocpp.v16 import call
 
@@ -41,6 +41,7 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargerState, ChargingLimit
 from .engine.util import utcnow
+from .errors import error, invalid
 from .hub import OcppHub, entry_config
 
 _LOGGER = logging.getLogger(__name__)
@@ -170,14 +171,11 @@ class LimitController:
         hub = self.hub
         charger = hub.central.chargers[charge_point_id]
         if not charger.supports(PROFILE_SMART_CHARGING):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="feature_not_supported",
-                translation_placeholders={
-                    "charge_point_id": charge_point_id,
-                    "action": "SetChargingProfile",
-                    "profile": "SmartCharging",
-                },
+            raise invalid(
+                "feature_not_supported",
+                charge_point_id=charge_point_id,
+                action="SetChargingProfile",
+                profile="SmartCharging",
             )
         quirks = charger.quirks
         level = self.stack_level_of(charger)
@@ -242,7 +240,7 @@ class LimitController:
         hint = self.hub.central.chargers[charge_point_id].quirks.refusal_hint
         if hint is None:
             commands.expect_status(charge_point_id, "SetChargingProfile", result)
-        raise commands.error(
+        raise error(
             "refused_hint", charge_point_id=charge_point_id, action="SetChargingProfile", status=result.status,
             hint=hint,
         )

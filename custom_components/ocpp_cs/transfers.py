@@ -30,8 +30,8 @@ from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
-from .commands import error
 from .const import DOMAIN
+from .errors import error
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 
 from . import firmware, transfers
-from .commands import error
 from .entity import OcppEntity, OcppEntityDescription
+from .errors import error
 from .hub import NewEntities, OcppConfigEntry, OcppHub
 
 PARALLEL_UPDATES = 0
