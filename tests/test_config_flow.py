@@ -30,7 +30,7 @@ from websockets.exceptions import InvalidStatus
 
 from custom_components.ocpp_cs import config_flow
 from custom_components.ocpp_cs.const import DOMAIN
-from custom_components.ocpp_cs.hub import entry_config
+from custom_components.ocpp_cs.settings import entry_config
 
 from .charger import charger
 from .conftest import EntryFactory, free_port, hub_of

@@ -14,8 +14,10 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import commands
+from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -24,7 +26,7 @@ PARALLEL_UPDATES = 0
 class OcppButtonDescription(ButtonEntityDescription, OcppEntityDescription):
     """A button that sends one command."""
 
-    press_fn: Callable[[OcppHub, str, int], Awaitable[dict[str, Any]]]
+    press_fn: Callable[[EntityHub, str, int], Awaitable[dict[str, Any]]]
 
 
 CHARGER_BUTTONS = (
@@ -70,7 +72,7 @@ class OcppButton(OcppEntity, ButtonEntity):
         await self.entity_description.press_fn(self.hub, self.charge_point_id, self.connector_id)
 
 
-def build_buttons(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_buttons(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the buttons for what appeared."""
     if new.meter_keys:
         return
@@ -82,4 +84,4 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the buttons now and for chargers and connectors that appear later."""
-    entry.runtime_data.register_platform(build_buttons, async_add_entities)
+    entry.runtime_data.hub.register_platform(build_buttons, async_add_entities)

@@ -49,9 +49,11 @@ from .engine.quirks import CHOICES, QUIRKS_AUTO, QUIRKS_NONE, detect
 from .engine.server import PROFILE_TLS_BASIC, PROFILE_TLS_CLIENT_CERTIFICATE
 from .engine.state import ID_TAG_STATUSES, ChargerState, IdTag
 from .engine.util import snake
-from .hub import OcppHub, build_ssl_context, entry_config
+from .hub import OcppHub
 from .local_controller import async_test_upstream, build_upstream_ssl_context
+from .runtime import OcppRuntime
 from .security import PROFILE_REJECTED, PROFILE_SAVED, async_set_security_profile
+from .settings import build_ssl_context, entry_config
 
 ID_TAG_MAX_LENGTH = 20  # IdToken is CiString20Type
 CONF_ID_TAG = "id_tag"
@@ -419,7 +421,7 @@ class OcppOptionsFlow(OptionsFlow):
                 if choice != charger.quirk_profile:
                     hub.central.set_quirk_profile(charger.charge_point_id, choice)
                 if upstream:
-                    self._save_relay_settings(hub, charger, user_input)
+                    self._save_relay_settings(self._loaded_runtime(), charger, user_input)
                 hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
                 if outcome != PROFILE_SAVED:
                     # What the charger was told, or what to set on it by hand.
@@ -491,13 +493,17 @@ class OcppOptionsFlow(OptionsFlow):
         return {}
 
     @staticmethod
-    def _save_relay_settings(hub: OcppHub, charger: ChargerState, user_input: Mapping[str, Any]) -> None:
+    def _save_relay_settings(runtime: OcppRuntime | None, charger: ChargerState, user_input: Mapping[str, Any]) -> None:
         """Store a charger's relay settings; it reconnects when they changed, to use them."""
         relayed = None if user_input.get(CONF_RELAYED, True) else False
         password = user_input.get(CONF_UPSTREAM_PASSWORD) or None
-        changed = hub.central.set_relay_settings(charger.charge_point_id, relayed=relayed, upstream_password=password)
-        if changed and hub.local_controller is not None:
-            hub.local_controller.reconnect(charger.charge_point_id)
+        if runtime is None:
+            return
+        changed = runtime.hub.central.set_relay_settings(
+            charger.charge_point_id, relayed=relayed, upstream_password=password
+        )
+        if changed:
+            runtime.local_controller.reconnect(charger.charge_point_id)
 
     # --- local controller mode: test the upstream connection ------------------------------
 
@@ -513,7 +519,8 @@ class OcppOptionsFlow(OptionsFlow):
         if user_input is not None:
             charge_point_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
             charger = hub.central.chargers.get(charge_point_id) if hub is not None else None
-            controller = hub.local_controller if hub is not None else None
+            runtime = self._loaded_runtime()
+            controller = runtime.local_controller if runtime is not None else None
             status = controller.status(charge_point_id) if controller is not None else None
             live = hub is not None and charge_point_id in hub.central.sessions
             if live and status is not None and status.connected:
@@ -549,11 +556,15 @@ class OcppOptionsFlow(OptionsFlow):
 
     # --- id tags ------------------------------------------------------------------------
 
-    def _loaded_hub(self) -> OcppHub | None:
+    def _loaded_runtime(self) -> OcppRuntime | None:
         if self.config_entry.state is not ConfigEntryState.LOADED:
             return None
-        hub = getattr(self.config_entry, "runtime_data", None)
-        return hub if isinstance(hub, OcppHub) else None
+        runtime = getattr(self.config_entry, "runtime_data", None)
+        return runtime if isinstance(runtime, OcppRuntime) else None
+
+    def _loaded_hub(self) -> OcppHub | None:
+        runtime = self._loaded_runtime()
+        return runtime.hub if runtime is not None else None
 
     def _id_tag_schema(self, tag: IdTag | None, chargers: list[str] | None = None) -> vol.Schema:
         fields: dict[Any, Any] = {}

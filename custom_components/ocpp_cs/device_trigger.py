@@ -64,7 +64,7 @@ def device_target(hass: HomeAssistant, device_id: str) -> tuple[str, int | None]
 
 
 def _not_a_charger(device_id: str) -> InvalidDeviceAutomationConfig:
-    return translated(InvalidDeviceAutomationConfig, "trigger_device_not_charger", device_id=device_id)
+    return translated("trigger_device_not_charger", InvalidDeviceAutomationConfig, device_id=device_id)
 
 
 async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:

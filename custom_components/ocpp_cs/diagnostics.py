@@ -12,7 +12,8 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from . import security
 from .const import DOMAIN
 from .engine.quirks import detect
-from .hub import OcppConfigEntry, OcppHub
+from .hub import OcppHub
+from .runtime import OcppConfigEntry, OcppRuntime
 
 # `AuthorizationKey` is the charger's configuration key (security profiles 1-2): some
 # chargers report it in GetConfiguration although the spec says they should not.
@@ -21,12 +22,13 @@ TO_REDACT = {CONF_PASSWORD, "previous_password", "upstream_password", "authoriza
 
 def _hub(entry: OcppConfigEntry) -> OcppHub | None:
     """Return the entry's hub; None when the entry is not loaded (diagnostics may be asked anyway)."""
-    hub = getattr(entry, "runtime_data", None)
-    return hub if isinstance(hub, OcppHub) else None
+    runtime = getattr(entry, "runtime_data", None)
+    return runtime.hub if isinstance(runtime, OcppRuntime) else None
 
 
 def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[str, Any]:
-    hub = entry.runtime_data
+    runtime = entry.runtime_data
+    hub = runtime.hub
     charger = hub.central.chargers[charge_point_id]
     data = charger.to_dict()
     data["connected"] = charger.connected
@@ -52,7 +54,7 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
     data["observed_transactions"] = [
         t.to_dict() for (cp_id, _), t in hub.central.observed_transactions.items() if cp_id == charge_point_id
     ]
-    upstream = hub.local_controller.status(charge_point_id) if hub.local_controller is not None else None
+    upstream = runtime.local_controller.status(charge_point_id)
     if upstream is not None:
         data["upstream"] = {
             "connected": upstream.connected,

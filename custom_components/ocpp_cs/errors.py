@@ -24,23 +24,27 @@ from .engine.smart_charging import ProfileError
 KEYED_ERRORS = (AuthorizationKeyError, ProfileError)
 
 
-def translated[E: HomeAssistantError](cls: type[E], key: str, **placeholders: Any) -> E:
+def _texts(placeholders: dict[str, Any]) -> dict[str, str]:
+    return {k: str(v) for k, v in placeholders.items()}
+
+
+def translated[E: HomeAssistantError](key: str, cls: type[E], **placeholders: Any) -> E:
     """Return an exception of `cls` with the translation `key` and its placeholders as text."""
-    return cls(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
-    )
+    return cls(translation_domain=DOMAIN, translation_key=key, translation_placeholders=_texts(placeholders))
 
 
 def error(key: str, **placeholders: Any) -> HomeAssistantError:
     """Return a translated HomeAssistantError (the charger or the system failed)."""
-    return translated(HomeAssistantError, key, **placeholders)
+    return HomeAssistantError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=_texts(placeholders)
+    )
 
 
 def invalid(key: str, **placeholders: Any) -> ServiceValidationError:
     """Return a translated ServiceValidationError (the user's input is wrong)."""
-    return translated(ServiceValidationError, key, **placeholders)
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=_texts(placeholders)
+    )
 
 
 def invalid_from(err: AuthorizationKeyError | ProfileError) -> ServiceValidationError:

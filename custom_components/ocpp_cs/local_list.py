@@ -37,7 +37,8 @@ from .engine.configuration import PROFILE_LOCAL_AUTH
 from .engine.session import ChargePointSession
 from .engine.util import format_datetime, parse_datetime, snake, utcnow
 from .errors import error, invalid
-from .hub import OcppHub, entry_config
+from .ports import Hub
+from .settings import entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -92,13 +93,13 @@ def normalize_list(raw: list[Mapping[str, Any]], update_type: str) -> list[dict[
     return entries
 
 
-async def get_local_list_version(hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
+async def get_local_list_version(hub: Hub, charge_point_id: str) -> dict[str, Any]:
     """Ask the charger for its list version (GetLocalListVersion): 0 = empty, -1 = no local list."""
     result = await commands.async_call(hub, charge_point_id, call.GetLocalListVersion())
     return {"list_version": int(result.list_version)}
 
 
-def wanted_list(hub: OcppHub, charge_point_id: str) -> dict[str, dict[str, Any]]:
+def wanted_list(hub: Hub, charge_point_id: str) -> dict[str, dict[str, Any]]:
     """Return the entry's id tags as this charger's local list should hold them."""
     return desired_local_list(hub.central.id_tags.values(), charge_point_id, utcnow())
 
@@ -106,7 +107,7 @@ def wanted_list(hub: OcppHub, charge_point_id: str) -> dict[str, dict[str, Any]]
 class LocalListSender:
     """One send (possibly several messages) to one charger, with its record kept right."""
 
-    def __init__(self, hub: OcppHub, charge_point_id: str) -> None:
+    def __init__(self, hub: Hub, charge_point_id: str) -> None:
         """Start from the record of what the charger holds."""
         self.hub = hub
         self.charge_point_id = charge_point_id
@@ -175,7 +176,7 @@ class LocalListSender:
 class LocalListSync:
     """Keeps the chargers' local lists equal to the entry's id tags (the `sync_local_list` option)."""
 
-    def __init__(self, hub: OcppHub) -> None:
+    def __init__(self, hub: Hub) -> None:
         """Hook into boots and id tag changes."""
         self.hub = hub
         self._locks: dict[str, asyncio.Lock] = {}
@@ -290,9 +291,9 @@ UPDATE_TYPES = {"full": UPDATE_FULL, "differential": UPDATE_DIFFERENTIAL}
 
 
 async def send_local_list(
-    hub: OcppHub, charge_point_id: str, update_type: str, raw_list: list[Any] | None, list_version: int | None
+    sync: LocalListSync, charge_point_id: str, update_type: str, raw_list: list[Any] | None, list_version: int | None
 ) -> dict[str, Any]:
     """The `send_local_list` action: `update_type` full/differential, an explicit list or the entry's tags."""
     kind = UPDATE_TYPES[update_type]
     entries = normalize_list(raw_list, kind) if raw_list is not None else None
-    return await hub.local_lists.send(charge_point_id, kind, entries, list_version)
+    return await sync.send(charge_point_id, kind, entries, list_version)

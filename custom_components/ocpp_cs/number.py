@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
@@ -17,6 +18,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .devices import NewEntities
 from .engine.smart_charging import (
     DEFAULT_VOLTAGE,
     MIN_CHARGING_CURRENT,
@@ -29,7 +31,9 @@ from .engine.smart_charging import (
 from .engine.state import ChargingLimit
 from .entity import OcppEntity, OcppEntityDescription
 from .errors import invalid
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
+from .smart_charging import LimitController
 
 PARALLEL_UPDATES = 0
 
@@ -78,6 +82,18 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
 
     entity_description: OcppLimitDescription
 
+    def __init__(
+        self,
+        hub: EntityHub,
+        limits: LimitController,
+        charge_point_id: str,
+        connector_id: int,
+        description: OcppLimitDescription,
+    ) -> None:
+        """Bind the number to its charger, connector and the entry's limits."""
+        super().__init__(hub, charge_point_id, connector_id, description)
+        self.limits = limits
+
     def _electrics(self) -> tuple[float, int]:
         charger = self.charger
         voltage = measured_voltage(charger, self.connector_id) or DEFAULT_VOLTAGE
@@ -86,7 +102,7 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
     @property
     def available(self) -> bool:
         """Return False while disconnected or when the charger does not do smart charging."""
-        return super().available and self.hub.limits.supported(self.charge_point_id)
+        return super().available and self.limits.supported(self.charge_point_id)
 
     @property
     def native_min_value(self) -> float:
@@ -141,7 +157,7 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Say in which unit the charger got the limit, and how it was converted."""
-        conversion = self.hub.limits.conversions.get((self.charge_point_id, self.connector_id))
+        conversion = self.limits.conversions.get((self.charge_point_id, self.connector_id))
         if conversion is None:
             return None
         return {
@@ -166,19 +182,20 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
                 maximum=f"{self.charger.max_current:g} A",
             )
         limit = ChargingLimit(round(value, 1) if unit == UNIT_A else round(value), unit)
-        await self.hub.limits.async_set(self.charge_point_id, self.connector_id, limit)
+        await self.limits.async_set(self.charge_point_id, self.connector_id, limit)
 
 
-def build_numbers(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_numbers(limits: LimitController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the limit numbers for what appeared."""
     if new.meter_keys:
         return
     for description in (CURRENT_LIMIT, POWER_LIMIT):
-        yield OcppLimitNumber(hub, new.charge_point_id, new.connector_id, description)
+        yield OcppLimitNumber(hub, limits, new.charge_point_id, new.connector_id, description)
 
 
 async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the limit numbers now and for chargers and connectors that appear later."""
-    entry.runtime_data.register_platform(build_numbers, async_add_entities)
+    runtime = entry.runtime_data
+    runtime.hub.register_platform(partial(build_numbers, runtime.limits), async_add_entities)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -20,14 +21,16 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, DiagnosticsStatus, FirmwareStatus, Reason
 
+from .devices import NewEntities
 from .engine.energy import ENERGY, ENERGY_KEYS, charger_energy_wh
 from .engine.meter import MeterReading, drop_key
 from .engine.state import ChargerState, ConnectorState
 from .engine.util import snake
 from .entity import OcppEntity, OcppEntityDescription
-from .history import async_setup_history_sensors
-from .hub import NewEntities, OcppConfigEntry, OcppHub
 from .meter_display import convert_scale, meter_presentation, unit_factor
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
+from .smart_charging import LimitController
 
 PARALLEL_UPDATES = 0
 
@@ -285,7 +288,9 @@ class OcppMeterSensor(OcppEntity, SensorEntity):
     # A held value being written (native_value returns it); None: the reading's.
     _writing_held: tuple[float | None] | None = None
 
-    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int, key: str, reading: MeterReading) -> None:
+    def __init__(
+        self, hub: EntityHub, charge_point_id: str, connector_id: int, key: str, reading: MeterReading
+    ) -> None:
         """Create the sensor from the first reading of its key."""
         presentation = meter_presentation(reading.measurand, reading.unit)
         description = MeterSensorDescription(
@@ -393,20 +398,25 @@ class CompositeLimitSensor(OcppEntity, SensorEntity):
 
     entity_description: MeterSensorDescription
 
+    def __init__(self, hub: EntityHub, limits: LimitController, charge_point_id: str, connector_id: int) -> None:
+        """Bind the sensor to its connector and the entry's limits."""
+        super().__init__(hub, charge_point_id, connector_id, COMPOSITE_LIMIT)
+        self.limits = limits
+
     @property
     def native_value(self) -> float | None:
         """Return the limit in force now, in amperes."""
-        found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
+        found = self.limits.composite.get((self.charge_point_id, self.connector_id))
         return found.amperes if found else None
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the limit as the charger answered it (a limit in W is shown converted to A)."""
-        found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
+        found = self.limits.composite.get((self.charge_point_id, self.connector_id))
         return {"schedule_limit": found.limit, "schedule_unit": found.unit} if found else None
 
 
-def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_sensors(limits: LimitController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the sensors for what appeared."""
     charger = hub.central.chargers[new.charge_point_id]
     connector = charger.connector(new.connector_id)[0]
@@ -420,12 +430,13 @@ def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
     for description in descriptions:
         yield OcppSensor(hub, new.charge_point_id, new.connector_id, description)
     if new.connector_id > 0:
-        yield CompositeLimitSensor(hub, new.charge_point_id, new.connector_id, COMPOSITE_LIMIT)
+        yield CompositeLimitSensor(hub, limits, new.charge_point_id, new.connector_id)
 
 
 async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add sensors now and whenever chargers, connectors or measurands appear."""
-    entry.runtime_data.register_platform(build_sensors, async_add_entities)
-    async_setup_history_sensors(entry.runtime_data, async_add_entities)
+    runtime = entry.runtime_data
+    runtime.hub.register_platform(partial(build_sensors, runtime.limits), async_add_entities)
+    runtime.history.attach_platform(async_add_entities)

@@ -42,7 +42,8 @@ from .engine.smart_charging import (
 from .engine.state import ChargerState, ChargingLimit
 from .engine.util import utcnow
 from .errors import error, invalid
-from .hub import OcppHub, entry_config
+from .ports import Hub
+from .settings import entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class _Scope:
 class LimitController:
     """Sends charging limits for one entry, coalescing bursts per scope."""
 
-    def __init__(self, hub: OcppHub) -> None:
+    def __init__(self, hub: Hub) -> None:
         """Bind to the hub."""
         self.hub = hub
         self.min_interval = 1.0
@@ -314,37 +315,35 @@ class LimitController:
     async def _read_composite(self, charge_point_id: str, connector_id: int) -> None:
         """Ask in amperes, what the sensor shows; a charger that refuses that answers in its own unit."""
         try:
-            await get_composite_schedule(self.hub, charge_point_id, connector_id, COMPOSITE_DURATION, UNIT_A)
+            await self.get_composite_schedule(charge_point_id, connector_id, COMPOSITE_DURATION, UNIT_A)
         except HomeAssistantError as err:
             if err.translation_key != "refused":
                 raise
-            await get_composite_schedule(self.hub, charge_point_id, connector_id, COMPOSITE_DURATION, None)
+            await self.get_composite_schedule(charge_point_id, connector_id, COMPOSITE_DURATION, None)
 
-
-async def get_composite_schedule(
-    hub: OcppHub, charge_point_id: str, connector_id: int, duration: int, unit: str | None
-) -> dict[str, Any]:
-    """Ask for the composite schedule, remember its limit now and return the answer."""
-    payload = call.GetCompositeSchedule(connector_id=connector_id, duration=duration, charging_rate_unit=unit)
-    result = await commands.async_call(hub, charge_point_id, payload)
-    commands.expect_status(charge_point_id, "GetCompositeSchedule", result)
-    answer = commands.answer_dict(result)
-    schedule = answer.get("charging_schedule")
-    now_limit = current_limit_of_schedule(schedule, utcnow()) if isinstance(schedule, dict) else None
-    controller = hub.limits
-    key = (charge_point_id, connector_id)
-    if now_limit is None:
-        controller.composite.pop(key, None)
-    else:
-        limit, limit_unit = now_limit
-        charger = hub.central.chargers[charge_point_id]
-        # Converted as the limit numbers convert: measured voltage, phases carrying current.
-        amperes = limit_in(
-            ChargingLimit(limit, limit_unit),
-            UNIT_A,
-            measured_voltage(charger, connector_id),
-            phases_in_use(charger, connector_id, charger.phases),
-        )
-        controller.composite[key] = CompositeLimit(amperes, limit, limit_unit)
-    hub.central.changed(charge_point_id, connector_id, frozenset({"composite_limit"}))
-    return answer
+    async def get_composite_schedule(
+        self, charge_point_id: str, connector_id: int, duration: int, unit: str | None
+    ) -> dict[str, Any]:
+        """Ask for the composite schedule, remember its limit now and return the answer."""
+        payload = call.GetCompositeSchedule(connector_id=connector_id, duration=duration, charging_rate_unit=unit)
+        result = await commands.async_call(self.hub, charge_point_id, payload)
+        commands.expect_status(charge_point_id, "GetCompositeSchedule", result)
+        answer = commands.answer_dict(result)
+        schedule = answer.get("charging_schedule")
+        now_limit = current_limit_of_schedule(schedule, utcnow()) if isinstance(schedule, dict) else None
+        key = (charge_point_id, connector_id)
+        if now_limit is None:
+            self.composite.pop(key, None)
+        else:
+            limit, limit_unit = now_limit
+            charger = self.hub.central.chargers[charge_point_id]
+            # Converted as the limit numbers convert: measured voltage, phases carrying current.
+            amperes = limit_in(
+                ChargingLimit(limit, limit_unit),
+                UNIT_A,
+                measured_voltage(charger, connector_id),
+                phases_in_use(charger, connector_id, charger.phases),
+            )
+            self.composite[key] = CompositeLimit(amperes, limit, limit_unit)
+        self.hub.central.changed(charge_point_id, connector_id, frozenset({"composite_limit"}))
+        return answer

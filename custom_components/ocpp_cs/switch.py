@@ -17,8 +17,10 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import commands
+from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -94,7 +96,7 @@ class AvailableSwitch(OcppEntity, SwitchEntity):
         await self._change(False)
 
 
-def build_switches(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_switches(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the switches for what appeared."""
     if new.meter_keys:
         return
@@ -107,4 +109,4 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the switches now and for chargers and connectors that appear later."""
-    entry.runtime_data.register_platform(build_switches, async_add_entities)
+    entry.runtime_data.hub.register_platform(build_switches, async_add_entities)

@@ -21,9 +21,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 
 from . import firmware, transfers
+from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
 from .errors import error
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 # How often the firmware folder is looked at for new files (each entity keeps its own timer:
@@ -67,7 +69,7 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
     entity_description: OcppUpdateDescription
     _attr_supported_features = UpdateEntityFeature.INSTALL | UpdateEntityFeature.PROGRESS
 
-    def __init__(self, hub: OcppHub, charge_point_id: str) -> None:
+    def __init__(self, hub: EntityHub, charge_point_id: str) -> None:
         """Bind to the charger."""
         super().__init__(hub, charge_point_id, 0, FIRMWARE)
         self._file: Path | None = None
@@ -134,7 +136,7 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
         self.write_state()
 
 
-def build_updates(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_updates(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the firmware update entity of a new charger."""
     if new.connector_id == 0 and not new.meter_keys:
         yield FirmwareUpdate(hub, new.charge_point_id)
@@ -144,4 +146,4 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add a firmware update entity for every charger, now and as they appear."""
-    entry.runtime_data.register_platform(build_updates, async_add_entities)
+    entry.runtime_data.hub.register_platform(build_updates, async_add_entities)
