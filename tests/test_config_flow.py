@@ -28,7 +28,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from custom_components.ocpp_cs import config_flow, flow_forms
+from custom_components.ocpp_cs import flow_forms
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.settings import entry_config
 

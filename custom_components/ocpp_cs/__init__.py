@@ -15,7 +15,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from . import boot, security, transfers
+from . import boot, security, transfer_views
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
 from .engine.central import CentralSystem
 from .errors import error, translated
@@ -47,7 +47,7 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, for every entry."""
-    transfers.async_setup(hass)
+    transfer_views.async_setup(hass)
     async_setup_services(hass)
     return True
 
