@@ -182,14 +182,9 @@ def bind_problem(host: str, port: int) -> str | None:
     return None
 
 
-async def validate_settings(
-    hass: HomeAssistant, user_input: dict[str, Any], *, own_entry: ConfigEntry | None = None
-) -> dict[str, str]:
-    """Check settings; return form errors by field."""
+async def _tls_errors(hass: HomeAssistant, user_input: dict[str, Any]) -> dict[str, str]:
+    """Check the wss:// files (they exist and load together) and the security profile they allow."""
     errors: dict[str, str] = {}
-    remote_id_tag = user_input.get(CONF_REMOTE_ID_TAG)
-    if remote_id_tag is not None and not 0 < len(remote_id_tag) <= ID_TAG_MAX_LENGTH:
-        errors[CONF_REMOTE_ID_TAG] = "id_tag_length"
     certfile, keyfile = user_input.get(CONF_SSL_CERTFILE), user_input.get(CONF_SSL_KEYFILE)
     for key, path in ((CONF_SSL_CERTFILE, certfile), (CONF_SSL_KEYFILE, keyfile)):
         if path and not await hass.async_add_executor_job(os.path.isfile, path):
@@ -219,6 +214,18 @@ async def validate_settings(
                     await hass.async_add_executor_job(build_ssl_context, certfile, keyfile, cafile)
                 except (ssl.SSLError, OSError, ValueError):
                     errors[CONF_SSL_CAFILE] = "invalid_ca_file"
+    return errors
+
+
+async def validate_settings(
+    hass: HomeAssistant, user_input: dict[str, Any], *, own_entry: ConfigEntry | None = None
+) -> dict[str, str]:
+    """Check settings; return form errors by field."""
+    errors: dict[str, str] = {}
+    remote_id_tag = user_input.get(CONF_REMOTE_ID_TAG)
+    if remote_id_tag is not None and not 0 < len(remote_id_tag) <= ID_TAG_MAX_LENGTH:
+        errors[CONF_REMOTE_ID_TAG] = "id_tag_length"
+    errors.update(await _tls_errors(hass, user_input))
     upstream = user_input.get(CONF_UPSTREAM_URL)
     if upstream and not upstream.startswith(("ws://", "wss://")):
         errors[CONF_UPSTREAM_URL] = "invalid_upstream_url"

@@ -154,6 +154,23 @@ class OcppOptionsFlow(IdTagSteps):
                         },
                     )
                 return self.async_create_entry(data=dict(self.config_entry.options))
+        schema = self._charger_details_schema(charger, with_profile=with_profile, upstream=upstream)
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(
+            step_id="charger_details",
+            data_schema=schema,
+            errors=errors,
+            description_placeholders={
+                "charge_point_id": charger.charge_point_id,
+                "entry_profile": str(hub.default_security_profile),
+                "detected_quirk_profile": detected_quirk_profile(charger),
+            },
+        )
+
+    @staticmethod
+    def _charger_details_schema(charger: ChargerState, *, with_profile: bool, upstream: bool) -> vol.Schema:
+        """Return the charger settings form: limits and quirks, its security profile, relaying."""
         quirk_choice = charger.quirk_profile if charger.quirk_profile in CHOICES else QUIRKS_AUTO
         schema = vol.Schema(
             {
@@ -183,18 +200,7 @@ class OcppOptionsFlow(IdTagSteps):
                     ): PASSWORD,
                 }
             )
-        if user_input is not None:
-            schema = self.add_suggested_values_to_schema(schema, user_input)
-        return self.async_show_form(
-            step_id="charger_details",
-            data_schema=schema,
-            errors=errors,
-            description_placeholders={
-                "charge_point_id": charger.charge_point_id,
-                "entry_profile": str(hub.default_security_profile),
-                "detected_quirk_profile": detected_quirk_profile(charger),
-            },
-        )
+        return schema
 
     @staticmethod
     def _security_profile_errors(

@@ -158,13 +158,20 @@ class IdTagSteps(OptionsFlow):
         )
         return self.async_show_form(step_id="add_presented_id_tag", data_schema=schema)
 
-    async def async_step_edit_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Choose an id tag to edit."""
+    def _hub_with_id_tags(self) -> OcppHub | ConfigFlowResult:
+        """Return the loaded entry's hub when it has id tags, else the abort that says why not."""
         hub = self._loaded_hub()
         if hub is None:
             return self.async_abort(reason="not_loaded")
         if not hub.central.id_tags:
             return self.async_abort(reason="no_id_tags")
+        return hub
+
+    async def async_step_edit_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Choose an id tag to edit."""
+        hub = self._hub_with_id_tags()
+        if not isinstance(hub, OcppHub):
+            return hub  # why not: not loaded, or no id tags
         if user_input is not None:
             self._editing = user_input[CONF_ID_TAG]
             return await self.async_step_edit_id_tag_details()
@@ -199,11 +206,9 @@ class IdTagSteps(OptionsFlow):
 
     async def async_step_remove_id_tag(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Remove id tags."""
-        hub = self._loaded_hub()
-        if hub is None:
-            return self.async_abort(reason="not_loaded")
-        if not hub.central.id_tags:
-            return self.async_abort(reason="no_id_tags")
+        hub = self._hub_with_id_tags()
+        if not isinstance(hub, OcppHub):
+            return hub  # why not: not loaded, or no id tags
         if user_input is not None:
             for id_tag in user_input.get(CONF_ID_TAGS, []):
                 hub.central.remove_id_tag(id_tag)

@@ -128,18 +128,42 @@ async def firmware_location(target: Target) -> str:
 # --- actions --------------------------------------------------------------------------------
 
 
+def _upload_location(target: Target, kind: str, *, check_own_url: bool) -> tuple[str, str | None]:
+    """Return the action's `location`, else an upload URL of this integration's own and its token.
+
+    Our own URL is checked against the charger's transfer protocols for GetDiagnostics (chapter 8),
+    not for the security extension's GetLog, as the actions always did.
+    """
+    if "location" in target.data:
+        return check_location(target, target.data["location"]), None
+    location, token = transfers.upload_url(target.hub.hass, target.charge_point_id, kind)
+    if check_own_url:
+        check_location(target, location)
+    return location, token
+
+
+async def _call_with_upload(
+    target: Target, payload: Any, token: str | None, accepted: tuple[str, ...] | None = None
+) -> Any:
+    """Send a request that has the charger upload a file; its upload token goes if the request fails."""
+    try:
+        result = await commands.async_call(target.hub, target.charge_point_id, payload)
+        if accepted is not None:
+            commands.expect_status(target.charge_point_id, type(payload).__name__, result, accepted)
+    except Exception:
+        if token is not None:
+            transfers.transfers_of(target.hub.hass).drop_upload(token)
+        raise
+    return result
+
+
 async def get_diagnostics(target: Target) -> dict[str, Any]:
     """Handle the `get_diagnostics` action."""
     target.require_profile(PROFILE_FIRMWARE, "get_diagnostics")
     data = target.data
     check_period(data.get("start_time"), data.get("stop_time"))
     hass = target.hub.hass
-    token = None
-    if "location" in data:
-        location = check_location(target, data["location"])
-    else:
-        location, token = transfers.upload_url(hass, target.charge_point_id, transfers.KIND_DIAGNOSTICS)
-        check_location(target, location)
+    location, token = _upload_location(target, transfers.KIND_DIAGNOSTICS, check_own_url=True)
     payload = call.GetDiagnostics(
         location=location,
         retries=data.get("retries"),
@@ -147,12 +171,7 @@ async def get_diagnostics(target: Target) -> dict[str, Any]:
         start_time=firmware.ocpp_time(data.get("start_time")),
         stop_time=firmware.ocpp_time(data.get("stop_time")),
     )
-    try:
-        result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    except Exception:
-        if token is not None:
-            transfers.transfers_of(hass).drop_upload(token)
-        raise
+    result = await _call_with_upload(target, payload, token)
     if token is not None:
         if result.file_name:
             transfers.transfers_of(hass).announce(token, result.file_name)
@@ -204,12 +223,7 @@ async def get_log(target: Target) -> dict[str, Any]:
     """Handle the `get_log` action."""
     data = target.data
     check_period(data.get("oldest_timestamp"), data.get("latest_timestamp"))
-    hass = target.hub.hass
-    token = None
-    if "location" in data:
-        location = check_location(target, data["location"])
-    else:
-        location, token = transfers.upload_url(hass, target.charge_point_id, transfers.KIND_LOG)
+    location, token = _upload_location(target, transfers.KIND_LOG, check_own_url=False)
     log = {
         "remote_location": location,
         "oldest_timestamp": firmware.ocpp_time(data.get("oldest_timestamp")),
@@ -223,13 +237,7 @@ async def get_log(target: Target) -> dict[str, Any]:
         retries=data.get("retries"),
         retry_interval=data.get("retry_interval"),
     )
-    try:
-        result = await commands.async_call(target.hub, target.charge_point_id, payload)
-        commands.expect_status(target.charge_point_id, "GetLog", result, ("Accepted", "AcceptedCanceled"))
-    except Exception:
-        if token is not None:
-            transfers.transfers_of(hass).drop_upload(token)
-        raise
+    result = await _call_with_upload(target, payload, token, accepted=("Accepted", "AcceptedCanceled"))
     if token is not None:
-        transfers.transfers_of(hass).announce(token, result.filename)
+        transfers.transfers_of(target.hub.hass).announce(token, result.filename)
     return {**commands.answer_dict(result), "request_id": request_id}
