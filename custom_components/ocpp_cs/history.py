@@ -65,6 +65,7 @@ class HistoryKeeper:
         history.restore(await self._store.async_load())
         added = history.reconcile(central.recent_transactions, self.id_tag_name)
         central.seed_energy()
+        # The engine's history takes its one listener as an attribute (it has no method for it yet).
         history.listener = self._recorded
         if added:
             _LOGGER.debug("%s: %s stopped sessions added to the history", self.hub.entry.title, added)

@@ -24,7 +24,9 @@ from .engine.configuration import PROFILE_SMART_CHARGING
 from .engine.smart_charging import (
     LIMIT_PROFILE_ID_BASE,
     LIMIT_STACK_LEVEL,
+    PURPOSE_CHARGE_POINT_MAX,
     PURPOSE_TX,
+    PURPOSE_TX_DEFAULT,
     TX_PROFILE_ID_BASE,
     UNIT_A,
     Conversion,
@@ -119,6 +121,33 @@ class LimitController:
     def tx_profile_id(self, connector_id: int) -> int:
         """Return the profile id of the running transaction's TxProfile on a connector."""
         return self.profile_id_base + (TX_PROFILE_ID_BASE - LIMIT_PROFILE_ID_BASE) + connector_id
+
+    def forget_cleared(
+        self,
+        charge_point_id: str,
+        *,
+        profile_id: int | None,
+        connector_id: int | None,
+        purpose: str | None,
+        stack_level: int | None,
+    ) -> None:
+        """Forget the limits an accepted ClearChargingProfile with these criteria removed from the charger."""
+        charger = self.hub.central.chargers[charge_point_id]
+        for scope in list(charger.limits):
+            if profile_id is not None:
+                cleared = profile_id == self.limit_profile_id(scope)
+            else:
+                scope_purpose = PURPOSE_CHARGE_POINT_MAX if scope == 0 else PURPOSE_TX_DEFAULT
+                cleared = (
+                    purpose in (None, scope_purpose)
+                    and connector_id in (None, scope)
+                    and stack_level in (None, self.stack_level_of(charger))
+                )
+            if cleared:
+                # The engine has set_limit but no way to drop a limit yet: removed here, announced
+                # as set_limit announces (CentralSystem.clear_limit would do both).
+                del charger.limits[scope]
+                self.hub.central.changed(charge_point_id, scope, frozenset({"limit"}))
 
     def supported(self, charge_point_id: str) -> bool:
         """Return False when the charger lacks Smart Charging or refuses every limit."""

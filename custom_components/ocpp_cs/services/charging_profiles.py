@@ -20,9 +20,7 @@ from ..engine.schemas import validator
 from ..engine.smart_charging import (
     KINDS,
     LIMIT_PROFILE_ID_BASE,
-    PURPOSE_CHARGE_POINT_MAX,
     PURPOSE_TX,
-    PURPOSE_TX_DEFAULT,
     PURPOSES,
     RECURRENCY,
     TX_PROFILE_ID_BASE,
@@ -161,20 +159,14 @@ async def clear_charging_profile(target: Target) -> dict[str, Any]:
     )
     result = await commands.async_call(target.hub, target.charge_point_id, payload)
     status = commands.expect_status(target.charge_point_id, "ClearChargingProfile", result, ("Accepted", "Unknown"))
-    limits = target.charger.limits
-    for scope in list(limits):
-        scope_purpose = PURPOSE_CHARGE_POINT_MAX if scope == 0 else PURPOSE_TX_DEFAULT
-        if data.get("id") is not None:
-            cleared = data["id"] == target.runtime.limits.limit_profile_id(scope)
-        else:
-            cleared = (
-                (purpose in (None, scope_purpose))
-                and connector_id in (None, scope)
-                and (data.get("stack_level") in (None, target.runtime.limits.stack_level_of(target.charger)))
-            )
-        if cleared and status == "Accepted":
-            del limits[scope]
-            target.hub.central.changed(target.charge_point_id, scope, frozenset({"limit"}))
+    if status == "Accepted":
+        target.runtime.limits.forget_cleared(
+            target.charge_point_id,
+            profile_id=data.get("id"),
+            connector_id=connector_id,
+            purpose=purpose,
+            stack_level=data.get("stack_level"),
+        )
     target.hub.hass.async_create_background_task(
         target.runtime.limits.async_refresh_composite(target.charge_point_id, connector_id or 0),
         f"{DOMAIN} composite {target.charge_point_id}",
