@@ -12,7 +12,7 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from . import security
 from .const import DOMAIN
 from .engine.quirks import detect
-from .hub import OcppHub
+from .ports import Hub
 from .runtime import OcppConfigEntry, OcppRuntime
 
 # `AuthorizationKey` is the charger's configuration key (security profiles 1-2): some
@@ -20,7 +20,7 @@ from .runtime import OcppConfigEntry, OcppRuntime
 TO_REDACT = {CONF_PASSWORD, "previous_password", "upstream_password", "authorization_key", "AuthorizationKey"}
 
 
-def _hub(entry: OcppConfigEntry) -> OcppHub | None:
+def _hub(entry: OcppConfigEntry) -> Hub | None:
     """Return the entry's hub; None when the entry is not loaded (diagnostics may be asked anyway)."""
     runtime = getattr(entry, "runtime_data", None)
     return runtime.hub if isinstance(runtime, OcppRuntime) else None
@@ -71,7 +71,7 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
     return async_redact_data(data, TO_REDACT)
 
 
-def _message_log(hub: OcppHub, charge_point_id: str) -> list[dict[str, Any]]:
+def _message_log(hub: Hub, charge_point_id: str) -> list[dict[str, Any]]:
     """Return a charger's last frames and connection events, secrets redacted (engine/message_log.py)."""
     log = hub.central.message_logs.get(charge_point_id)
     return log.entries() if log is not None else []

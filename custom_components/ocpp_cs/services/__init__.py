@@ -19,7 +19,7 @@ import probatio as vol
 
 from ..const import DOMAIN
 from ..errors import translate_errors
-from ..hub import OcppHub
+from ..ports import Hub
 from . import authorization, charger, charging_profiles, firmware, history, id_tags, security
 from .firmware import FIRMWARE_SCHEMAS
 from .history import Selection, resolve_selection
@@ -47,7 +47,7 @@ class EntryAction:
     """An action on an entry's id tag list (`config_entry_id`, or a `device_id` of the entry)."""
 
     schema: vol.Schema
-    handler: Callable[[OcppHub, dict[str, Any]], dict[str, Any]]
+    handler: Callable[[Hub, dict[str, Any]], dict[str, Any]]
     response: SupportsResponse = SupportsResponse.OPTIONAL
 
     async def run(self, hass: HomeAssistant, name: str, data: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,7 @@ import probatio as vol
 from ..engine.state import ID_TAG_STATUSES, IdTag
 from ..engine.util import format_datetime, snake
 from ..errors import invalid
-from ..hub import OcppHub
+from ..ports import Hub
 from .targets import loaded_runtime
 
 ID_TAG_MAX_LENGTH = 20
@@ -47,7 +47,7 @@ ID_TAG_SCHEMAS: dict[str, vol.Schema] = {
 }
 
 
-def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> OcppHub:
+def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> Hub:
     """Return the hub of the entry that `config_entry_id` (or `device_id`) names."""
     entry_id = data.get("config_entry_id")
     if not entry_id:
@@ -88,7 +88,7 @@ def tag_answer(tag: IdTag) -> dict[str, Any]:
     }
 
 
-def add_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
+def add_id_tag(hub: Hub, data: dict[str, Any]) -> dict[str, Any]:
     """Add a tag, or update the fields given of a listed one (the others keep their values)."""
     id_tag: str = data["id_tag"]
     current = hub.central.id_tags.get(id_tag.casefold()) or IdTag(id_tag)
@@ -105,7 +105,7 @@ def add_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
     return tag_answer(tag)
 
 
-def remove_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
+def remove_id_tag(hub: Hub, data: dict[str, Any]) -> dict[str, Any]:
     """Remove a listed tag."""
     if not hub.central.remove_id_tag(data["id_tag"]):
         raise invalid("id_tag_not_listed", id_tag=data["id_tag"])

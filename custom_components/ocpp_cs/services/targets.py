@@ -14,7 +14,7 @@ from ..const import DOMAIN
 from ..engine.central import CentralSystem
 from ..engine.state import ChargerState
 from ..errors import invalid
-from ..hub import OcppHub
+from ..ports import Hub
 from ..runtime import OcppRuntime
 from .fields import ATTR_ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, ATTR_DEVICE_ID
 
@@ -63,7 +63,7 @@ class Target:
     data: dict[str, Any]
 
     @property
-    def hub(self) -> OcppHub:
+    def hub(self) -> Hub:
         """Return the hub of the charger's entry."""
         return self.runtime.hub
 
