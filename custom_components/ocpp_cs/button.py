@@ -16,6 +16,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import commands
 from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
+from .errors import translate_errors
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
 
@@ -67,6 +68,7 @@ class OcppButton(OcppEntity, ButtonEntity):
 
     entity_description: OcppButtonDescription
 
+    @translate_errors
     async def async_press(self) -> None:
         """Send the command."""
         await self.entity_description.press_fn(self.hub, self.charge_point_id, self.connector_id)

@@ -30,7 +30,7 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargingLimit
 from .entity import OcppEntity, OcppEntityDescription
-from .errors import invalid
+from .errors import invalid, translate_errors
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
 from .smart_charging import LimitController
@@ -168,6 +168,7 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
             "phases": conversion.phases,
         }
 
+    @translate_errors
     async def async_set_native_value(self, value: float) -> None:
         """Send the limit; 0 pauses, otherwise at least 6 A (or its power) and at most the maximum."""
         unit = self.entity_description.unit

@@ -19,6 +19,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from . import commands
 from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
+from .errors import translate_errors
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
 
@@ -48,10 +49,12 @@ class ChargingSwitch(OcppEntity, SwitchEntity):
         """Return True while a transaction is open on the connector."""
         return self.connector.transaction is not None
 
+    @translate_errors
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Send RemoteStartTransaction with the entry's remote id tag."""
         await commands.remote_start(self.hub, self.charge_point_id, self.connector_id)
 
+    @translate_errors
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Send RemoteStopTransaction for the running transaction."""
         transaction = self.connector.transaction
@@ -87,10 +90,12 @@ class AvailableSwitch(OcppEntity, SwitchEntity):
             self.write_state()
             raise
 
+    @translate_errors
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Make the connector operative."""
         await self._change(True)
 
+    @translate_errors
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Make the connector inoperative."""
         await self._change(False)

@@ -23,7 +23,7 @@ from homeassistant.helpers.event import async_track_time_interval
 from . import firmware, transfers
 from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
-from .errors import error
+from .errors import error, translate_errors
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
 
@@ -122,6 +122,7 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
             transfers.newest_firmware, self.hass, self.charge_point_id, model
         )
 
+    @translate_errors
     async def async_install(self, version: str | None, backup: bool, **kwargs: Any) -> None:
         """Offer the newest file under a tokenised URL and send UpdateFirmware."""
         await self.async_update()
