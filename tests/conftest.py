@@ -22,6 +22,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import custom_components.ocpp_cs  # noqa: F401
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.hub import OcppHub
+from custom_components.ocpp_cs.runtime import OcppRuntime
 
 
 @pytest.fixture(autouse=True)
@@ -82,10 +83,14 @@ async def setup_entry(hass: HomeAssistant, socket_enabled: None) -> AsyncIterato
     await hass.async_block_till_done()
 
 
+def runtime_of(entry: MockConfigEntry) -> OcppRuntime:
+    runtime = entry.runtime_data
+    assert isinstance(runtime, OcppRuntime)
+    return runtime
+
+
 def hub_of(entry: MockConfigEntry) -> OcppHub:
-    hub = entry.runtime_data
-    assert isinstance(hub, OcppHub)
-    return hub
+    return runtime_of(entry).hub
 
 
 def port_of(entry: MockConfigEntry) -> int:

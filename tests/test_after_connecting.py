@@ -18,7 +18,7 @@ from ocpp.v16 import call_result
 from ocpp.v16.enums import Action
 import pytest
 
-from custom_components.ocpp_cs import commands
+from custom_components.ocpp_cs.engine.configuration import STANDARD_KEYS
 from custom_components.ocpp_cs.engine.session import ChargePointSession
 
 from .charger import charger
@@ -64,7 +64,7 @@ async def test_a_refused_chunk_ends_the_configuration_reading(
         # All keys (none came), then the first chunk of standard keys, refused: no more chunks.
         assert len(reads) == 2
         assert reads[0] is None
-        assert reads[1] == list(commands.STANDARD_KEYS[:10])
+        assert reads[1] == list(STANDARD_KEYS[:10])
         assert "CP-1: reading configuration keys failed" in caplog.text
         # The rest of the follow-up goes on: the statuses it did not report are asked for.
         assert STATUS_TRIGGER in cp.received

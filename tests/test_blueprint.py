@@ -10,7 +10,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 
 from .charger import charger
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, port_of, runtime_of
 from .control_charger import ControlCharger
 from .helpers import entity_id, state, wait_for
 from .test_smart_charging import profiles_sent, ready, with_units
@@ -25,7 +25,7 @@ async def test_solar_surplus_blueprint(hass: HomeAssistant, setup_entry: EntryFa
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(BLUEPRINT, target)
     entry = await setup_entry()
-    hub_of(entry).limits.min_interval = 0
+    runtime_of(entry).limits.min_interval = 0
     async with charger(port_of(entry), "CP-SUN", cls=with_units("A")) as cp:
         assert isinstance(cp, ControlCharger)
         await ready(hass, entry, cp)

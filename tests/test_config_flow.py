@@ -28,9 +28,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from custom_components.ocpp_cs import config_flow
+from custom_components.ocpp_cs import flow_forms
 from custom_components.ocpp_cs.const import DOMAIN
-from custom_components.ocpp_cs.hub import entry_config
+from custom_components.ocpp_cs.settings import entry_config
 
 from .charger import charger
 from .conftest import EntryFactory, free_port, hub_of
@@ -387,17 +387,17 @@ def test_bind_problem(error: int, expected: str, socket_enabled: None) -> None:
         def bind(self, address: Any) -> None:
             raise OSError(error, os.strerror(error))
 
-    with patch.object(config_flow.socket, "socket", Refusing):
-        assert config_flow.bind_problem("127.0.0.1", 9000) == expected
+    with patch.object(flow_forms.socket, "socket", Refusing):
+        assert flow_forms.bind_problem("127.0.0.1", 9000) == expected
 
 
 def test_bind_problem_free_port(socket_enabled: None) -> None:
-    assert config_flow.bind_problem("127.0.0.1", free_port()) is None
+    assert flow_forms.bind_problem("127.0.0.1", free_port()) is None
 
 
 async def test_user_step_host_not_on_this_machine(hass: HomeAssistant) -> None:
     result = await start(hass)
-    with patch.object(config_flow, "bind_problem", return_value="cannot_bind") as bind:
+    with patch.object(flow_forms, "bind_problem", return_value="cannot_bind") as bind:
         result = await submit(hass, result["flow_id"], minimal(free_port(), host="192.0.2.7"))
     assert bind.call_args.args[0] == "192.0.2.7"
     assert result["type"] is FlowResultType.FORM

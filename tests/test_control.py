@@ -242,12 +242,12 @@ async def test_connector_the_charger_has_not_reported(hass: HomeAssistant, setup
         assert raised.value.translation_key == "connector_zero"
 
     # Every action with a connector_id offers the field.
-    actions = yaml.safe_load((Path(services.__file__).parent / "services.yaml").read_text(encoding="utf-8"))
+    actions = yaml.safe_load((Path(services.__file__).parent.parent / "services.yaml").read_text(encoding="utf-8"))
     with_connector = {name for name, spec in actions.items() if "connector_id" in (spec or {}).get("fields", {})}
     assert len(with_connector) == 10
     for name in with_connector:
         assert "allow_unknown_connector" in actions[name]["fields"], name
-        assert "allow_unknown_connector" in {str(key) for key in services.SCHEMAS[name]}, name
+        assert "allow_unknown_connector" in {str(key) for key in services.ACTIONS[name].schema}, name
 
 
 async def test_commands_reach_only_the_named_charger(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

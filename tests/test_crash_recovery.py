@@ -26,7 +26,7 @@ from custom_components.ocpp_cs.engine.central import RECENT_TRANSACTIONS
 from custom_components.ocpp_cs.engine.persist import DelayedSave
 
 from .charger import SimCharger, charger
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .helpers import wait_for
 from .test_history import get_transactions
 
@@ -194,7 +194,7 @@ async def test_a_burst_of_stops_survives_a_crash_before_the_history_is_written(
     # Once a history holding them is on disk, the state keeps only the last 200 again.
     central = hub_of(entry).central
     assert len(central.recent_transactions) == len(played)
-    await hub_of(entry).history.async_flush()
+    await runtime_of(entry).history.async_flush()
     assert len(hass_storage[history_key]["data"]["records"]) == len(played)
     assert len(central.recent_transactions) == RECENT_TRANSACTIONS
 

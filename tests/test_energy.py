@@ -29,7 +29,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     statistics_during_period,
 )
 
-from custom_components.ocpp_cs import sensor
+from custom_components.ocpp_cs import meter_sensor
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.engine import energy
 from custom_components.ocpp_cs.engine.meter import DEFAULT_MEASURAND, MeterReading
@@ -346,11 +346,11 @@ async def test_drops_of_the_register_are_written_one_pair_per_spacing_and_in_ord
     hass: HomeAssistant, setup_entry: EntryFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Sessions of a register that restarts for each, faster than the coalescing spacing."""
-    monkeypatch.setattr(sensor, "MAX_HELD_DROPS", 2)
+    monkeypatch.setattr(meter_sensor, "MAX_HELD_DROPS", 2)
     entry = await setup_entry()
     spacing = hub_of(entry).state_writes.spacing
     changes = async_capture_events(hass, EVENT_STATE_CHANGED)
-    sessions = 3 + sensor.MAX_HELD_DROPS
+    sessions = 3 + meter_sensor.MAX_HELD_DROPS
     async with charger(port_of(entry), "FAST") as cp:
         await cp.boot()
         began = hass.loop.time()

@@ -22,7 +22,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 
 from .auth_charger import AuthCharger, boot_and_read
 from .charger import charger
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .flow_helpers import form_values
 from .helpers import action, device_id, entity_id, full_state, wait_for
 from .test_options_flow import change_settings, configure, options_step
@@ -102,7 +102,7 @@ async def test_sync_option_in_the_settings(hass: HomeAssistant, setup_entry: Ent
     result = await change_settings(hass, entry, sync_local_list=True)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["sync_local_list"] is True
-    assert hub_of(entry).local_lists.enabled
+    assert runtime_of(entry).local_lists.enabled
 
 
 async def test_id_tag_actions(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

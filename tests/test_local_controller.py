@@ -38,7 +38,7 @@ from custom_components.ocpp_cs.hub import OcppHub
 from custom_components.ocpp_cs.local_controller import outage_issue_id
 
 from .charger import charger, now_iso
-from .conftest import EntryFactory, free_port, hub_of, port_of
+from .conftest import EntryFactory, free_port, hub_of, port_of, runtime_of
 from .control_charger import ControlCharger
 from .flow_helpers import configure, options_step
 from .helpers import entity_id, full_state, sampled, state, wait_for
@@ -167,8 +167,8 @@ async def boot(hass: HomeAssistant, cp: RelayCharger) -> None:
 
 
 def fast_redial(hub: OcppHub) -> None:
-    assert hub.local_controller is not None and hub.local_controller.relay is not None
-    settings = hub.local_controller.relay.settings
+    assert runtime_of(hub.entry).local_controller.relay is not None
+    settings = runtime_of(hub.entry).local_controller.relay.settings
     settings.backoff_initial = 0.05
     settings.backoff_max = 0.2
 
@@ -387,8 +387,8 @@ async def test_upstream_lost_and_back(hass: HomeAssistant, setup_entry: EntryFac
     assert "Retry-After" in refused.value.response.headers
 
     # A repair issue once the outage lasts the configured minute (with the redial's error).
-    assert hub.local_controller is not None
-    status = hub.local_controller.status("CP-1")
+    assert runtime_of(hub.entry).local_controller is not None
+    status = runtime_of(hub.entry).local_controller.status("CP-1")
     assert status is not None
     await wait_for(
         lambda: status.last_failure is not None and status.last_failure.kind == "refused", what="a redial refused"
@@ -403,8 +403,8 @@ async def test_upstream_lost_and_back(hass: HomeAssistant, setup_entry: EntryFac
     assert issue.translation_placeholders["error"].startswith("refused")
 
     await upstream.start()
-    await wait_for(lambda: hub.local_controller is not None and hub.local_controller.relay is not None
-                   and hub.local_controller.relay.is_connected("CP-1"), what="the upstream redialled")
+    await wait_for(lambda: runtime_of(hub.entry).local_controller.relay is not None
+                   and runtime_of(hub.entry).local_controller.relay.is_connected("CP-1"), what="the upstream redialled")
     await hass.async_block_till_done()
     assert issues.async_get_issue(DOMAIN, outage_issue_id("CP-1")) is None
     assert state(hass, "CP-1_0_upstream_connected", "binary_sensor") == "on"
@@ -428,8 +428,8 @@ async def test_upstream_unreachable_at_first(hass: HomeAssistant, setup_entry: E
     backend = Upstream()
     entry = await setup_entry(upstream_url=backend.url)
     hub = hub_of(entry)
-    assert hub.local_controller is not None and hub.local_controller.relay is not None
-    hub.local_controller.relay.settings.backoff_initial = 60  # no redial of its own during the test
+    assert runtime_of(hub.entry).local_controller.relay is not None
+    runtime_of(hub.entry).local_controller.relay.settings.backoff_initial = 60  # no redial of its own during the test
     with pytest.raises(InvalidStatus) as refused:
         async with charger(port_of(entry), "CP-1", cls=RelayCharger):
             pass

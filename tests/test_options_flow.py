@@ -18,7 +18,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from websockets.exceptions import InvalidStatus
 
 from custom_components.ocpp_cs.const import DOMAIN
-from custom_components.ocpp_cs.hub import OcppHub, entry_config
+from custom_components.ocpp_cs.engine.relay import RelayManager
+from custom_components.ocpp_cs.hub import OcppHub
+from custom_components.ocpp_cs.settings import entry_config
 
 from .charger import charger
 from .conftest import EntryFactory, free_port, hub_of, port_of
@@ -75,9 +77,9 @@ def server_starts() -> Iterator[list[int]]:
     starts: list[int] = []
     original = OcppHub.async_start
 
-    async def recording(self: OcppHub) -> None:
+    async def recording(self: OcppHub, relay: RelayManager | None) -> None:
         starts.append(int(entry_config(self.entry)["port"]))
-        await original(self)
+        await original(self, relay)
 
     with patch.object(OcppHub, "async_start", recording):
         yield starts

@@ -19,7 +19,7 @@ import pytest
 from custom_components.ocpp_cs.const import DOMAIN
 
 from .charger import charger, now_iso
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .control_charger import CALLERROR, ControlCharger
 from .helpers import action, device_id, sampled, state, wait_for
 from .test_smart_charging import profile, profiles_sent, ready, set_number, with_units
@@ -168,7 +168,7 @@ async def test_a_refused_tx_profile_leaves_the_limit_in_force(
 ) -> None:
     caplog.set_level(logging.INFO)
     entry = await setup_entry()
-    hub_of(entry).limits.min_interval = 0
+    runtime_of(entry).limits.min_interval = 0
     async with charger(port_of(entry), "CP-1", cls=NoTxProfileCharger) as cp:
         assert isinstance(cp, ControlCharger)
         await ready_without_units(hass, entry, cp)
@@ -186,7 +186,7 @@ async def test_a_charger_that_refused_limits_and_takes_them_again(
 ) -> None:
     entry = await setup_entry()
     hub = hub_of(entry)
-    hub.limits.min_interval = 0
+    runtime_of(hub.entry).limits.min_interval = 0
     hub.boot_grace_seconds = 0
     issues = ir.async_get(hass)
     async with charger(port_of(entry), "CP-1", cls=with_units("A")) as cp:

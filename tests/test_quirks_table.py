@@ -35,7 +35,7 @@ from custom_components.ocpp_cs.engine.quirks import (
 from custom_components.ocpp_cs.engine.state import ChargerState
 
 from .charger import charger
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .flow_helpers import strings
 from .helpers import find_device, wait_for
 from .quirk_charger import PLAYS, QuirkCharger, playing
@@ -252,7 +252,7 @@ async def test_demo_charger_plays_a_profile(hass: HomeAssistant, setup_entry: En
             await hass.async_block_till_done()
             # A limit of 8.8 A on the connector: the integration copes with what the charger plays.
             if "no_smart_charging" in plays:
-                assert not hub_of(entry).limits.supported("DEMO-Q")
+                assert not runtime_of(entry).limits.supported("DEMO-Q")
             elif "rejects_profiles_settings_disabled" in plays:
                 with pytest.raises(HomeAssistantError) as raised:
                     await set_number(hass, "DEMO-Q_1_current_limit", 8.8)

@@ -20,7 +20,8 @@ from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ocpp_cs import commands
 from custom_components.ocpp_cs.const import DOMAIN, EVENT_ID_TAG_PRESENTED, EVENT_TRANSACTION_STARTED
-from custom_components.ocpp_cs.hub import OcppHub, pending_issue_id
+from custom_components.ocpp_cs.hub import OcppHub
+from custom_components.ocpp_cs.settings import pending_issue_id
 
 from .conftest import EntryFactory, hub_of, port_of
 from .helpers import find_device, wait_for

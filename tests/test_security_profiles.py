@@ -22,7 +22,7 @@ import pytest
 from websockets.exceptions import InvalidHandshake, InvalidStatus, NegotiationError
 
 from custom_components.ocpp_cs.engine.server import SecurityRequirement
-from custom_components.ocpp_cs.hub import build_ssl_context
+from custom_components.ocpp_cs.settings import build_ssl_context
 
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of

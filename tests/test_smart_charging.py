@@ -13,7 +13,7 @@ import pytest
 from custom_components.ocpp_cs.const import DOMAIN
 
 from .charger import charger
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .control_charger import ControlCharger
 from .helpers import action, device_id, entity_id, full_state, state, wait_for
 from .test_control import booted
@@ -185,7 +185,7 @@ async def test_charger_without_smart_charging(hass: HomeAssistant, setup_entry: 
 
 async def test_refused_limits(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
-    hub_of(entry).limits.min_interval = 0
+    runtime_of(entry).limits.min_interval = 0
     async with charger(port_of(entry), "CP-R", cls=with_units("A")) as cp:
         assert isinstance(cp, ControlCharger)
         await ready(hass, entry, cp)

@@ -31,6 +31,18 @@ def tree(name: str) -> ast.Module:
     return ast.parse((PACKAGE / name).read_text(encoding="utf-8"))
 
 
+# The config and options flows, their forms and the options flow's id tag steps (a mixin).
+FLOW_MODULES = ("config_flow.py", "flow_forms.py", "options_flow.py", "options_id_tags.py")
+
+
+def flow_tree() -> ast.Module:
+    """The flow modules as one module, with the id tag steps inside OcppOptionsFlow."""
+    body: list[ast.stmt] = [node for name in FLOW_MODULES for node in tree(name).body]
+    classes = {node.name: node for node in body if isinstance(node, ast.ClassDef)}
+    classes["OcppOptionsFlow"].body.extend(classes["IdTagSteps"].body)
+    return ast.Module(body=[node for node in body if node is not classes["IdTagSteps"]], type_ignores=[])
+
+
 def placeholders(text: str) -> set[str]:
     return {field for _, field, _, _ in string.Formatter().parse(text) if field}
 
@@ -98,7 +110,7 @@ def function_node(module: ast.Module, name: str) -> ast.AST:
 
 
 def test_config_flow_steps_errors_and_aborts() -> None:
-    module = tree("config_flow.py")
+    module = flow_tree()
     config, options = EN["config"], EN["options"]
     flow, options_flow = class_node(module, "OcppConfigFlow"), class_node(module, "OcppOptionsFlow")
 
@@ -127,7 +139,7 @@ def test_config_flow_steps_errors_and_aborts() -> None:
 
 
 def test_options_menu() -> None:
-    module = tree("config_flow.py")
+    module = flow_tree()
     menus = [
         call
         for call in ast.walk(module)

@@ -27,7 +27,7 @@ from custom_components.ocpp_cs.hub import OcppHub
 from custom_components.ocpp_cs.local_controller import outage_issue_id
 
 from .charger import charger
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .helpers import state, wait_for
 from .raw_charger import raw_charger
 from .upstream import Upstream, upstream_fixture  # noqa: F401 (the fixture)
@@ -36,8 +36,8 @@ BOOT = {"chargePointVendor": "Sim", "chargePointModel": "Raw-1"}
 
 
 def relay_of(hub: OcppHub) -> RelayManager:
-    assert hub.local_controller is not None and hub.local_controller.relay is not None
-    return hub.local_controller.relay
+    assert runtime_of(hub.entry).local_controller.relay is not None
+    return runtime_of(hub.entry).local_controller.relay
 
 
 def fast_redial(hub: OcppHub) -> RelayManager:

@@ -9,21 +9,25 @@ from typing import Any
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant
-from homeassistant.exceptions import ConfigEntryNotReady, HomeAssistantError
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, device_registry as dr, issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceEntry
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from . import commands, firmware, security, transfers
+from . import boot, security, transfer_views
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
-from .history import async_remove_history, async_setup_entry_history, async_setup_history_actions
-from .hub import OcppConfigEntry, OcppHub, entry_config
-from .id_tags import async_setup_id_tag_services
+from .engine.central import CentralSystem
+from .errors import error, translated
+from .history import async_remove_history, async_setup_entry_history
+from .hub import OcppHub
 from .local_controller import LocalController
 from .local_list import LocalListSync
 from .reservations import ReservationTimers
+from .runtime import OcppConfigEntry, OcppRuntime
 from .services import async_setup_services
+from .services.targets import charger_of_identifier
+from .settings import entry_config
 from .smart_charging import LimitController
 from .troubleshooting import setup_troubleshooting
 
@@ -43,49 +47,51 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions once, for every entry."""
-    transfers.async_setup(hass)
-    # These add their actions to the registry async_setup_services registers.
-    firmware.register_actions()
-    security.register_actions()
+    transfer_views.async_setup(hass)
     async_setup_services(hass)
-    async_setup_history_actions(hass)
-    async_setup_id_tag_services(hass)
     return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
     """Load the state, open the port and create the entities."""
-    hub = OcppHub(hass, entry)
-    hub.limits = LimitController(hub)
-    hub.local_controller = LocalController(hub)
-    hub.on_accepted_boot.append(partial(commands.after_accepted_boot, hub))
-    hub.on_connected.append(partial(commands.on_connected, hub))
+    def other_centrals() -> list[CentralSystem]:
+        return [
+            other.runtime_data.hub.central
+            for other in hass.config_entries.async_loaded_entries(DOMAIN)
+            if other.entry_id != entry.entry_id and isinstance(other.runtime_data, OcppRuntime)
+        ]
+
+    hub = OcppHub(hass, entry, other_centrals)
+    limits = LimitController(hub)
+    local_controller = LocalController(hub, limits)
+    hub.on_accepted_boot.append(partial(boot.after_accepted_boot, hub, limits))
+    hub.on_connected.append(partial(boot.on_connected, hub, limits))
     await hub.async_load()
-    await async_setup_entry_history(hub)
+    history = await async_setup_entry_history(hub)
     setup_troubleshooting(hub)
-    hub.local_lists = LocalListSync(hub)
-    hub.reservations = ReservationTimers(hub)
-    hub.reservations.reschedule()
+    runtime = OcppRuntime(
+        hub=hub,
+        limits=limits,
+        local_controller=local_controller,
+        local_lists=LocalListSync(hub),
+        reservations=ReservationTimers(hub),
+        history=history,
+    )
+    runtime.reservations.reschedule()
     # A repair issue when the wss:// certificate is missing or expires (now and daily).
     await security.async_setup_certificate_checks(hass, entry)
     try:
-        await hub.async_start()
+        await hub.async_start(await local_controller.async_start())
     except OSError as err:
         config = entry_config(entry)
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="cannot_listen",
-            translation_placeholders={
-                "host": str(config.get("host")),
-                "port": str(config.get("port")),
-                "error": str(err),
-            },
+        raise translated(
+            "cannot_listen", ConfigEntryNotReady, host=config.get("host"), port=config.get("port"), error=err
         ) from err
-    entry.runtime_data = hub
+    entry.runtime_data = runtime
     server_config = {key: entry_config(entry).get(key) for key in SERVER_OPTIONS}
 
     async def _stop_on_ha_stop(_event: Event) -> None:
-        await hub.async_stop()
+        await runtime.async_stop()
 
     # Not async_listen_once: unloading the entry after the stop (the test harness does) would
     # remove a listener that is gone, which Home Assistant logs as an error.
@@ -135,36 +141,24 @@ async def async_remove_config_entry_device(
     The entry's own device carries the entry-wide entities, and a connector goes with its
     charger: both are refused while the entry knows them, with a message that says why.
     """
-    hub = entry.runtime_data
+    hub = entry.runtime_data.hub
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:
             continue
         if identifier == entry.entry_id:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="remove_entry_device",
-                translation_placeholders={"entry": entry.title},
-            )
+            raise error("remove_entry_device", entry=entry.title)
         charger = hub.central.chargers.get(identifier)
         if charger is not None:
             if charger.connected:
-                raise HomeAssistantError(
-                    translation_domain=DOMAIN,
-                    translation_key="remove_connected_charger",
-                    translation_placeholders={"charge_point_id": identifier},
-                )
+                raise error("remove_connected_charger", charge_point_id=identifier)
             _remove_connector_devices(hass, entry, identifier, [c for c in charger.connectors if c > 0])
             hub.forget_charger(identifier)
             continue
         # A connector's device hangs off its charger's; a stale charger named like a connector
         # (`garage_2` beside `garage`) does not.
-        charge_point_id, _, connector = identifier.rpartition("_")
-        if device.via_device_id is not None and connector.isdigit() and charge_point_id in hub.central.chargers:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="remove_connector_device",
-                translation_placeholders={"charge_point_id": charge_point_id, "connector_id": connector},
-            )
+        found = charger_of_identifier(hub.central, identifier)
+        if device.via_device_id is not None and found is not None:
+            raise error("remove_connector_device", charge_point_id=found[0], connector_id=found[1])
     return True
 
 

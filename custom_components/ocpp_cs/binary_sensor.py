@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySensorEntityDescription
 from homeassistant.components.binary_sensor.const import BinarySensorDeviceClass
@@ -12,8 +13,11 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .local_controller import LocalController
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -59,39 +63,42 @@ class OcppUpstreamConnectedSensor(OcppEntity, BinarySensorEntity):
 
     entity_description: OcppBinarySensorDescription
 
+    def __init__(self, hub: EntityHub, controller: LocalController, charge_point_id: str) -> None:
+        """Bind the sensor to its charger and the entry's local controller."""
+        super().__init__(hub, charge_point_id, 0, UPSTREAM_CONNECTED)
+        self.controller = controller
+
     @property
     def available(self) -> bool:
         """Return True while the charger is relayed (its options may turn relaying off)."""
-        controller = self.hub.local_controller
-        return super().available and controller is not None and controller.relayed(self.charge_point_id)
+        return super().available and self.controller.relayed(self.charge_point_id)
 
     @property
     def is_on(self) -> bool:
         """Return True while the upstream connection is open."""
-        controller = self.hub.local_controller
-        status = controller.status(self.charge_point_id) if controller is not None else None
+        status = self.controller.status(self.charge_point_id)
         return status is not None and status.connected
 
     @property
     def extra_state_attributes(self) -> dict[str, str] | None:
         """Return why the upstream failed last, while it cannot be reached."""
-        controller = self.hub.local_controller
-        status = controller.status(self.charge_point_id) if controller is not None else None
+        status = self.controller.status(self.charge_point_id)
         if status is None or status.outage_since is None or status.last_failure is None:
             return None
         return {"last_error": str(status.last_failure)}
 
 
-def build_binary_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_binary_sensors(controller: LocalController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the binary sensors for what appeared."""
     if new.connector_id == 0 and not new.meter_keys:
         yield OcppConnectedSensor(hub, new.charge_point_id, 0, CONNECTED)
-        if hub.local_controller is not None and hub.local_controller.enabled:
-            yield OcppUpstreamConnectedSensor(hub, new.charge_point_id, 0, UPSTREAM_CONNECTED)
+        if controller.enabled:
+            yield OcppUpstreamConnectedSensor(hub, controller, new.charge_point_id)
 
 
 async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the binary sensors now and for chargers that appear later."""
-    entry.runtime_data.register_platform(build_binary_sensors, async_add_entities)
+    runtime = entry.runtime_data
+    runtime.hub.register_platform(partial(build_binary_sensors, runtime.local_controller), async_add_entities)

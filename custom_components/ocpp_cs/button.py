@@ -14,8 +14,11 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import commands
+from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .errors import translate_errors
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -24,7 +27,7 @@ PARALLEL_UPDATES = 0
 class OcppButtonDescription(ButtonEntityDescription, OcppEntityDescription):
     """A button that sends one command."""
 
-    press_fn: Callable[[OcppHub, str, int], Awaitable[dict[str, Any]]]
+    press_fn: Callable[[EntityHub, str, int], Awaitable[dict[str, Any]]]
 
 
 CHARGER_BUTTONS = (
@@ -65,12 +68,13 @@ class OcppButton(OcppEntity, ButtonEntity):
 
     entity_description: OcppButtonDescription
 
+    @translate_errors
     async def async_press(self) -> None:
         """Send the command."""
         await self.entity_description.press_fn(self.hub, self.charge_point_id, self.connector_id)
 
 
-def build_buttons(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_buttons(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the buttons for what appeared."""
     if new.meter_keys:
         return
@@ -82,4 +86,4 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the buttons now and for chargers and connectors that appear later."""
-    entry.runtime_data.register_platform(build_buttons, async_add_entities)
+    entry.runtime_data.hub.register_platform(build_buttons, async_add_entities)

@@ -20,30 +20,18 @@ from websockets.exceptions import ConnectionClosed
 
 from .const import DOMAIN
 from .engine.configuration import (
-    STANDARD_KEYS,
     is_authorization_key,
     parse_configuration_keys,
     password_of_authorization_key,
 )
 from .engine.quirks import NO_QUIRKS
-from .engine.relay import RelaySession
-from .engine.session import ChargePointSession, DisconnectedBeforeAnswer
+from .engine.session import DisconnectedBeforeAnswer
 from .engine.state import Transaction
-from .hub import OcppHub, entry_config
+from .errors import error
+from .ports import Hub
+from .settings import entry_config
 
 _LOGGER = logging.getLogger(__name__)
-
-# Seconds a charger has to send BootNotification after connecting before it is asked to.
-BOOT_GRACE_SECONDS = 5.0
-
-
-def error(key: str, **placeholders: Any) -> HomeAssistantError:
-    """Return a translated HomeAssistantError."""
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
-    )
 
 
 def answer_dict(result: Any) -> dict[str, Any]:
@@ -52,7 +40,7 @@ def answer_dict(result: Any) -> dict[str, Any]:
 
 
 async def async_call(
-    hub: OcppHub, charge_point_id: str, payload: Any, *, skip_schema_validation: bool = False
+    hub: Hub, charge_point_id: str, payload: Any, *, skip_schema_validation: bool = False
 ) -> Any:
     """Send a call to a charger and return its answer; raise HomeAssistantError on failure."""
     action = type(payload).__name__
@@ -92,7 +80,7 @@ def expect_status(charge_point_id: str, action: str, result: Any, accepted: tupl
 
 
 async def remote_start(
-    hub: OcppHub,
+    hub: Hub,
     charge_point_id: str,
     connector_id: int | None,
     id_tag: str | None = None,
@@ -144,7 +132,7 @@ class _StartWatch:
     start's id tag, which the charger uses in its StartTransaction (5.11).
     """
 
-    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int | None, id_tag: str) -> None:
+    def __init__(self, hub: Hub, charge_point_id: str, connector_id: int | None, id_tag: str) -> None:
         self.hub = hub
         self.charge_point_id = charge_point_id
         self.connector_id = connector_id
@@ -179,7 +167,7 @@ class _StartWatch:
             self.hub.on_change.remove(self._changed)
 
 
-async def _profile_after_start(hub: OcppHub, watch: _StartWatch, profile: dict[str, Any]) -> None:
+async def _profile_after_start(hub: Hub, watch: _StartWatch, profile: dict[str, Any]) -> None:
     """Set a remote start's profile as the TxProfile of the transaction it started, once it runs."""
     charge_point_id = watch.charge_point_id
     try:
@@ -201,21 +189,21 @@ async def _profile_after_start(hub: OcppHub, watch: _StartWatch, profile: dict[s
         _LOGGER.warning("%s: the remote start's profile was not set: %s", charge_point_id, err)
 
 
-async def remote_stop(hub: OcppHub, charge_point_id: str, transaction_id: int) -> dict[str, Any]:
+async def remote_stop(hub: Hub, charge_point_id: str, transaction_id: int) -> dict[str, Any]:
     """Ask the charger to stop a transaction (RemoteStopTransaction)."""
     result = await async_call(hub, charge_point_id, call.RemoteStopTransaction(transaction_id=transaction_id))
     expect_status(charge_point_id, "RemoteStopTransaction", result)
     return answer_dict(result)
 
 
-async def unlock_connector(hub: OcppHub, charge_point_id: str, connector_id: int) -> dict[str, Any]:
+async def unlock_connector(hub: Hub, charge_point_id: str, connector_id: int) -> dict[str, Any]:
     """Ask the charger to unlock a connector (UnlockConnector)."""
     result = await async_call(hub, charge_point_id, call.UnlockConnector(connector_id=connector_id))
     expect_status(charge_point_id, "UnlockConnector", result, ("Unlocked",))
     return answer_dict(result)
 
 
-async def reset(hub: OcppHub, charge_point_id: str, hard: bool) -> dict[str, Any]:
+async def reset(hub: Hub, charge_point_id: str, hard: bool) -> dict[str, Any]:
     """Ask the charger to reboot (Reset Soft or Hard)."""
     payload = call.Reset(type=ResetType.hard if hard else ResetType.soft)
     result = await async_call(hub, charge_point_id, payload)
@@ -224,7 +212,7 @@ async def reset(hub: OcppHub, charge_point_id: str, hard: bool) -> dict[str, Any
 
 
 async def change_availability(
-    hub: OcppHub, charge_point_id: str, connector_id: int, operative: bool
+    hub: Hub, charge_point_id: str, connector_id: int, operative: bool
 ) -> dict[str, Any]:
     """Make a connector (0 = the whole charger) operative or inoperative; Scheduled is a success."""
     payload = call.ChangeAvailability(
@@ -236,7 +224,7 @@ async def change_availability(
     return answer_dict(result)
 
 
-async def clear_cache(hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
+async def clear_cache(hub: Hub, charge_point_id: str) -> dict[str, Any]:
     """Ask the charger to clear its authorization cache (ClearCache)."""
     result = await async_call(hub, charge_point_id, call.ClearCache())
     expect_status(charge_point_id, "ClearCache", result)
@@ -244,7 +232,7 @@ async def clear_cache(hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
 
 
 async def trigger_message(
-    hub: OcppHub, charge_point_id: str, requested_message: str, connector_id: int | None = None
+    hub: Hub, charge_point_id: str, requested_message: str, connector_id: int | None = None
 ) -> dict[str, Any]:
     """Ask the charger to send a message now (TriggerMessage)."""
     payload = call.TriggerMessage(requested_message=MessageTrigger(requested_message), connector_id=connector_id)
@@ -254,7 +242,7 @@ async def trigger_message(
 
 
 async def data_transfer(
-    hub: OcppHub, charge_point_id: str, vendor_id: str, message_id: str | None, data: str | None
+    hub: Hub, charge_point_id: str, vendor_id: str, message_id: str | None, data: str | None
 ) -> dict[str, Any]:
     """Send a vendor-specific message (DataTransfer) and return the answer."""
     payload = call.DataTransfer(vendor_id=vendor_id, message_id=message_id, data=data)
@@ -263,7 +251,7 @@ async def data_transfer(
     return answer_dict(result)
 
 
-async def get_configuration(hub: OcppHub, charge_point_id: str, keys: list[str] | None = None) -> dict[str, Any]:
+async def get_configuration(hub: Hub, charge_point_id: str, keys: list[str] | None = None) -> dict[str, Any]:
     """Read configuration keys (all when none are named) and remember them.
 
     The answer is not schema-validated: chargers send integer booleans and values longer
@@ -287,7 +275,7 @@ async def get_configuration(hub: OcppHub, charge_point_id: str, keys: list[str] 
 CONFIGURATION_TAKEN = ("Accepted", "RebootRequired")
 
 
-def adopt_password(hub: OcppHub, charge_point_id: str, password: str) -> None:
+def adopt_password(hub: Hub, charge_point_id: str, password: str) -> None:
     """
     Expect a new HTTP Basic password from a charger (it took it as AuthorizationKey, or has no such key).
 
@@ -298,7 +286,7 @@ def adopt_password(hub: OcppHub, charge_point_id: str, password: str) -> None:
     hub.central.change_password(charge_point_id, password, previous)
 
 
-async def change_configuration(hub: OcppHub, charge_point_id: str, key: str, value: str) -> dict[str, Any]:
+async def change_configuration(hub: Hub, charge_point_id: str, key: str, value: str) -> dict[str, Any]:
     """
     Change a configuration key (ChangeConfiguration); RebootRequired is reported as such.
 
@@ -319,90 +307,3 @@ async def change_configuration(hub: OcppHub, charge_point_id: str, key: str, val
         )
     expect_status(charge_point_id, "ChangeConfiguration", result)
     return answer_dict(result)
-
-
-# --- what happens when a charger connects ----------------------------------------------------
-
-
-async def read_all_configuration(hub: OcppHub, charge_point_id: str) -> None:
-    """Read every key; fall back to the standard keys in chunks of GetConfigurationMaxKeys."""
-    try:
-        answer = await get_configuration(hub, charge_point_id)
-    except HomeAssistantError as err:
-        _LOGGER.info("%s: reading the configuration failed: %s", charge_point_id, err)
-        return
-    if answer["configuration_key"]:
-        return
-    charger = hub.central.chargers.get(charge_point_id)
-    chunk = (charger.config_int("GetConfigurationMaxKeys") if charger else None) or 10
-    for start in range(0, len(STANDARD_KEYS), chunk):
-        try:
-            await get_configuration(hub, charge_point_id, list(STANDARD_KEYS[start : start + chunk]))
-        except HomeAssistantError as err:
-            _LOGGER.info("%s: reading configuration keys failed: %s", charge_point_id, err)
-            return
-
-
-async def apply_meter_value_options(hub: OcppHub, charge_point_id: str) -> None:
-    """Set MeterValueSampleInterval / MeterValuesSampledData when the user configured them."""
-    for key, wanted in hub.meter_value_settings().items():
-        charger = hub.central.chargers.get(charge_point_id)
-        minimum = charger.quirks.min_meter_interval if charger is not None else None
-        value = wanted
-        if key == "MeterValueSampleInterval" and minimum is not None and 0 < int(wanted) < minimum:
-            value = str(minimum)  # the lowest it takes (quirk profile)
-        if charger is not None and charger.config_value(key) == value:
-            continue
-        try:
-            await change_configuration(hub, charge_point_id, key, value)
-        except HomeAssistantError as err:
-            # Some chargers refuse one or both; that must not stop anything else.
-            _LOGGER.warning("%s: could not set %s to %s: %s", charge_point_id, key, value, err)
-
-
-async def after_accepted_boot(hub: OcppHub, session: ChargePointSession) -> None:
-    """After BootNotification: read the configuration, apply options, ask for statuses."""
-    charge_point_id = session.id
-    await read_all_configuration(hub, charge_point_id)
-    hub.limits.configuration_read(charge_point_id)
-    await apply_meter_value_options(hub, charge_point_id)
-    if not session.status_seen:
-        # Chargers report their statuses after booting; ask only the ones that did not.
-        await _trigger_statuses(hub, charge_point_id)
-    await hub.limits.async_resend(charge_point_id)
-
-
-async def _trigger_statuses(hub: OcppHub, charge_point_id: str) -> None:
-    charger = hub.central.chargers.get(charge_point_id)
-    if charger is not None and not charger.supports("RemoteTrigger"):
-        return
-    try:
-        await trigger_message(hub, charge_point_id, MessageTrigger.status_notification)
-    except HomeAssistantError as err:
-        _LOGGER.debug("%s: TriggerMessage StatusNotification failed: %s", charge_point_id, err)
-
-
-async def on_connected(hub: OcppHub, session: ChargePointSession) -> None:
-    """A charger connected: if it does not boot within a few seconds, ask it to.
-
-    After Home Assistant restarts, chargers reconnect without booting; asking for
-    BootNotification (or, for one we know, statuses) makes the entities right at once.
-    """
-    await asyncio.sleep(hub.boot_grace_seconds)
-    if session.booted or hub.central.sessions.get(session.id) is not session:
-        return
-    charge_point_id = session.id
-    if isinstance(session, RelaySession) and charge_point_id in hub.central.chargers:
-        # A relayed charger's BootNotification would reach the upstream as a reboot: statuses only.
-        if hub.central.is_accepted(charge_point_id):
-            await _trigger_statuses(hub, charge_point_id)
-            await hub.limits.async_resend(charge_point_id)
-        return
-    try:
-        await trigger_message(hub, charge_point_id, MessageTrigger.boot_notification)
-        return
-    except HomeAssistantError as err:
-        _LOGGER.debug("%s: TriggerMessage BootNotification failed: %s", charge_point_id, err)
-    if hub.central.is_accepted(charge_point_id):
-        await _trigger_statuses(hub, charge_point_id)
-        await hub.limits.async_resend(charge_point_id)

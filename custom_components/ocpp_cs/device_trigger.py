@@ -21,6 +21,7 @@ from homeassistant.helpers.typing import ConfigType
 import probatio as vol
 
 from .const import DOMAIN, EVENT_TRANSACTION_STARTED, EVENT_TRANSACTION_STOPPED
+from .errors import translated
 
 TRIGGER_EVENTS = {
     "transaction_started": EVENT_TRANSACTION_STARTED,
@@ -63,11 +64,7 @@ def device_target(hass: HomeAssistant, device_id: str) -> tuple[str, int | None]
 
 
 def _not_a_charger(device_id: str) -> InvalidDeviceAutomationConfig:
-    return InvalidDeviceAutomationConfig(
-        translation_domain=DOMAIN,
-        translation_key="trigger_device_not_charger",
-        translation_placeholders={"device_id": device_id},
-    )
+    return translated("trigger_device_not_charger", InvalidDeviceAutomationConfig, device_id=device_id)
 
 
 async def async_validate_trigger_config(hass: HomeAssistant, config: ConfigType) -> ConfigType:

@@ -12,21 +12,23 @@ from homeassistant.helpers.device_registry import DeviceEntry
 from . import security
 from .const import DOMAIN
 from .engine.quirks import detect
-from .hub import OcppConfigEntry, OcppHub
+from .ports import Hub
+from .runtime import OcppConfigEntry, OcppRuntime
 
 # `AuthorizationKey` is the charger's configuration key (security profiles 1-2): some
 # chargers report it in GetConfiguration although the spec says they should not.
 TO_REDACT = {CONF_PASSWORD, "previous_password", "upstream_password", "authorization_key", "AuthorizationKey"}
 
 
-def _hub(entry: OcppConfigEntry) -> OcppHub | None:
+def _hub(entry: OcppConfigEntry) -> Hub | None:
     """Return the entry's hub; None when the entry is not loaded (diagnostics may be asked anyway)."""
-    hub = getattr(entry, "runtime_data", None)
-    return hub if isinstance(hub, OcppHub) else None
+    runtime = getattr(entry, "runtime_data", None)
+    return runtime.hub if isinstance(runtime, OcppRuntime) else None
 
 
 def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[str, Any]:
-    hub = entry.runtime_data
+    runtime = entry.runtime_data
+    hub = runtime.hub
     charger = hub.central.chargers[charge_point_id]
     data = charger.to_dict()
     data["connected"] = charger.connected
@@ -52,7 +54,7 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
     data["observed_transactions"] = [
         t.to_dict() for (cp_id, _), t in hub.central.observed_transactions.items() if cp_id == charge_point_id
     ]
-    upstream = hub.local_controller.status(charge_point_id) if hub.local_controller is not None else None
+    upstream = runtime.local_controller.status(charge_point_id)
     if upstream is not None:
         data["upstream"] = {
             "connected": upstream.connected,
@@ -69,7 +71,7 @@ def _charger_diagnostics(entry: OcppConfigEntry, charge_point_id: str) -> dict[s
     return async_redact_data(data, TO_REDACT)
 
 
-def _message_log(hub: OcppHub, charge_point_id: str) -> list[dict[str, Any]]:
+def _message_log(hub: Hub, charge_point_id: str) -> list[dict[str, Any]]:
     """Return a charger's last frames and connection events, secrets redacted (engine/message_log.py)."""
     log = hub.central.message_logs.get(charge_point_id)
     return log.entries() if log is not None else []

@@ -11,7 +11,7 @@ from homeassistant.helpers.entity import Entity, EntityDescription
 from .engine.state import ChargerState, ConnectorState
 
 if TYPE_CHECKING:
-    from .hub import OcppHub
+    from .ports import EntityHub
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,7 +41,7 @@ class OcppEntity(Entity):
     last_state_write = float("-inf")
 
     def __init__(
-        self, hub: OcppHub, charge_point_id: str, connector_id: int, description: OcppEntityDescription
+        self, hub: EntityHub, charge_point_id: str, connector_id: int, description: OcppEntityDescription
     ) -> None:
         """Bind the entity to its charger and connector."""
         self.hub = hub

@@ -17,9 +17,11 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .const import EVENT_ID_TAG_PRESENTED
+from .devices import NewEntities
 from .engine.state import ChargerState
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -95,7 +97,7 @@ class IdTagEvent(OcppEntity, EventEntity):
         self.write_state()
 
 
-def build_events(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_events(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the event entities for what appeared (one per connector)."""
     if new.meter_keys or new.connector_id == 0:
         return
@@ -106,4 +108,4 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the event entities now and for connectors that appear later."""
-    entry.runtime_data.register_platform(build_events, async_add_entities)
+    entry.runtime_data.hub.register_platform(build_events, async_add_entities)

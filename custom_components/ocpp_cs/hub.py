@@ -4,39 +4,27 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
 import logging
-import ssl
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
-from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.storage import Store
 from ocpp.v16 import call
 from ocpp.v16.enums import MessageTrigger
 
 from .const import (
-    CONF_HEARTBEAT_INTERVAL,
     CONF_METER_VALUE_SAMPLE_INTERVAL,
     CONF_METER_VALUES_SAMPLED_DATA,
-    CONF_NEW_CHARGERS,
-    CONF_REMOTE_ID_TAG,
-    CONF_SECURITY_PROFILE,
     CONF_SSL_CAFILE,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
-    CONF_UNKNOWN_ID_TAGS,
-    DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_HOST,
-    DEFAULT_NEW_CHARGERS,
     DEFAULT_PORT,
-    DEFAULT_REMOTE_ID_TAG,
-    DEFAULT_UNKNOWN_ID_TAGS,
     DOMAIN,
     EVENT_DATA_TRANSFER,
     EVENT_ID_TAG_PRESENTED,
@@ -50,116 +38,39 @@ from .const import (
     STORAGE_SAVE_DELAY,
     STORAGE_VERSION,
 )
-from .engine.central import CentralSettings, CentralSystem
+from .devices import EntityFactory, HubDevices, NewEntities
+from .engine.central import CentralSystem
 from .engine.listener import CertificateSigningRequested, DataTransferReceived, IdTagPresented, SecurityEventReceived
 from .engine.persist import DelayedSave
+from .engine.relay import RelayManager
 from .engine.schemas import preload as preload_schemas
-from .engine.server import (
-    PROFILE_BASIC,
-    PROFILE_TLS_BASIC,
-    PROFILE_TLS_CLIENT_CERTIFICATE,
-    CentralSystemServer,
-    SecurityRequirement,
-)
+from .engine.server import CentralSystemServer, SecurityRequirement
 from .engine.session import ChargePointSession
-from .engine.state import BootInfo, ChargerState, Transaction
+from .engine.state import Transaction
 from .engine.util import snake
+from .ports import ChangeCallback, ChangeHook, SessionHook
+from .settings import build_ssl_context, central_settings, entry_config, entry_security_profile, pending_issue_id
 from .state_writes import StateWrites
-
-if TYPE_CHECKING:
-    from .history import HistoryKeeper
-    from .local_controller import LocalController
-    from .local_list import LocalListSync
-    from .reservations import ReservationTimers
-    from .smart_charging import LimitController
 
 _LOGGER = logging.getLogger(__name__)
 
-type OcppConfigEntry = ConfigEntry[OcppHub]
 # Changes that concern every connector's entities, not only connector 0's.
 CHARGER_WIDE_KEYS = frozenset({"connected", "limit_support", "configuration", "settings"})
-type ChangeCallback = Callable[[frozenset[str]], None]
 
 
-@dataclass(frozen=True, slots=True)
-class NewEntities:
-    """What appeared: a charger (connector 0), a connector, or meter keys on a connector."""
-
-    charge_point_id: str
-    connector_id: int
-    meter_keys: tuple[str, ...] = ()
-
-
-type EntityFactory = Callable[[OcppHub, NewEntities], Iterable[Entity]]
-
-
-def entry_config(entry: ConfigEntry) -> dict[str, Any]:
-    """Return the entry's settings: data overlaid with options."""
-    return {**entry.data, **entry.options}
-
-
-def central_settings(config: Mapping[str, Any]) -> CentralSettings:
-    """Build the engine's policy settings from an entry's settings."""
-    return CentralSettings(
-        new_chargers=config.get(CONF_NEW_CHARGERS, DEFAULT_NEW_CHARGERS),
-        unknown_id_tags=config.get(CONF_UNKNOWN_ID_TAGS, DEFAULT_UNKNOWN_ID_TAGS),
-        heartbeat_interval=int(config.get(CONF_HEARTBEAT_INTERVAL, DEFAULT_HEARTBEAT_INTERVAL)),
-        remote_id_tag=config.get(CONF_REMOTE_ID_TAG, DEFAULT_REMOTE_ID_TAG),
-    )
-
-
-def build_ssl_context(certfile: str, keyfile: str | None, cafile: str | None = None) -> ssl.SSLContext:
-    """Load the certificate for wss:// (blocking: run in the executor).
-
-    With `cafile` (security profile 3) a charger may present a client certificate, which must be
-    signed by that CA (one that is not fails the TLS handshake). Whether a charger must present
-    one is its security profile's business, checked at the HTTP handshake (engine/server.py):
-    that is how chargers of profile 2 and of profile 3 share one port.
-    """
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(certfile, keyfile or None)
-    if cafile:
-        # Only the CAs of this file are trusted for client certificates: a server context loads
-        # no default (public) CAs, so a certificate from a public CA with a charger's id as its
-        # CN is refused. It must stay that way.
-        context.load_verify_locations(cafile)
-        context.verify_mode = ssl.CERT_OPTIONAL
-        # Python 3.13+ sets VERIFY_X509_STRICT, OpenSSL's extra RFC 5280 profile checks: it
-        # refuses CA certificates without a keyUsage extension, with a non-critical
-        # basicConstraints, or without subject/authority key identifiers, as chargers' vendors
-        # and small private CAs issue them. Chargers cannot be re-issued certificates easily, so
-        # client certificates are verified the way OpenSSL verifies by default: chain, signatures,
-        # validity dates, CA:TRUE on issuers, keyUsage (keyCertSign on a CA, digitalSignature on
-        # the charger's) and extendedKeyUsage (clientAuth) wherever the extensions are present.
-        # VERIFY_X509_PARTIAL_CHAIN stays as Python sets it: the file may hold the issuing
-        # intermediate CA alone, and whatever it holds is what the user chose to trust.
-        context.verify_flags &= ~ssl.VERIFY_X509_STRICT
-    return context
-
-
-def entry_security_profile(config: Mapping[str, Any]) -> int:
-    """Return the security profile of the entry's chargers that have none of their own.
-
-    With a client CA: the `security_profile` option, else 3 (certificates); with a server
-    certificate: 2 (the password, when one is set, over TLS); else 1 (the password, when set).
-    """
-    if config.get(CONF_SSL_CERTFILE) and config.get(CONF_SSL_CAFILE):
-        return int(config.get(CONF_SECURITY_PROFILE) or PROFILE_TLS_CLIENT_CERTIFICATE)
-    return PROFILE_TLS_BASIC if config.get(CONF_SSL_CERTFILE) else PROFILE_BASIC
-
-
-def pending_issue_id(charge_point_id: str) -> str:
-    """Return the repair issue id for a pending charger."""
-    return f"pending_{charge_point_id}"
-
-
-class OcppHub:
+class OcppHub(HubDevices):
     """Owns the engine of one entry and adapts it to Home Assistant."""
 
-    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
-        """Create the hub; `async_start` loads the state and opens the port."""
+    def __init__(
+        self, hass: HomeAssistant, entry: ConfigEntry[Any], other_centrals: Callable[[], Iterable[CentralSystem]]
+    ) -> None:
+        """Create the hub; `async_load` restores the state, `async_start` opens the port.
+
+        `other_centrals` returns the engines of the domain's other loaded entries: a charge point
+        id one of them knows is refused here at the handshake.
+        """
         self.hass = hass
+        self._other_centrals = other_centrals
         self.entry = entry
         config = entry_config(entry)
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}")
@@ -180,18 +91,12 @@ class OcppHub:
         self._device_infos: dict[tuple[str, int], tuple[tuple[Any, ...], DeviceInfo]] = {}
         self._placeholders: dict[str, dict[str, str]] = {}
         # Work to run (in the session's background) after an accepted boot and on connect.
-        self.on_accepted_boot: list[Callable[[ChargePointSession], Awaitable[None]]] = []
-        self.on_connected: list[Callable[[ChargePointSession], Awaitable[None]]] = []
+        self.on_accepted_boot: list[SessionHook] = []
+        self.on_connected: list[SessionHook] = []
         # Called with every change the engine announces: (charge point id, connector id, keys).
-        self.on_change: list[Callable[[str, int, frozenset[str]], None]] = []
-        self.history: HistoryKeeper  # set by async_setup_entry (history.py)
+        self.on_change: list[ChangeHook] = []
+        # Seconds a charger has to send BootNotification after connecting before it is asked to.
         self.boot_grace_seconds = 5.0
-        self.limits: LimitController  # set by async_setup_entry (smart_charging imports this module)
-        # Local controller mode (upstream_url): set by async_setup_entry, started with the server.
-        self.local_controller: LocalController | None = None
-        # Local list sync and reservation expiry, set by async_setup_entry (they import this module).
-        self.local_lists: LocalListSync
-        self.reservations: ReservationTimers
         # (charge point id, connector id) -> requested operative, while answered Scheduled.
         self.availability_scheduled: dict[tuple[str, int], bool] = {}
         # Coalesced state writes of meter sensors (state_writes.py).
@@ -205,8 +110,8 @@ class OcppHub:
         """Restore the persisted state (before platforms are set up)."""
         self.central.restore(await self._store.async_load())
 
-    async def async_start(self) -> None:
-        """Open the port; raises OSError when it cannot be bound."""
+    async def async_start(self, relay: RelayManager | None) -> None:
+        """Open the port (chargers relayed through `relay` in local controller mode); OSError if it is taken."""
         config = entry_config(self.entry)
         ssl_context = None
         if config.get(CONF_SSL_CERTFILE):
@@ -218,7 +123,6 @@ class OcppHub:
             )
         await self.hass.async_add_executor_job(preload_schemas)
         password = config.get(CONF_PASSWORD) or None
-        relay = await self.local_controller.async_start() if self.local_controller is not None else None
         self.server = CentralSystemServer(
             self.central,
             host=config.get(CONF_HOST, DEFAULT_HOST),
@@ -240,8 +144,8 @@ class OcppHub:
         )
         await self.server.start()
 
-    async def async_stop(self) -> None:
-        """Close every connection, stop listening and write the state."""
+    async def async_stop(self, after_server: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Close every connection, stop listening, run `after_server` and write the state."""
         # The entities go away with the entry (its platforms mark them unavailable as they
         # unload) or with Home Assistant. What every charger's disconnect changes is not written:
         # dozens of state writes per charger (and entity registry updates: a power limit's
@@ -251,8 +155,8 @@ class OcppHub:
         self.state_writes.stop()
         if self.server is not None:
             await self.server.stop()
-        if self.local_controller is not None:
-            await self.local_controller.async_stop()
+        if after_server is not None:
+            await after_server()
         self._state_writes.cancel()
         await self._write_state()
 
@@ -289,11 +193,7 @@ class OcppHub:
     def _claimed_elsewhere(self, charge_point_id: str) -> bool:
         if charge_point_id in self.central.chargers:
             return False
-        for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
-            hub: OcppHub = entry.runtime_data
-            if hub is not self and charge_point_id in hub.central.chargers:
-                return True
-        return False
+        return any(charge_point_id in central.chargers for central in self._other_centrals())
 
     async def _accepted_boot(self, session: ChargePointSession) -> None:
         for hook in self.on_accepted_boot:
@@ -359,138 +259,6 @@ class OcppHub:
         await self._store.async_save(self.central.snapshot())
 
     # --- devices and entities -----------------------------------------------------------
-
-    def connector_on_own_device(self, charge_point_id: str, connector_id: int) -> bool:
-        """Return True when a connector has a device of its own (chargers with 2+ connectors)."""
-        charger = self.central.chargers.get(charge_point_id)
-        return connector_id > 0 and charger is not None and charger.number_of_connectors > 1
-
-    def name_prefix(self, charge_point_id: str, connector_id: int) -> str:
-        """Return the prefix of a connector entity's name that sits on the charger device."""
-        if connector_id == 0 or self.connector_on_own_device(charge_point_id, connector_id):
-            return ""
-        return f"Connector {connector_id} "
-
-    def translation_placeholders(self, charge_point_id: str, connector_id: int) -> dict[str, str]:
-        """Return the name placeholders of a connector's entities (one dict per prefix, shared)."""
-        prefix = self.name_prefix(charge_point_id, connector_id)
-        return self._placeholders.setdefault(prefix, {"connector": prefix})
-
-    def device_info(self, charge_point_id: str, connector_id: int) -> DeviceInfo:
-        """Return the device of a charger or connector (the same object for its entities)."""
-        charger = self.central.chargers.get(charge_point_id)
-        boot = charger.boot if charger else None
-        own_device = self.connector_on_own_device(charge_point_id, connector_id)
-        signature = (
-            own_device,
-            (boot.vendor, boot.model, boot.serial_number, boot.firmware_version) if boot else None,
-        )
-        key = (charge_point_id, connector_id if own_device else 0)
-        cached = self._device_infos.get(key)
-        if cached is not None and cached[0] == signature and self._charger_device_exists(cached[1]):
-            return cached[1]
-        info = self._make_device_info(charge_point_id, connector_id, boot, own_device=own_device)
-        self._device_infos[key] = (signature, info)
-        return info
-
-    def _charger_device_exists(self, info: DeviceInfo) -> bool:
-        """Return False when a connector's info links to a charger device that was removed since."""
-        via = info.get("via_device_id")
-        return via is None or dr.async_get(self.hass).async_get(via, include_child_devices=False) is not None
-
-    def _make_device_info(
-        self, charge_point_id: str, connector_id: int, boot: BootInfo | None, *, own_device: bool
-    ) -> DeviceInfo:
-        info = DeviceInfo(
-            identifiers={(DOMAIN, charge_point_id)},
-            name=charge_point_id,
-            manufacturer=boot.vendor if boot else None,
-            model=boot.model if boot else None,
-            serial_number=boot.serial_number if boot else None,
-            sw_version=boot.firmware_version if boot else None,
-        )
-        if not own_device:
-            return info
-        # A connector's device links to its charger's by registry id, so the charger's device
-        # is made first (it normally exists already: connector 0's entities come first).
-        registry = dr.async_get(self.hass)
-        charger_device = registry.async_get_device_by_identifier((DOMAIN, charge_point_id), self.entry.entry_id)
-        if charger_device is None:
-            charger_device = registry.async_get_or_create(config_entry_id=self.entry.entry_id, **info)
-        return DeviceInfo(
-            identifiers={(DOMAIN, f"{charge_point_id}_{connector_id}")},
-            name=f"{charge_point_id} Connector {connector_id}",
-            manufacturer=info.get("manufacturer"),
-            model=info.get("model"),
-            via_device_id=charger_device.id,
-        )
-
-    def entry_device_info(self) -> DeviceInfo:
-        """Return the device that carries entry-wide entities."""
-        return DeviceInfo(identifiers={(DOMAIN, self.entry.entry_id)}, name=self.entry.title)
-
-    @callback
-    def register_platform(self, factory: EntityFactory, add_entities: AddConfigEntryEntitiesCallback) -> None:
-        """Add a platform's entities for what is known, and for whatever appears later."""
-        self._factories.append((factory, add_entities))
-        for charger in self.central.chargers.values():
-            if charger.charge_point_id in self._populated:
-                add_entities(list(self._entities_for_charger(factory, charger)))
-
-    def _entities_for_charger(self, factory: EntityFactory, charger: ChargerState) -> Iterable[Entity]:
-        cp_id = charger.charge_point_id
-        for connector in list(charger.connectors.values()):
-            yield from factory(self, NewEntities(cp_id, connector.connector_id))
-            if connector.meters:
-                yield from factory(self, NewEntities(cp_id, connector.connector_id, tuple(connector.meters)))
-
-    @callback
-    def populate(self) -> None:
-        """Create entities for every accepted charger in the restored state."""
-        for charger in self.central.chargers.values():
-            if charger.accepted:
-                self._populate_charger(charger)
-
-    def _populate_charger(self, charger: ChargerState) -> None:
-        if charger.charge_point_id in self._populated:
-            return
-        self._populated.add(charger.charge_point_id)
-        for factory, add_entities in self._factories:
-            add_entities(list(self._entities_for_charger(factory, charger)))
-
-    def _add(self, new: NewEntities) -> None:
-        if new.charge_point_id not in self._populated:
-            return
-        for factory, add_entities in self._factories:
-            entities = list(factory(self, new))
-            if entities:
-                add_entities(entities)
-
-    def _update_device(self, charger: ChargerState) -> None:
-        registry = dr.async_get(self.hass)
-        device = registry.async_get_device_by_identifier((DOMAIN, charger.charge_point_id), self.entry.entry_id)
-        if device is None:
-            return
-        boot = charger.boot
-        registry.async_update_device(
-            device.id,
-            manufacturer=boot.vendor,
-            model=boot.model,
-            serial_number=boot.serial_number,
-            sw_version=boot.firmware_version,
-        )
-
-    def _move_first_connector(self, charge_point_id: str) -> None:
-        """Give connector 1 its own device and move its entities: a second connector appeared."""
-        device_registry = dr.async_get(self.hass)
-        info = self.device_info(charge_point_id, 1)
-        device = device_registry.async_get_or_create(config_entry_id=self.entry.entry_id, **info)
-        entity_registry = er.async_get(self.hass)
-        prefix = f"{charge_point_id}_1_"
-        for entity in er.async_entries_for_config_entry(entity_registry, self.entry.entry_id):
-            if entity.unique_id.startswith(prefix) and entity.device_id != device.id:
-                entity_registry.async_update_entity(entity.entity_id, device_id=device.id)
-        self._notify(charge_point_id, 1, frozenset({"placement"}))
 
     # --- subscriptions ------------------------------------------------------------------
 

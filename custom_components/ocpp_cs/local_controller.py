@@ -39,9 +39,10 @@ from .engine.relay import (
     probe_upstream,
 )
 from .engine.smart_charging import PURPOSE_CHARGE_POINT_MAX, PURPOSE_TX, PURPOSE_TX_DEFAULT
+from .smart_charging import LimitController
 
 if TYPE_CHECKING:
-    from .hub import OcppHub
+    from .ports import Hub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -83,9 +84,10 @@ async def async_test_upstream(
 class LocalController:
     """The local controller mode of one entry."""
 
-    def __init__(self, hub: OcppHub) -> None:
+    def __init__(self, hub: Hub, limits: LimitController) -> None:
         """Bind to the hub; `async_start` builds the relay when an upstream URL is set."""
         self.hub = hub
+        self.limits = limits
         self.relay: RelayManager | None = None
         self._issue_timers: dict[str, Callable[[], None]] = {}
         self._issues: set[str] = set()
@@ -199,7 +201,7 @@ class LocalController:
     # --- the upstream's smart charging and Home Assistant's limits -----------------------
 
     def _our_profile_ids(self) -> set[int]:
-        limits = self.hub.limits
+        limits = self.limits
         return {limits.limit_profile_id(c) for c in range(0, 33)} | {limits.tx_profile_id(c) for c in range(1, 33)}
 
     @callback
@@ -212,7 +214,7 @@ class LocalController:
         charger = self.hub.central.chargers.get(charge_point_id)
         if charger is None or not charger.limits:
             return
-        stack_level = self.hub.limits.stack_level_of(charger)
+        stack_level = self.limits.stack_level_of(charger)
         if action == "ClearChargingProfile":
             profile_id = request.get("id")
             if profile_id is not None:
@@ -224,7 +226,7 @@ class LocalController:
             if ours:
                 _LOGGER.info("%s: the upstream cleared charging profiles; sending the limits again", charge_point_id)
                 self.hub.hass.async_create_background_task(
-                    self.hub.limits.async_resend(charge_point_id), f"{DOMAIN} limits {charge_point_id}"
+                    self.limits.async_resend(charge_point_id), f"{DOMAIN} limits {charge_point_id}"
                 )
         elif action == "SetChargingProfile":
             profile = request.get("csChargingProfiles")

@@ -17,7 +17,7 @@ from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, UpdateType
@@ -36,21 +36,14 @@ from .engine.authorization import (
 from .engine.configuration import PROFILE_LOCAL_AUTH
 from .engine.session import ChargePointSession
 from .engine.util import format_datetime, parse_datetime, snake, utcnow
-from .hub import OcppHub, entry_config
+from .errors import error, invalid
+from .ports import Hub
+from .settings import entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
 ID_TAG_MAX_LENGTH = 20
 _STATUSES = {snake(status.value): status.value for status in AuthorizationStatus}
-
-
-def _invalid(key: str, **placeholders: Any) -> ServiceValidationError:
-    """Return a translated ServiceValidationError."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()},
-    )
 
 
 def normalize_list(raw: list[Mapping[str, Any]], update_type: str) -> list[dict[str, Any]]:
@@ -68,45 +61,45 @@ def normalize_list(raw: list[Mapping[str, Any]], update_type: str) -> list[dict[
         data = camel_to_snake_case(dict(item))
         id_tag = data.get("id_tag")
         if not isinstance(id_tag, str) or not 0 < len(id_tag) <= ID_TAG_MAX_LENGTH:
-            raise _invalid("invalid_local_list", position=position, error="id_tag must have 1 to 20 characters")
+            raise invalid("invalid_local_list", position=position, error="id_tag must have 1 to 20 characters")
         if id_tag.casefold() in seen:
-            raise _invalid("invalid_local_list", position=position, error=f"{id_tag} is listed twice")
+            raise invalid("invalid_local_list", position=position, error=f"{id_tag} is listed twice")
         seen.add(id_tag.casefold())
         raw_info = data.get("id_tag_info")
         if raw_info is None:
             if update_type == UPDATE_FULL:
-                raise _invalid("invalid_local_list", position=position, error="a full update needs id_tag_info")
+                raise invalid("invalid_local_list", position=position, error="a full update needs id_tag_info")
             entries.append({"id_tag": id_tag})
             continue
         if not isinstance(raw_info, Mapping):
-            raise _invalid("invalid_local_list", position=position, error="id_tag_info must be an object")
+            raise invalid("invalid_local_list", position=position, error="id_tag_info must be an object")
         status = _STATUSES.get(snake(str(raw_info.get("status", ""))))
         if status is None:
-            raise _invalid(
+            raise invalid(
                 "invalid_local_list", position=position, error=f"status must be one of {', '.join(_STATUSES)}"
             )
         info: dict[str, Any] = {"status": status}
         if raw_info.get("expiry_date"):
             expiry = parse_datetime(str(raw_info["expiry_date"]))
             if expiry is None:
-                raise _invalid("invalid_local_list", position=position, error="expiry_date is not a date and time")
+                raise invalid("invalid_local_list", position=position, error="expiry_date is not a date and time")
             info["expiry_date"] = format_datetime(expiry)
         parent = raw_info.get("parent_id_tag")
         if parent:
             if not isinstance(parent, str) or len(parent) > ID_TAG_MAX_LENGTH:
-                raise _invalid("invalid_local_list", position=position, error="parent_id_tag has up to 20 characters")
+                raise invalid("invalid_local_list", position=position, error="parent_id_tag has up to 20 characters")
             info["parent_id_tag"] = parent
         entries.append({"id_tag": id_tag, "id_tag_info": info})
     return entries
 
 
-async def get_local_list_version(hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
+async def get_local_list_version(hub: Hub, charge_point_id: str) -> dict[str, Any]:
     """Ask the charger for its list version (GetLocalListVersion): 0 = empty, -1 = no local list."""
     result = await commands.async_call(hub, charge_point_id, call.GetLocalListVersion())
     return {"list_version": int(result.list_version)}
 
 
-def wanted_list(hub: OcppHub, charge_point_id: str) -> dict[str, dict[str, Any]]:
+def wanted_list(hub: Hub, charge_point_id: str) -> dict[str, dict[str, Any]]:
     """Return the entry's id tags as this charger's local list should hold them."""
     return desired_local_list(hub.central.id_tags.values(), charge_point_id, utcnow())
 
@@ -114,7 +107,7 @@ def wanted_list(hub: OcppHub, charge_point_id: str) -> dict[str, dict[str, Any]]
 class LocalListSender:
     """One send (possibly several messages) to one charger, with its record kept right."""
 
-    def __init__(self, hub: OcppHub, charge_point_id: str) -> None:
+    def __init__(self, hub: Hub, charge_point_id: str) -> None:
         """Start from the record of what the charger holds."""
         self.hub = hub
         self.charge_point_id = charge_point_id
@@ -135,7 +128,7 @@ class LocalListSender:
         """Send the update; a VersionMismatch (or a failed differential) is retried once as Full."""
         target = apply_update(self.record.entries, update_type, entries)
         if self.max_length is not None and self.max_length >= 0 and len(target) > self.max_length:
-            raise _invalid(
+            raise invalid(
                 "local_list_too_long",
                 charge_point_id=self.charge_point_id,
                 entries=len(target),
@@ -154,7 +147,7 @@ class LocalListSender:
                 UPDATE_FULL, list(target.values()), max(theirs, self.record.version, first_version) + 1
             )
         if status != "Accepted":
-            raise commands.error("refused", charge_point_id=self.charge_point_id, action="SendLocalList", status=status)
+            raise error("refused", charge_point_id=self.charge_point_id, action="SendLocalList", status=status)
         return {
             "status": status,
             "list_version": self.record.version,
@@ -183,7 +176,7 @@ class LocalListSender:
 class LocalListSync:
     """Keeps the chargers' local lists equal to the entry's id tags (the `sync_local_list` option)."""
 
-    def __init__(self, hub: OcppHub) -> None:
+    def __init__(self, hub: Hub) -> None:
         """Hook into boots and id tag changes."""
         self.hub = hub
         self._locks: dict[str, asyncio.Lock] = {}
@@ -298,9 +291,9 @@ UPDATE_TYPES = {"full": UPDATE_FULL, "differential": UPDATE_DIFFERENTIAL}
 
 
 async def send_local_list(
-    hub: OcppHub, charge_point_id: str, update_type: str, raw_list: list[Any] | None, list_version: int | None
+    sync: LocalListSync, charge_point_id: str, update_type: str, raw_list: list[Any] | None, list_version: int | None
 ) -> dict[str, Any]:
     """The `send_local_list` action: `update_type` full/differential, an explicit list or the entry's tags."""
     kind = UPDATE_TYPES[update_type]
     entries = normalize_list(raw_list, kind) if raw_list is not None else None
-    return await hub.local_lists.send(charge_point_id, kind, entries, list_version)
+    return await sync.send(charge_point_id, kind, entries, list_version)

@@ -22,7 +22,7 @@ from .const import (
     EVENT_TRANSACTION_STOPPED,
 )
 from .engine.history import tag_key
-from .hub import OcppHub
+from .runtime import OcppRuntime
 
 type Describe = Callable[[Event], dict[str, str]]
 
@@ -32,9 +32,9 @@ def _id_tag_label(hass: HomeAssistant, charge_point_id: str, id_tag: str | None)
     if not id_tag:
         return "an unknown id tag"
     for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        hub = entry.runtime_data
-        if isinstance(hub, OcppHub) and charge_point_id in hub.central.chargers:
-            tag = hub.central.id_tags.get(tag_key(id_tag))
+        runtime = entry.runtime_data
+        if isinstance(runtime, OcppRuntime) and charge_point_id in runtime.hub.central.chargers:
+            tag = runtime.hub.central.id_tags.get(tag_key(id_tag))
             if tag is not None and tag.name:
                 return f"{tag.name} ({id_tag})"
     return id_tag

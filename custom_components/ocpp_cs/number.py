@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import UnitOfElectricCurrent, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .const import DOMAIN
+from .devices import NewEntities
 from .engine.smart_charging import (
     DEFAULT_VOLTAGE,
     MIN_CHARGING_CURRENT,
@@ -30,7 +30,10 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargingLimit
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .errors import invalid, translate_errors
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
+from .smart_charging import LimitController
 
 PARALLEL_UPDATES = 0
 
@@ -79,6 +82,18 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
 
     entity_description: OcppLimitDescription
 
+    def __init__(
+        self,
+        hub: EntityHub,
+        limits: LimitController,
+        charge_point_id: str,
+        connector_id: int,
+        description: OcppLimitDescription,
+    ) -> None:
+        """Bind the number to its charger, connector and the entry's limits."""
+        super().__init__(hub, charge_point_id, connector_id, description)
+        self.limits = limits
+
     def _electrics(self) -> tuple[float, int]:
         charger = self.charger
         voltage = measured_voltage(charger, self.connector_id) or DEFAULT_VOLTAGE
@@ -87,7 +102,7 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
     @property
     def available(self) -> bool:
         """Return False while disconnected or when the charger does not do smart charging."""
-        return super().available and self.hub.limits.supported(self.charge_point_id)
+        return super().available and self.limits.supported(self.charge_point_id)
 
     @property
     def native_min_value(self) -> float:
@@ -142,7 +157,7 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Say in which unit the charger got the limit, and how it was converted."""
-        conversion = self.hub.limits.conversions.get((self.charge_point_id, self.connector_id))
+        conversion = self.limits.conversions.get((self.charge_point_id, self.connector_id))
         if conversion is None:
             return None
         return {
@@ -153,36 +168,35 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
             "phases": conversion.phases,
         }
 
+    @translate_errors
     async def async_set_native_value(self, value: float) -> None:
         """Send the limit; 0 pauses, otherwise at least 6 A (or its power) and at most the maximum."""
         unit = self.entity_description.unit
         voltage, phases = self._electrics()
         amperes = value if unit == UNIT_A else value / (voltage * phases)
         if value != 0 and (amperes < MIN_CHARGING_CURRENT - 0.05 or amperes > self.charger.max_current + 0.05):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="limit_out_of_range",
-                translation_placeholders={
-                    "value": f"{value:g}",
-                    "unit": unit,
-                    "minimum": f"{MIN_CHARGING_CURRENT:g} A",
-                    "maximum": f"{self.charger.max_current:g} A",
-                },
+            raise invalid(
+                "limit_out_of_range",
+                value=f"{value:g}",
+                unit=unit,
+                minimum=f"{MIN_CHARGING_CURRENT:g} A",
+                maximum=f"{self.charger.max_current:g} A",
             )
         limit = ChargingLimit(round(value, 1) if unit == UNIT_A else round(value), unit)
-        await self.hub.limits.async_set(self.charge_point_id, self.connector_id, limit)
+        await self.limits.async_set(self.charge_point_id, self.connector_id, limit)
 
 
-def build_numbers(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_numbers(limits: LimitController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the limit numbers for what appeared."""
     if new.meter_keys:
         return
     for description in (CURRENT_LIMIT, POWER_LIMIT):
-        yield OcppLimitNumber(hub, new.charge_point_id, new.connector_id, description)
+        yield OcppLimitNumber(hub, limits, new.charge_point_id, new.connector_id, description)
 
 
 async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the limit numbers now and for chargers and connectors that appear later."""
-    entry.runtime_data.register_platform(build_numbers, async_add_entities)
+    runtime = entry.runtime_data
+    runtime.hub.register_platform(partial(build_numbers, runtime.limits), async_add_entities)

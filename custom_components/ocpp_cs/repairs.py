@@ -9,7 +9,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 import probatio as vol
 
-from .hub import OcppHub
+from .runtime import OcppRuntime
 
 
 class AcceptChargerFlow(RepairsFlow):
@@ -28,10 +28,10 @@ class AcceptChargerFlow(RepairsFlow):
         """Accept the charger once the user confirms."""
         entry = self.hass.config_entries.async_get_entry(self._entry_id)
         if user_input is not None:
-            hub = getattr(entry, "runtime_data", None) if entry else None
-            if entry is None or entry.state is not ConfigEntryState.LOADED or not isinstance(hub, OcppHub):
+            runtime = getattr(entry, "runtime_data", None) if entry else None
+            if entry is None or entry.state is not ConfigEntryState.LOADED or not isinstance(runtime, OcppRuntime):
                 return self.async_abort(reason="not_loaded")
-            hub.accept_pending(self._charge_point_id)
+            runtime.hub.accept_pending(self._charge_point_id)
             return self.async_create_entry(data={})
         # The same placeholders as the issue's text (the description names the entry).
         return self.async_show_form(

@@ -19,7 +19,8 @@ from ocpp.v16 import call
 from . import commands
 from .engine.authorization import Reservation
 from .engine.util import format_datetime, utcnow
-from .hub import OcppHub
+from .errors import error
+from .ports import Hub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def aware(value: datetime) -> datetime:
 
 
 async def reserve_now(
-    hub: OcppHub,
+    timers: ReservationTimers,
     charge_point_id: str,
     connector_id: int,
     id_tag: str,
@@ -48,6 +49,7 @@ async def reserve_now(
     reservation_id: int | None = None,
 ) -> dict[str, Any]:
     """Reserve a connector (0 = any) for an id tag until `expiry_date`; return the reservation."""
+    hub = timers.hub
     central = hub.central
     reservation_id = central.auth.reservation_id(reservation_id)
     central.changed(charge_point_id, connector_id, frozenset({"reservation_counter"}))
@@ -61,7 +63,7 @@ async def reserve_now(
     result = await commands.async_call(hub, charge_point_id, payload)
     status = str(result.status)
     if status != "Accepted":
-        raise commands.error(
+        raise error(
             RESERVATION_ERRORS.get(status, "refused"),
             charge_point_id=charge_point_id,
             connector_id=connector_id,
@@ -77,25 +79,26 @@ async def reserve_now(
         parent_id_tag=parent_id_tag,
     )
     central.add_reservation(reservation)
-    hub.reservations.reschedule()
+    timers.reschedule()
     return {"status": status, **reservation.as_answer()}
 
 
-async def cancel_reservation(hub: OcppHub, charge_point_id: str, reservation_id: int) -> dict[str, Any]:
+async def cancel_reservation(timers: ReservationTimers, charge_point_id: str, reservation_id: int) -> dict[str, Any]:
     """
     Cancel a reservation (CancelReservation).
 
     A charger that answers Rejected has no such reservation: it is forgotten here too, and
     the refusal is reported.
     """
+    hub = timers.hub
     result = await commands.async_call(hub, charge_point_id, call.CancelReservation(reservation_id=reservation_id))
     status = str(result.status)
     known = hub.central.auth.reservations.get(reservation_id)
     if known is not None and known.charge_point_id == charge_point_id:
         hub.central.end_reservation(reservation_id, "cancelled" if status == "Accepted" else "unknown to the charger")
-        hub.reservations.reschedule()
+        timers.reschedule()
     if status != "Accepted":
-        raise commands.error(
+        raise error(
             "cancel_reservation_rejected", charge_point_id=charge_point_id, reservation_id=reservation_id, status=status
         )
     return {"status": status, "reservation_id": reservation_id}
@@ -104,7 +107,7 @@ async def cancel_reservation(hub: OcppHub, charge_point_id: str, reservation_id:
 class ReservationTimers:
     """Ends reservations at their expiry date (one timer, for the earliest)."""
 
-    def __init__(self, hub: OcppHub) -> None:
+    def __init__(self, hub: Hub) -> None:
         """Create the timer; `reschedule` arms it."""
         self.hub = hub
         self._unsub: CALLBACK_TYPE | None = None

@@ -1,8 +1,7 @@
-"""Security: the `wss://` certificate's repair issue and the OCPP 1.6 security extension's commands.
+"""Security: the `wss://` certificate's repair issue, a charger's own security profile, diagnostics.
 
-Actions `install_certificate`, `certificate_signed`, `get_installed_certificate_ids`,
-`delete_certificate` and `extended_trigger_message`. Charger-initiated security messages
-(SecurityEventNotification, SignCertificate, ...) are answered by the engine's session.
+The security extension's actions are in services/security.py. Charger-initiated security
+messages (SecurityEventNotification, SignCertificate, ...) are answered by the engine's session.
 """
 
 from __future__ import annotations
@@ -17,38 +16,20 @@ from cryptography import x509
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers import config_validation as cv, issue_registry as ir
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.typing import VolDictType
 from ocpp.v16 import call
-from ocpp.v16.enums import CertificateUse, HashAlgorithm, MessageTrigger
-import probatio as vol
 
-from . import commands, services, transfers
+from . import commands, transfers
 from .const import CONF_SSL_CERTFILE, CONF_SSL_KEYFILE, DOMAIN
-from .engine.util import snake
-from .hub import OcppHub, entry_config
-from .services import ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, Target, bounded_string, validation_error
+from .ports import Hub
+from .settings import entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
 # A certificate that expires within this time gets a (warning) repair issue.
 EXPIRY_WARNING = timedelta(days=14)
 CHECK_INTERVAL = timedelta(days=1)
-
-CERTIFICATE_TYPES = {snake(use.value): use.value for use in CertificateUse}
-HASH_ALGORITHMS = {algorithm.value.lower(): algorithm.value for algorithm in HashAlgorithm}
-# ExtendedTriggerMessage's MessageTriggerEnumType (the security extension's own list).
-EXTENDED_TRIGGERS = (
-    "BootNotification",
-    "LogStatusNotification",
-    "FirmwareStatusNotification",
-    "Heartbeat",
-    "MeterValues",
-    "SignChargePointCertificate",
-    "StatusNotification",
-)
-
 
 def certificate_issue_id(entry_id: str) -> str:
     """Return the repair issue id of an entry's certificate."""
@@ -117,116 +98,6 @@ async def async_setup_certificate_checks(hass: HomeAssistant, entry: ConfigEntry
     entry.async_on_unload(cancel)
 
 
-# --- actions --------------------------------------------------------------------------------
-
-
-
-def _extended_trigger(value: Any) -> str:
-    """Accept a trigger in the spec's spelling or in snake_case."""
-    text = str(value).replace("_", "").lower()
-    for trigger in EXTENDED_TRIGGERS:
-        if trigger.lower() == text:
-            return trigger
-    raise vol.Invalid(f"must be one of {', '.join(EXTENDED_TRIGGERS)}")
-
-
-SCHEMAS: dict[str, VolDictType] = {
-    "install_certificate": {
-        vol.Required("certificate_type"): vol.In(list(CERTIFICATE_TYPES)),
-        vol.Required("certificate"): bounded_string(5500),
-    },
-    "certificate_signed": {vol.Required("certificate_chain"): bounded_string(10000)},
-    "get_installed_certificate_ids": {vol.Required("certificate_type"): vol.In(list(CERTIFICATE_TYPES))},
-    "delete_certificate": {
-        vol.Optional("hash_algorithm", default="sha256"): vol.All(vol.Lower, vol.In(list(HASH_ALGORITHMS))),
-        vol.Required("issuer_name_hash"): bounded_string(128),
-        vol.Required("issuer_key_hash"): bounded_string(128),
-        vol.Required("serial_number"): bounded_string(40),
-    },
-    "extended_trigger_message": {
-        vol.Required("requested_message"): _extended_trigger,
-        vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=0)),
-        ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
-    },
-}
-
-
-def _check_pem(text: str, field: str) -> str:
-    """Refuse text that is not a PEM certificate (chain)."""
-    if "-----BEGIN CERTIFICATE-----" not in text:
-        raise validation_error("invalid_certificate", field=field)
-    return text
-
-
-async def _install_certificate(target: Target) -> dict[str, Any]:
-    data = target.data
-    payload = call.InstallCertificate(
-        certificate_type=CertificateUse(CERTIFICATE_TYPES[data["certificate_type"]]),
-        certificate=_check_pem(data["certificate"], "certificate"),
-    )
-    result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    commands.expect_status(target.charge_point_id, "InstallCertificate", result)
-    return commands.answer_dict(result)
-
-
-async def _certificate_signed(target: Target) -> dict[str, Any]:
-    chain = _check_pem(target.data["certificate_chain"], "certificate_chain")
-    payload = call.CertificateSigned(certificate_chain=chain)
-    result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    commands.expect_status(target.charge_point_id, "CertificateSigned", result)
-    return commands.answer_dict(result)
-
-
-async def _get_installed_certificate_ids(target: Target) -> dict[str, Any]:
-    payload = call.GetInstalledCertificateIds(
-        certificate_type=CertificateUse(CERTIFICATE_TYPES[target.data["certificate_type"]])
-    )
-    result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    # NotFound is an answer, not a refusal: no certificate of that type is installed.
-    commands.expect_status(target.charge_point_id, "GetInstalledCertificateIds", result, ("Accepted", "NotFound"))
-    return {"status": str(result.status), "certificate_hash_data": list(result.certificate_hash_data or [])}
-
-
-async def _delete_certificate(target: Target) -> dict[str, Any]:
-    data = target.data
-    payload = call.DeleteCertificate(
-        certificate_hash_data={
-            "hash_algorithm": HASH_ALGORITHMS[data["hash_algorithm"]],
-            "issuer_name_hash": data["issuer_name_hash"],
-            "issuer_key_hash": data["issuer_key_hash"],
-            "serial_number": data["serial_number"],
-        }
-    )
-    result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    commands.expect_status(target.charge_point_id, "DeleteCertificate", result)
-    return commands.answer_dict(result)
-
-
-async def _extended_trigger_message(target: Target) -> dict[str, Any]:
-    connector_id = target.connector_id(default=None, minimum=0)
-    payload = call.ExtendedTriggerMessage(
-        requested_message=MessageTrigger(target.data["requested_message"]), connector_id=connector_id or None
-    )
-    result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    commands.expect_status(target.charge_point_id, "ExtendedTriggerMessage", result)
-    return commands.answer_dict(result)
-
-
-HANDLERS: dict[str, services.Handler] = {
-    "install_certificate": _install_certificate,
-    "certificate_signed": _certificate_signed,
-    "get_installed_certificate_ids": _get_installed_certificate_ids,
-    "delete_certificate": _delete_certificate,
-    "extended_trigger_message": _extended_trigger_message,
-}
-
-
-def register_actions() -> None:
-    """Add these actions to the registry that `services.async_setup_services` registers."""
-    services.SCHEMAS.update(SCHEMAS)
-    services.HANDLERS.update(HANDLERS)
-
-
 # --- a charger's own security profile ------------------------------------------------------
 
 # What became of a change of a charger's security profile (the options flow says so).
@@ -238,7 +109,7 @@ PROFILE_LOWERED = "security_profile_lowered"
 PROFILE_REJECTED = "security_profile_rejected"  # the charger refused: nothing changed
 
 
-async def async_set_security_profile(hub: OcppHub, charge_point_id: str, profile: int | None) -> str:
+async def async_set_security_profile(hub: Hub, charge_point_id: str, profile: int | None) -> str:
     """Set a charger's own security profile (None: the entry's); return what became of it (PROFILE_*).
 
     Raising it follows the whitepaper's A05: a charger connected with a lower profile is sent
@@ -283,7 +154,7 @@ async def async_set_security_profile(hub: OcppHub, charge_point_id: str, profile
 # --- diagnostics ----------------------------------------------------------------------------
 
 
-def server_diagnostics(hub: OcppHub) -> dict[str, Any]:
+def server_diagnostics(hub: Hub) -> dict[str, Any]:
     """Return the server's connection limits and refused logins (per charge point id)."""
     server = hub.server
     if server is None:
@@ -296,7 +167,7 @@ def server_diagnostics(hub: OcppHub) -> dict[str, Any]:
     }
 
 
-async def async_charger_diagnostics(hass: HomeAssistant, hub: OcppHub, charge_point_id: str) -> dict[str, Any]:
+async def async_charger_diagnostics(hass: HomeAssistant, hub: Hub, charge_point_id: str) -> dict[str, Any]:
     """Return a charger's refused logins and the diagnostics and log files it uploaded."""
     failures = hub.server.auth_failures.get(charge_point_id) if hub.server else None
     requirement = hub.security_requirement(charge_point_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from homeassistant.components.sensor import (
@@ -14,20 +15,21 @@ from homeassistant.components.sensor import (
     SensorStateClass,
 )
 from homeassistant.const import EntityCategory, UnitOfElectricCurrent, UnitOfEnergy
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, DiagnosticsStatus, FirmwareStatus, Reason
 
+from .devices import NewEntities
 from .engine.energy import ENERGY, ENERGY_KEYS, charger_energy_wh
-from .engine.meter import MeterReading, drop_key
 from .engine.state import ChargerState, ConnectorState
 from .engine.util import snake
 from .entity import OcppEntity, OcppEntityDescription
-from .history import async_setup_history_sensors
-from .hub import NewEntities, OcppConfigEntry, OcppHub
-from .meter_display import convert_scale, meter_presentation, unit_factor
+from .meter_sensor import MeterSensorDescription, OcppMeterSensor
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
+from .smart_charging import LimitController
 
 PARALLEL_UPDATES = 0
 
@@ -247,135 +249,6 @@ class OcppSensor(OcppEntity, SensorEntity):
         return self.entity_description.value_fn(self.charger, self.connector)
 
 
-# --- meter sensors ----------------------------------------------------------------------
-
-@dataclass(frozen=True, kw_only=True)
-class MeterSensorDescription(SensorEntityDescription, OcppEntityDescription):
-    """A measurand (and phase, location) of a connector."""
-
-
-# Drops of one register sensor waiting to be written (one pair per coalescing spacing): a
-# charger replaying a day of sessions after being offline. More are merged into the last
-# (its statistics miss the energy between them; the `energy` sensor counts the sessions).
-MAX_HELD_DROPS = 16
-
-
-class OcppMeterSensor(OcppEntity, SensorEntity):
-    """
-    One measurand (and phase, location) of one connector; unit fixed at creation.
-
-    The values on either side of a confirmed drop of the energy register (drop_key) are
-    written at once, not coalesced, so that Home Assistant's statistics see the reset; at
-    most one such pair per coalescing spacing (state_writes.py), outside the write budget.
-    A drop that follows sooner is held: its two values are written in turn, one pair per
-    spacing, before the sensor's newest value (the statistics see every reset, in order).
-    """
-
-    entity_description: MeterSensorDescription
-    _skip_unchanged_writes = True
-    # The reading's context changes with what triggered it (clock, periodic, transaction): each
-    # change would be a new attributes row in the recorder's database.
-    _unrecorded_attributes = frozenset({"context"})
-    # Loop time before which a drop is held (a spacing after the last one written).
-    _drops_held_until = float("-inf")
-    # The value before a drop, when the drop's first half was announced; None: none.
-    _drop_before: tuple[float | None, bool] | None = None
-    # Held drops (value before, value after), in order.
-    _held_drops: list[tuple[float | None, float | None]]
-    # A held value being written (native_value returns it); None: the reading's.
-    _writing_held: tuple[float | None] | None = None
-
-    def __init__(self, hub: OcppHub, charge_point_id: str, connector_id: int, key: str, reading: MeterReading) -> None:
-        """Create the sensor from the first reading of its key."""
-        presentation = meter_presentation(reading.measurand, reading.unit)
-        description = MeterSensorDescription(
-            key=key, translation_key=key, watch=frozenset({key, drop_key(key)}), coalesce=frozenset({key})
-        )
-        super().__init__(hub, charge_point_id, connector_id, description)
-        self._unit = reading.unit
-        self._attr_device_class = presentation.device_class
-        self._attr_state_class = presentation.state_class
-        self._attr_native_unit_of_measurement = presentation.unit
-        self._attr_suggested_unit_of_measurement = presentation.suggested_unit
-        self._attr_suggested_display_precision = presentation.precision
-        self._held_drops = []
-
-    @callback
-    def _handle_change(self, keys: frozenset[str]) -> None:
-        """Write a drop's two values at once, or hold them when a drop was written within a spacing."""
-        if drop_key(self.entity_description.key) not in keys:
-            super()._handle_change(keys)
-            return
-        value = self.native_value
-        if self._drop_before is None:  # the value before the drop
-            now = self.hass.loop.time()
-            at_once = not self._held_drops and now >= self._drops_held_until
-            if at_once:
-                self._drops_held_until = now + self.hub.state_writes.spacing
-            self._drop_before = (value, at_once)
-            if at_once:
-                super()._handle_change(keys)
-            return
-        before, at_once = self._drop_before
-        self._drop_before = None
-        if at_once:
-            super()._handle_change(keys)
-            return
-        if len(self._held_drops) >= MAX_HELD_DROPS:
-            before = self._held_drops.pop()[0]
-        self._held_drops.append((before, value))
-        self.hub.state_writes.request(self)
-
-    @callback
-    def write_state_if_changed(self, *, force: bool = False) -> None:
-        """Write the first held drop's values, if any (and ask for the next), else the newest value."""
-        if self._held_drops:
-            for value in self._held_drops.pop(0):
-                self._writing_held = (value,)
-                try:
-                    self.write_state()
-                finally:
-                    self._writing_held = None
-            self._drops_held_until = self.hass.loop.time() + self.hub.state_writes.spacing
-            if self._held_drops:
-                self.hub.state_writes.request(self)
-                return
-        super().write_state_if_changed(force=force)
-
-    async def async_internal_added_to_hass(self) -> None:
-        """Show a sensor registered before its unit was suggested (W) in whole units of its own."""
-        entry = self.registry_entry
-        if (
-            entry is not None
-            and self._attr_suggested_unit_of_measurement
-            and "sensor.private" not in entry.options
-            and "unit_of_measurement" not in entry.options.get("sensor", {})
-        ):
-            # Home Assistant keeps such a sensor in its unit (its history and statistics are in it);
-            # 0.1 kW, in W, is no decimals at all.
-            self._attr_suggested_unit_of_measurement = None
-            self._attr_suggested_display_precision = 0
-        await super().async_internal_added_to_hass()
-
-    @property
-    def native_value(self) -> float | None:
-        """Return the newest reading in the sensor's unit (or a held drop's value being written)."""
-        if self._writing_held is not None:
-            return self._writing_held[0]
-        reading = self.connector.meters.get(self.entity_description.key)
-        if reading is None:
-            return None
-        return convert_scale(reading.value, reading.unit, self._unit) * unit_factor(self._unit)
-
-    @property
-    def extra_state_attributes(self) -> dict[str, Any] | None:
-        """Return the reading's context (which event triggered it); it rarely changes."""
-        reading = self.connector.meters.get(self.entity_description.key)
-        if reading is None or reading.context is None:
-            return None
-        return {"context": snake(reading.context)}
-
-
 COMPOSITE_LIMIT = MeterSensorDescription(
     key="composite_limit",
     translation_key="composite_limit",
@@ -393,20 +266,25 @@ class CompositeLimitSensor(OcppEntity, SensorEntity):
 
     entity_description: MeterSensorDescription
 
+    def __init__(self, hub: EntityHub, limits: LimitController, charge_point_id: str, connector_id: int) -> None:
+        """Bind the sensor to its connector and the entry's limits."""
+        super().__init__(hub, charge_point_id, connector_id, COMPOSITE_LIMIT)
+        self.limits = limits
+
     @property
     def native_value(self) -> float | None:
         """Return the limit in force now, in amperes."""
-        found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
+        found = self.limits.composite.get((self.charge_point_id, self.connector_id))
         return found.amperes if found else None
 
     @property
     def extra_state_attributes(self) -> dict[str, Any] | None:
         """Return the limit as the charger answered it (a limit in W is shown converted to A)."""
-        found = self.hub.limits.composite.get((self.charge_point_id, self.connector_id))
+        found = self.limits.composite.get((self.charge_point_id, self.connector_id))
         return {"schedule_limit": found.limit, "schedule_unit": found.unit} if found else None
 
 
-def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_sensors(limits: LimitController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the sensors for what appeared."""
     charger = hub.central.chargers[new.charge_point_id]
     connector = charger.connector(new.connector_id)[0]
@@ -420,12 +298,13 @@ def build_sensors(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
     for description in descriptions:
         yield OcppSensor(hub, new.charge_point_id, new.connector_id, description)
     if new.connector_id > 0:
-        yield CompositeLimitSensor(hub, new.charge_point_id, new.connector_id, COMPOSITE_LIMIT)
+        yield CompositeLimitSensor(hub, limits, new.charge_point_id, new.connector_id)
 
 
 async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add sensors now and whenever chargers, connectors or measurands appear."""
-    entry.runtime_data.register_platform(build_sensors, async_add_entities)
-    async_setup_history_sensors(entry.runtime_data, async_add_entities)
+    runtime = entry.runtime_data
+    runtime.hub.register_platform(partial(build_sensors, runtime.limits), async_add_entities)
+    runtime.history.attach_platform(async_add_entities)

@@ -14,7 +14,7 @@ import logging
 import time
 from typing import Any
 
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import issue_registry as ir
 from ocpp.v16 import call
 
@@ -24,7 +24,9 @@ from .engine.configuration import PROFILE_SMART_CHARGING
 from .engine.smart_charging import (
     LIMIT_PROFILE_ID_BASE,
     LIMIT_STACK_LEVEL,
+    PURPOSE_CHARGE_POINT_MAX,
     PURPOSE_TX,
+    PURPOSE_TX_DEFAULT,
     TX_PROFILE_ID_BASE,
     UNIT_A,
     Conversion,
@@ -41,7 +43,9 @@ from .engine.smart_charging import (
 )
 from .engine.state import ChargerState, ChargingLimit
 from .engine.util import utcnow
-from .hub import OcppHub, entry_config
+from .errors import error, invalid
+from .ports import Hub
+from .settings import entry_config
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,7 +82,7 @@ class _Scope:
 class LimitController:
     """Sends charging limits for one entry, coalescing bursts per scope."""
 
-    def __init__(self, hub: OcppHub) -> None:
+    def __init__(self, hub: Hub) -> None:
         """Bind to the hub."""
         self.hub = hub
         self.min_interval = 1.0
@@ -117,6 +121,33 @@ class LimitController:
     def tx_profile_id(self, connector_id: int) -> int:
         """Return the profile id of the running transaction's TxProfile on a connector."""
         return self.profile_id_base + (TX_PROFILE_ID_BASE - LIMIT_PROFILE_ID_BASE) + connector_id
+
+    def forget_cleared(
+        self,
+        charge_point_id: str,
+        *,
+        profile_id: int | None,
+        connector_id: int | None,
+        purpose: str | None,
+        stack_level: int | None,
+    ) -> None:
+        """Forget the limits an accepted ClearChargingProfile with these criteria removed from the charger."""
+        charger = self.hub.central.chargers[charge_point_id]
+        for scope in list(charger.limits):
+            if profile_id is not None:
+                cleared = profile_id == self.limit_profile_id(scope)
+            else:
+                scope_purpose = PURPOSE_CHARGE_POINT_MAX if scope == 0 else PURPOSE_TX_DEFAULT
+                cleared = (
+                    purpose in (None, scope_purpose)
+                    and connector_id in (None, scope)
+                    and stack_level in (None, self.stack_level_of(charger))
+                )
+            if cleared:
+                # The engine has set_limit but no way to drop a limit yet: removed here, announced
+                # as set_limit announces (CentralSystem.clear_limit would do both).
+                del charger.limits[scope]
+                self.hub.central.changed(charge_point_id, scope, frozenset({"limit"}))
 
     def supported(self, charge_point_id: str) -> bool:
         """Return False when the charger lacks Smart Charging or refuses every limit."""
@@ -170,14 +201,11 @@ class LimitController:
         hub = self.hub
         charger = hub.central.chargers[charge_point_id]
         if not charger.supports(PROFILE_SMART_CHARGING):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="feature_not_supported",
-                translation_placeholders={
-                    "charge_point_id": charge_point_id,
-                    "action": "SetChargingProfile",
-                    "profile": "SmartCharging",
-                },
+            raise invalid(
+                "feature_not_supported",
+                charge_point_id=charge_point_id,
+                action="SetChargingProfile",
+                profile="SmartCharging",
             )
         quirks = charger.quirks
         level = self.stack_level_of(charger)
@@ -242,7 +270,7 @@ class LimitController:
         hint = self.hub.central.chargers[charge_point_id].quirks.refusal_hint
         if hint is None:
             commands.expect_status(charge_point_id, "SetChargingProfile", result)
-        raise commands.error(
+        raise error(
             "refused_hint", charge_point_id=charge_point_id, action="SetChargingProfile", status=result.status,
             hint=hint,
         )
@@ -316,37 +344,35 @@ class LimitController:
     async def _read_composite(self, charge_point_id: str, connector_id: int) -> None:
         """Ask in amperes, what the sensor shows; a charger that refuses that answers in its own unit."""
         try:
-            await get_composite_schedule(self.hub, charge_point_id, connector_id, COMPOSITE_DURATION, UNIT_A)
+            await self.get_composite_schedule(charge_point_id, connector_id, COMPOSITE_DURATION, UNIT_A)
         except HomeAssistantError as err:
             if err.translation_key != "refused":
                 raise
-            await get_composite_schedule(self.hub, charge_point_id, connector_id, COMPOSITE_DURATION, None)
+            await self.get_composite_schedule(charge_point_id, connector_id, COMPOSITE_DURATION, None)
 
-
-async def get_composite_schedule(
-    hub: OcppHub, charge_point_id: str, connector_id: int, duration: int, unit: str | None
-) -> dict[str, Any]:
-    """Ask for the composite schedule, remember its limit now and return the answer."""
-    payload = call.GetCompositeSchedule(connector_id=connector_id, duration=duration, charging_rate_unit=unit)
-    result = await commands.async_call(hub, charge_point_id, payload)
-    commands.expect_status(charge_point_id, "GetCompositeSchedule", result)
-    answer = commands.answer_dict(result)
-    schedule = answer.get("charging_schedule")
-    now_limit = current_limit_of_schedule(schedule, utcnow()) if isinstance(schedule, dict) else None
-    controller = hub.limits
-    key = (charge_point_id, connector_id)
-    if now_limit is None:
-        controller.composite.pop(key, None)
-    else:
-        limit, limit_unit = now_limit
-        charger = hub.central.chargers[charge_point_id]
-        # Converted as the limit numbers convert: measured voltage, phases carrying current.
-        amperes = limit_in(
-            ChargingLimit(limit, limit_unit),
-            UNIT_A,
-            measured_voltage(charger, connector_id),
-            phases_in_use(charger, connector_id, charger.phases),
-        )
-        controller.composite[key] = CompositeLimit(amperes, limit, limit_unit)
-    hub.central.changed(charge_point_id, connector_id, frozenset({"composite_limit"}))
-    return answer
+    async def get_composite_schedule(
+        self, charge_point_id: str, connector_id: int, duration: int, unit: str | None
+    ) -> dict[str, Any]:
+        """Ask for the composite schedule, remember its limit now and return the answer."""
+        payload = call.GetCompositeSchedule(connector_id=connector_id, duration=duration, charging_rate_unit=unit)
+        result = await commands.async_call(self.hub, charge_point_id, payload)
+        commands.expect_status(charge_point_id, "GetCompositeSchedule", result)
+        answer = commands.answer_dict(result)
+        schedule = answer.get("charging_schedule")
+        now_limit = current_limit_of_schedule(schedule, utcnow()) if isinstance(schedule, dict) else None
+        key = (charge_point_id, connector_id)
+        if now_limit is None:
+            self.composite.pop(key, None)
+        else:
+            limit, limit_unit = now_limit
+            charger = self.hub.central.chargers[charge_point_id]
+            # Converted as the limit numbers convert: measured voltage, phases carrying current.
+            amperes = limit_in(
+                ChargingLimit(limit, limit_unit),
+                UNIT_A,
+                measured_voltage(charger, connector_id),
+                phases_in_use(charger, connector_id, charger.phases),
+            )
+            self.composite[key] = CompositeLimit(amperes, limit, limit_unit)
+        self.hub.central.changed(charge_point_id, connector_id, frozenset({"composite_limit"}))
+        return answer

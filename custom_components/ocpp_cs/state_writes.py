@@ -22,14 +22,22 @@ is ~0.1 ms of Home Assistant's time; a thousand at once was a 100 ms stall).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from homeassistant.core import HomeAssistant, callback
 
 from .const import DOMAIN
 
-if TYPE_CHECKING:
-    from .entity import OcppEntity
+
+class CoalescingEntity(Protocol):
+    """An entity whose writes are coalesced (entity.OcppEntity): what StateWrites uses of it."""
+
+    hass: Any
+    platform: Any
+    last_state_write: float
+
+    def write_state_if_changed(self, *, force: bool = False) -> None:
+        """Write the state unless it is what was written last."""
 
 # Seconds between two writes of one meter sensor (at least).
 DEFAULT_INTERVAL = 0.5
@@ -53,8 +61,8 @@ class StateWrites:
         self.hass = hass
         self.interval = interval
         self.budget = budget
-        self._entities: set[OcppEntity] = set()
-        self._due: dict[OcppEntity, float] = {}
+        self._entities: set[CoalescingEntity] = set()
+        self._due: dict[CoalescingEntity, float] = {}
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
 
@@ -64,18 +72,18 @@ class StateWrites:
         return max(self.interval, len(self._entities) / self.budget)
 
     @callback
-    def register(self, entity: OcppEntity) -> None:
+    def register(self, entity: CoalescingEntity) -> None:
         """Count a coalescing entity (added to Home Assistant)."""
         self._entities.add(entity)
 
     @callback
-    def unregister(self, entity: OcppEntity) -> None:
+    def unregister(self, entity: CoalescingEntity) -> None:
         """Forget an entity that goes away, and its pending write."""
         self._entities.discard(entity)
         self._due.pop(entity, None)
 
     @callback
-    def request(self, entity: OcppEntity) -> None:
+    def request(self, entity: CoalescingEntity) -> None:
         """Write the entity's state now, or at the end of its spacing when it wrote recently."""
         if entity in self._due or self._stopped:
             return
@@ -90,7 +98,7 @@ class StateWrites:
             self._task = self.hass.async_create_task(self._flush(), f"{DOMAIN} state writes", eager_start=False)
 
     @callback
-    def cancel(self, entity: OcppEntity) -> None:
+    def cancel(self, entity: CoalescingEntity) -> None:
         """Forget a pending write (the entity writes now, or goes away)."""
         self._due.pop(entity, None)
 

@@ -17,8 +17,11 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import commands
+from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .errors import translate_errors
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 
@@ -46,10 +49,12 @@ class ChargingSwitch(OcppEntity, SwitchEntity):
         """Return True while a transaction is open on the connector."""
         return self.connector.transaction is not None
 
+    @translate_errors
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Send RemoteStartTransaction with the entry's remote id tag."""
         await commands.remote_start(self.hub, self.charge_point_id, self.connector_id)
 
+    @translate_errors
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Send RemoteStopTransaction for the running transaction."""
         transaction = self.connector.transaction
@@ -85,16 +90,18 @@ class AvailableSwitch(OcppEntity, SwitchEntity):
             self.write_state()
             raise
 
+    @translate_errors
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Make the connector operative."""
         await self._change(True)
 
+    @translate_errors
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Make the connector inoperative."""
         await self._change(False)
 
 
-def build_switches(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_switches(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the switches for what appeared."""
     if new.meter_keys:
         return
@@ -107,4 +114,4 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add the switches now and for chargers and connectors that appear later."""
-    entry.runtime_data.register_platform(build_switches, async_add_entities)
+    entry.runtime_data.hub.register_platform(build_switches, async_add_entities)

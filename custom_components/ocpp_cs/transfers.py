@@ -10,7 +10,6 @@ signed path from a persistent notification.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import hashlib
@@ -20,18 +19,14 @@ from pathlib import Path
 import re
 import secrets
 from typing import IO, Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
-from homeassistant.components import persistent_notification
-from homeassistant.components.http.auth import async_sign_path
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.http import KEY_HASS, HomeAssistantView
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.util.hass_dict import HassKey
 
-from .commands import error
 from .const import DOMAIN
+from .errors import error
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,7 +47,7 @@ FIRMWARE_LIFETIME = timedelta(days=7)
 LINK_LIFETIME = timedelta(days=7)
 # Outstanding tokens kept at most (the oldest are dropped first).
 MAX_TOKENS = 1000
-_CHUNK = 256 * 1024
+CHUNK = 256 * 1024
 
 KIND_DIAGNOSTICS = "diagnostics"
 KIND_LOG = "log"
@@ -145,7 +140,8 @@ def list_uploads(hass: HomeAssistant, charge_point_id: str) -> list[dict[str, An
     return found
 
 
-def _prune(folder: Path, keep: int) -> list[str]:
+def prune(folder: Path, keep: int) -> list[str]:
+    """Remove all but the `keep` newest files of a folder; return the removed names."""
     files = sorted(
         (p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")),
         key=lambda p: (p.stat().st_mtime, p.name),
@@ -158,14 +154,16 @@ def _prune(folder: Path, keep: int) -> list[str]:
     return removed
 
 
-def _open_part(folder: Path) -> tuple[Path, IO[bytes]]:
+def open_part(folder: Path) -> tuple[Path, IO[bytes]]:
+    """Open a new hidden part file for an upload in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     # Hidden (never listed or served) and unique, should a charger upload twice at once.
     part = folder / f".{secrets.token_hex(8)}.part"
     return part, part.open("wb")
 
 
-def _finish(handle: IO[bytes], part: Path, folder: Path, name: str) -> Path:
+def finish_upload(handle: IO[bytes], part: Path, folder: Path, name: str) -> Path:
+    """Close a complete upload and give it its timestamped name; return its path."""
     handle.close()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     target = folder / f"{stamp}_{name}"
@@ -177,7 +175,8 @@ def _finish(handle: IO[bytes], part: Path, folder: Path, name: str) -> Path:
     return target
 
 
-def _discard(handle: IO[bytes], part: Path) -> None:
+def discard_part(handle: IO[bytes], part: Path) -> None:
+    """Close and delete an upload that failed."""
     handle.close()
     part.unlink(missing_ok=True)
 
@@ -304,159 +303,3 @@ def firmware_url(hass: HomeAssistant, charge_point_id: str, path: Path, lifetime
     base = base_url(hass)
     token = transfers_of(hass).new_firmware_offer(charge_point_id, path, lifetime)
     return f"{base}{FIRMWARE_URL.format(token=token, filename=quote(path.name))}"
-
-
-# --- views ----------------------------------------------------------------------------------
-
-
-class _NoFile(Exception):
-    """A multipart upload without a file part."""
-
-
-async def _chunks_of(request: web.Request) -> AsyncIterator[tuple[str | None, bytes]]:
-    """Yield (file name the client gave, chunk) of a raw body, or of a multipart form's file part."""
-    if not request.content_type.startswith("multipart/"):
-        async for chunk in request.content.iter_chunked(_CHUNK):
-            yield None, chunk
-        return
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and (part.filename or part.name == "file"):
-            while chunk := await part.read_chunk(_CHUNK):
-                yield part.filename, chunk
-            return
-        await part.release()  # form fields and nested parts
-    raise _NoFile
-
-
-class UploadView(HomeAssistantView):
-    """Receives a diagnostics or log file (HTTP PUT or POST, raw or multipart) for a token."""
-
-    url = UPLOAD_URL
-    extra_urls = [f"{UPLOAD_URL}/", f"{UPLOAD_URL}/{{filename}}"]
-    name = f"api:{DOMAIN}:upload"
-    requires_auth = False
-
-    async def put(self, request: web.Request, token: str, filename: str | None = None) -> web.Response:
-        """Store an upload sent as a PUT body."""
-        return await self._receive(request, token, filename)
-
-    async def post(self, request: web.Request, token: str, filename: str | None = None) -> web.Response:
-        """Store an upload sent as a POST (multipart form or raw body)."""
-        return await self._receive(request, token, filename)
-
-    async def _receive(self, request: web.Request, token: str, filename: str | None) -> web.Response:
-        hass = request.app[KEY_HASS]
-        transfers = transfers_of(hass)
-        slot = transfers.upload_slot(token)
-        if slot is None:
-            return web.Response(status=404, text="Unknown or expired upload URL\n")
-        if request.content_length is not None and request.content_length > MAX_UPLOAD_BYTES:
-            _LOGGER.warning(
-                "%s: refused an upload of %s bytes (too large)", slot.charge_point_id, request.content_length
-            )
-            return web.Response(status=413, text="File too large\n")
-        folder = uploads_dir(hass, slot.charge_point_id)
-        part, handle = await hass.async_add_executor_job(_open_part, folder)
-        size = 0
-        given_name: str | None = None
-        buffer = bytearray()
-        try:
-            async for name, chunk in _chunks_of(request):
-                given_name = given_name or name
-                size += len(chunk)
-                if size > MAX_UPLOAD_BYTES:
-                    _LOGGER.warning("%s: refused an upload over %s bytes", slot.charge_point_id, MAX_UPLOAD_BYTES)
-                    await hass.async_add_executor_job(_discard, handle, part)
-                    return web.Response(status=413, text="File too large\n")
-                buffer += chunk
-                if len(buffer) >= _CHUNK:
-                    await hass.async_add_executor_job(handle.write, bytes(buffer))
-                    buffer.clear()
-            if buffer:
-                await hass.async_add_executor_job(handle.write, bytes(buffer))
-        except _NoFile:
-            await hass.async_add_executor_job(_discard, handle, part)
-            return web.Response(status=400, text="No file in the form\n")
-        except BaseException:
-            await hass.async_add_executor_job(_discard, handle, part)
-            raise
-        name = safe_name(
-            given_name or (unquote(filename) if filename else "") or slot.announced_name or "",
-            f"{slot.kind}.bin",
-        )
-        path = await hass.async_add_executor_job(_finish, handle, part, folder, name)
-        transfers.drop_upload(token)
-        removed = await hass.async_add_executor_job(_prune, folder, KEEP_FILES)
-        if removed:
-            _LOGGER.debug("%s: removed old files %s", slot.charge_point_id, removed)
-        _LOGGER.info("%s uploaded %s file %s (%s bytes)", slot.charge_point_id, slot.kind, path.name, size)
-        _notify_upload(hass, slot, path.name, size)
-        return web.Response(status=201 if request.method == "PUT" else 200, text="OK\n")
-
-
-class FirmwareView(HomeAssistantView):
-    """Serves a firmware file to the charger a token was made for."""
-
-    url = FIRMWARE_URL
-    name = f"api:{DOMAIN}:firmware"
-    requires_auth = False
-
-    async def get(self, request: web.Request, token: str, filename: str) -> web.StreamResponse:
-        """Send the file."""
-        offer = transfers_of(request.app[KEY_HASS]).firmware_offer(token)
-        if offer is None or unquote(filename) != offer.path.name:
-            return web.Response(status=404, text="Unknown or expired firmware URL\n")
-        _LOGGER.info("%s downloads firmware %s", offer.charge_point_id, offer.path.name)
-        return web.FileResponse(offer.path, headers={"Content-Type": "application/octet-stream"})
-
-    async def head(self, request: web.Request, token: str, filename: str) -> web.StreamResponse:
-        """Answer a HEAD (some chargers check the size first)."""
-        return await self.get(request, token, filename)
-
-
-class UploadedFileView(HomeAssistantView):
-    """Serves uploaded diagnostics and logs to Home Assistant users (authenticated or signed link)."""
-
-    url = FILES_URL
-    name = f"api:{DOMAIN}:files"
-    requires_auth = True
-
-    async def get(self, request: web.Request, charger: str, filename: str) -> web.StreamResponse:
-        """Send the file as an attachment."""
-        hass = request.app[KEY_HASS]
-        charger, filename = unquote(charger), unquote(filename)
-        if safe_name(charger, "") != charger or safe_name(filename, "") != filename:
-            return web.Response(status=404)
-        path = base_dir(hass) / "diagnostics" / charger / filename
-        if not await hass.async_add_executor_job(path.is_file):
-            return web.Response(status=404)
-        return web.FileResponse(
-            path,
-            headers={
-                "Content-Type": "application/octet-stream",
-                "Content-Disposition": f'attachment; filename="{filename}"',
-            },
-        )
-
-
-def _notify_upload(hass: HomeAssistant, slot: UploadSlot, name: str, size: int) -> None:
-    link = async_sign_path(hass, download_path(slot.charge_point_id, name), LINK_LIFETIME, use_content_user=True)
-    what = "Diagnostics" if slot.kind == KIND_DIAGNOSTICS else "Log"
-    persistent_notification.async_create(
-        hass,
-        f"{what} of charger **{slot.charge_point_id}** received: [{name}]({link}) ({size:,} bytes).\n\n"
-        f"Kept in `{uploads_dir(hass, slot.charge_point_id)}`; this link works for "
-        f"{LINK_LIFETIME.days} days or until Home Assistant restarts.",
-        title=f"{what} of {slot.charge_point_id}",
-        notification_id=f"{DOMAIN}_{slot.kind}_{charger_dir_name(slot.charge_point_id)}",
-    )
-
-
-@callback
-def async_setup(hass: HomeAssistant) -> None:
-    """Create the token registry and register the views (the component's async_setup: once per start)."""
-    hass.data[DATA_TRANSFERS] = FileTransfers(hass)
-    hass.http.register_view(UploadView())
-    hass.http.register_view(FirmwareView())
-    hass.http.register_view(UploadedFileView())

@@ -25,7 +25,9 @@ from .const import (
 from .engine.message_log import format_address
 from .engine.session import ChargePointSession
 from .engine.util import snake
-from .hub import OcppConfigEntry, OcppHub, entry_config
+from .ports import Hub
+from .runtime import OcppConfigEntry
+from .settings import entry_config
 
 
 def device_id_of(hass: HomeAssistant, entry_id: str, charge_point_id: str) -> str | None:
@@ -34,12 +36,12 @@ def device_id_of(hass: HomeAssistant, entry_id: str, charge_point_id: str) -> st
     return device.id if device is not None else None
 
 
-def apply_debug_option(hub: OcppHub) -> None:
+def apply_debug_option(hub: Hub) -> None:
     """Log frames at DEBUG level when the entry's `debug` option is on."""
     hub.central.message_logs.debug = bool(entry_config(hub.entry).get(CONF_DEBUG))
 
 
-def _charger_changed(hub: OcppHub, charge_point_id: str, _connector_id: int, keys: frozenset[str]) -> None:
+def _charger_changed(hub: Hub, charge_point_id: str, _connector_id: int, keys: frozenset[str]) -> None:
     charger = hub.central.chargers.get(charge_point_id)
     if charger is None:
         return
@@ -71,7 +73,7 @@ def _charger_changed(hub: OcppHub, charge_point_id: str, _connector_id: int, key
         )
 
 
-async def _connected(hub: OcppHub, session: ChargePointSession) -> None:
+async def _connected(hub: Hub, session: ChargePointSession) -> None:
     charge_point_id = session.id
     data: dict[str, Any] = {
         "charge_point_id": charge_point_id,
@@ -81,7 +83,7 @@ async def _connected(hub: OcppHub, session: ChargePointSession) -> None:
     hub.hass.bus.async_fire(EVENT_CHARGER_CONNECTED, data)
 
 
-def setup_troubleshooting(hub: OcppHub) -> None:
+def setup_troubleshooting(hub: Hub) -> None:
     """Apply the `debug` option (and follow its changes) and fire the connection events."""
     apply_debug_option(hub)
     hub.on_change.append(partial(_charger_changed, hub))

@@ -21,9 +21,11 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_track_time_interval
 
 from . import firmware, transfers
-from .commands import error
+from .devices import NewEntities
 from .entity import OcppEntity, OcppEntityDescription
-from .hub import NewEntities, OcppConfigEntry, OcppHub
+from .errors import error, translate_errors
+from .ports import EntityHub
+from .runtime import OcppConfigEntry
 
 PARALLEL_UPDATES = 0
 # How often the firmware folder is looked at for new files (each entity keeps its own timer:
@@ -67,7 +69,7 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
     entity_description: OcppUpdateDescription
     _attr_supported_features = UpdateEntityFeature.INSTALL | UpdateEntityFeature.PROGRESS
 
-    def __init__(self, hub: OcppHub, charge_point_id: str) -> None:
+    def __init__(self, hub: EntityHub, charge_point_id: str) -> None:
         """Bind to the charger."""
         super().__init__(hub, charge_point_id, 0, FIRMWARE)
         self._file: Path | None = None
@@ -120,6 +122,7 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
             transfers.newest_firmware, self.hass, self.charge_point_id, model
         )
 
+    @translate_errors
     async def async_install(self, version: str | None, backup: bool, **kwargs: Any) -> None:
         """Offer the newest file under a tokenised URL and send UpdateFirmware."""
         await self.async_update()
@@ -134,7 +137,7 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
         self.write_state()
 
 
-def build_updates(hub: OcppHub, new: NewEntities) -> Iterable[Entity]:
+def build_updates(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
     """Return the firmware update entity of a new charger."""
     if new.connector_id == 0 and not new.meter_keys:
         yield FirmwareUpdate(hub, new.charge_point_id)
@@ -144,4 +147,4 @@ async def async_setup_entry(
     hass: HomeAssistant, entry: OcppConfigEntry, async_add_entities: AddConfigEntryEntitiesCallback
 ) -> None:
     """Add a firmware update entity for every charger, now and as they appear."""
-    entry.runtime_data.register_platform(build_updates, async_add_entities)
+    entry.runtime_data.hub.register_platform(build_updates, async_add_entities)

@@ -8,19 +8,18 @@ They name the entry with `config_entry_id` (or any charger/connector device of i
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import config_validation as cv, device_registry as dr
 from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .const import DOMAIN
-from .engine.state import ID_TAG_STATUSES, IdTag
-from .engine.util import format_datetime, snake
-from .hub import OcppHub
-from .services import validation_error
+from ..engine.state import ID_TAG_STATUSES, IdTag
+from ..engine.util import format_datetime, snake
+from ..errors import invalid
+from ..ports import Hub
+from .targets import loaded_runtime
 
 ID_TAG_MAX_LENGTH = 20
 STATUS_OPTIONS = {snake(status): status for status in ID_TAG_STATUSES}
@@ -31,7 +30,7 @@ _TARGET: dict[vol.Marker, Any] = {
     vol.Optional("device_id"): vol.Any(cv.string, [cv.string]),
 }
 
-SCHEMAS: dict[str, vol.Schema] = {
+ID_TAG_SCHEMAS: dict[str, vol.Schema] = {
     "add_id_tag": vol.Schema(
         {
             **_TARGET,
@@ -48,7 +47,7 @@ SCHEMAS: dict[str, vol.Schema] = {
 }
 
 
-def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> OcppHub:
+def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> Hub:
     """Return the hub of the entry that `config_entry_id` (or `device_id`) names."""
     entry_id = data.get("config_entry_id")
     if not entry_id:
@@ -56,18 +55,18 @@ def resolve_hub(hass: HomeAssistant, data: dict[str, Any]) -> OcppHub:
         if isinstance(device_id, list) and len(device_id) == 1:
             device_id = device_id[0]
         if not isinstance(device_id, str) or not device_id:
-            raise validation_error("entry_required")
+            raise invalid("entry_required")
         device = dr.async_get(hass).async_get(device_id, include_child_devices=False)
         if device is None:
-            raise validation_error("unknown_device", device_id=device_id)
+            raise invalid("unknown_device", device_id=device_id)
         entry_ids = [device.config_entry_id]
     else:
         entry_ids = [entry_id]
-    for entry in hass.config_entries.async_loaded_entries(DOMAIN):
-        if entry.entry_id in entry_ids:
-            hub: OcppHub = entry.runtime_data
-            return hub
-    raise validation_error("unknown_entry", config_entry_id=entry_id or ", ".join(entry_ids))
+    for entry_id_ in entry_ids:
+        runtime = loaded_runtime(hass, entry_id_) if entry_id_ else None
+        if runtime is not None:
+            return runtime.hub
+    raise invalid("unknown_entry", config_entry_id=entry_id or ", ".join(entry_ids))
 
 
 def _expiry(value: datetime | None) -> datetime | None:
@@ -89,7 +88,7 @@ def tag_answer(tag: IdTag) -> dict[str, Any]:
     }
 
 
-def add_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
+def add_id_tag(hub: Hub, data: dict[str, Any]) -> dict[str, Any]:
     """Add a tag, or update the fields given of a listed one (the others keep their values)."""
     id_tag: str = data["id_tag"]
     current = hub.central.id_tags.get(id_tag.casefold()) or IdTag(id_tag)
@@ -106,29 +105,8 @@ def add_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
     return tag_answer(tag)
 
 
-def remove_id_tag(hub: OcppHub, data: dict[str, Any]) -> dict[str, Any]:
+def remove_id_tag(hub: Hub, data: dict[str, Any]) -> dict[str, Any]:
     """Remove a listed tag."""
     if not hub.central.remove_id_tag(data["id_tag"]):
-        raise validation_error("id_tag_not_listed", id_tag=data["id_tag"])
+        raise invalid("id_tag_not_listed", id_tag=data["id_tag"])
     return {"id_tag": data["id_tag"], "removed": True}
-
-
-HANDLERS = {"add_id_tag": add_id_tag, "remove_id_tag": remove_id_tag}
-
-
-async def _async_handle(hass: HomeAssistant, action: str, service_call: ServiceCall) -> ServiceResponse:
-    try:
-        data = SCHEMAS[action](dict(service_call.data))
-    except vol.Invalid as err:
-        raise validation_error("invalid_field", action=action, error=str(err)) from err
-    answer = HANDLERS[action](resolve_hub(hass, data), data)
-    return answer if service_call.return_response else None
-
-
-@callback
-def async_setup_id_tag_services(hass: HomeAssistant) -> None:
-    """Register the id tag actions once, for every entry."""
-    for action in HANDLERS:
-        hass.services.async_register(
-            DOMAIN, action, partial(_async_handle, hass, action), supports_response=SupportsResponse.OPTIONAL
-        )

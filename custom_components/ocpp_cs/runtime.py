@@ -1,0 +1,39 @@
+"""An entry's runtime data: everything `async_setup_entry` builds, built once and complete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from homeassistant.config_entries import ConfigEntry
+
+from .history import HistoryKeeper
+from .hub import OcppHub
+from .local_controller import LocalController
+from .local_list import LocalListSync
+from .reservations import ReservationTimers
+from .smart_charging import LimitController
+
+
+@dataclass(frozen=True, slots=True)
+class OcppRuntime:
+    """The parts of one central system; each gets from the others only what it was built with."""
+
+    # The engine's adapter: listener, persistence, devices, entities and events.
+    hub: OcppHub
+    # Smart charging limits (numbers, set_charging_profile) and composite schedules.
+    limits: LimitController
+    # Local controller mode (upstream_url): relays chargers to an upstream central system.
+    local_controller: LocalController
+    # Keeps the chargers' local authorization lists in sync with the entry's id tags.
+    local_lists: LocalListSync
+    # Ends reservations at their expiry date.
+    reservations: ReservationTimers
+    # The transaction history and its per-id-tag energy sensors.
+    history: HistoryKeeper
+
+    async def async_stop(self) -> None:
+        """Close every connection and the upstream links, then write the state."""
+        await self.hub.async_stop(after_server=self.local_controller.async_stop)
+
+
+type OcppConfigEntry = ConfigEntry[OcppRuntime]

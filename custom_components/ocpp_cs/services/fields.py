@@ -1,0 +1,33 @@
+"""Fields that several actions share, and their validators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.helpers import config_validation as cv
+from ocpp.v16.enums import MessageTrigger
+import probatio as vol
+
+ATTR_DEVICE_ID = "device_id"
+ATTR_CONNECTOR_ID = "connector_id"
+# Every action with a connector_id takes it: send to a connector the charger has not reported
+# (yet); the charger answers (spec: it may have more than it said, or report them late).
+ATTR_ALLOW_UNKNOWN_CONNECTOR = "allow_unknown_connector"
+ALLOW_UNKNOWN_CONNECTOR = vol.Optional(ATTR_ALLOW_UNKNOWN_CONNECTOR, default=False)
+
+
+def trigger(value: Any) -> str:
+    """Accept a MessageTrigger in the spec's spelling or in snake_case."""
+    text = str(value).replace("_", "").lower()
+    for trigger in MessageTrigger:
+        if trigger.value.lower() == text:
+            return str(trigger.value)
+    raise vol.Invalid(f"must be one of {', '.join(t.value for t in MessageTrigger)}")
+
+
+def bounded_string(length: int) -> vol.All[str]:
+    """Return a validator of a string of 1 to `length` characters."""
+    return vol.All(cv.string, vol.Length(min=1, max=length))
+
+
+CONNECTOR = vol.All(vol.Coerce(int), vol.Range(min=0))
