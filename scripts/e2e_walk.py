@@ -77,6 +77,30 @@ BROKEN_IMAGES_JS = """
 })()
 """
 
+# Brand pictures shown as backgrounds (state-badge: an update entity's entity_picture) that the
+# server does not serve as an image. Returns [broken URLs, how many were checked].
+BROKEN_BACKGROUNDS_JS = """
+(async () => {
+  const urls = new Set();
+  const walk = (root) => {
+    for (const element of root.querySelectorAll('*')) {
+      const match = (element.style && element.style.backgroundImage || '').match(/url\\("?([^")]*)"?\\)/);
+      if (match && match[1].includes('/brands/')) urls.add(match[1]);
+      if (element.shadowRoot) walk(element.shadowRoot);
+    }
+  };
+  walk(document);
+  const broken = [];
+  for (const url of urls) {
+    const response = await fetch(url);
+    if (!response.ok || !(response.headers.get('content-type') || '').startsWith('image/')) {
+      broken.push(`${url.split('?')[0]} (HTTP ${response.status})`);
+    }
+  }
+  return [broken, urls.size];
+})()
+"""
+
 # Deep-find the element to act on: a helper the other snippets call with a predicate.
 FIND_JS = """
 window.__e2eFind = (predicate) => {
@@ -179,6 +203,7 @@ class Walk:
     shots: Path
     problems: list[str] = field(default_factory=list)
     pages: int = 0
+    backgrounds: int = 0  # brand pictures shown as backgrounds on the last page checked
 
     async def check(self, name: str, settle: float = 1.5) -> str:
         """Screenshot the page, read its text and record what must not be there; return the text."""
@@ -191,6 +216,9 @@ class Walk:
             if TRANSLATION_ERROR in line or RAW_KEY.search(line):
                 self.problems.append(f"{name}: {line.strip()[:200]}")
         for src in await self.browser.js(BROKEN_IMAGES_JS):
+            self.problems.append(f"{name}: a picture did not load: {src}")
+        broken, self.backgrounds = await self.browser.js(BROKEN_BACKGROUNDS_JS)
+        for src in broken:
             self.problems.append(f"{name}: a picture did not load: {src}")
         print(f"  {self.pages:02d} {name}: {len(text)} characters checked", flush=True)
         return text
@@ -389,6 +417,8 @@ async def walk_all(walk: Walk, args: argparse.Namespace) -> None:
     charger, connector = await ocpp_devices(walk)
     await walk.go(f"/config/devices/device/{charger['id']}")
     await walk.check("charger-device", settle=3)
+    if not walk.backgrounds:  # the firmware update entity's picture (its entity_picture)
+        walk.problems.append("charger-device: no brand picture shown (the firmware update entity's icon)")
     await walk.go(f"/config/devices/device/{connector['id']}")
     await walk.check("connector-device", settle=3)
     entry_id = charger["primary_config_entry"] or charger["config_entries"][0]
@@ -398,6 +428,29 @@ async def walk_all(walk: Walk, args: argparse.Namespace) -> None:
     await walk.check("energy-configuration", settle=3)
     await walk.go("/logbook")
     await walk.check("logbook", settle=3)
+    if args.develop_log:
+        await restart(walk, Path(args.develop_log), charger["id"])
+
+
+async def restart(walk: Walk, develop_log: Path, charger_id: str) -> None:
+    """Settings > Restart: scripts/develop starts Home Assistant again and the charger reconnects."""
+    boots = develop_log.read_text(encoding="utf-8").count("BootNotification -> Accepted")
+    await walk.browser.js(
+        "document.querySelector('home-assistant').hass.callService('homeassistant', 'restart')"
+        ".then(() => true, () => true)"  # the connection may close before the answer
+    )
+    deadline = time.monotonic() + 180
+    while True:
+        text = develop_log.read_text(encoding="utf-8")
+        back = text.split("Home Assistant asked to be restarted", 1)[-1] if "asked to be restarted" in text else ""
+        if "Home Assistant is back" in back and text.count("BootNotification -> Accepted") > boots:
+            break
+        if "Home Assistant exited" in text or time.monotonic() > deadline:
+            raise WalkError("after Settings > Restart, Home Assistant and the demo charger did not come back")
+        await asyncio.sleep(1)
+    await walk.browser.send("Page.navigate", url=f"{walk.base_url}/config/devices/device/{charger_id}")
+    await walk.browser.until("!!(document.querySelector('home-assistant')?.hass?.connected)", "the frontend", 90)
+    await walk.check("charger-device-after-restart", settle=3)
 
 
 def read_url(url: str) -> bytes:
@@ -424,6 +477,7 @@ def main() -> None:
     parser.add_argument("--shots", default=".e2e/screenshots", help="where screenshots go (emptied first)")
     parser.add_argument("--username", default="dev")
     parser.add_argument("--password", default="dev")
+    parser.add_argument("--develop-log", help="scripts/develop's output: then Settings > Restart is tried last")
     parser.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     sys.exit(asyncio.run(run(parser.parse_args())))
 
