@@ -24,7 +24,7 @@ from custom_components.ocpp_cs.engine.state import IdTag
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
-from .helpers import find_device, wait_for
+from .helpers import entity_id, find_device, state, wait_for
 
 
 @pytest.fixture
@@ -44,7 +44,9 @@ async def test_logbook_entries(
     hub_of(entry).central.set_id_tag(IdTag("CARD-ANNA", name="Anna"))
     async with charger(port_of(entry), "CP-BOOK") as cp:
         await cp.boot(firmware_version="1.2.3")
-        started = await cp.start_transaction(1, "CARD-ANNA", 1000)
+        started = await cp.start_transaction(
+            1, "CARD-ANNA", 1000, timestamp=(dt_util.utcnow() - timedelta(seconds=26)).isoformat()
+        )
         await cp.send(
             call.StopTransaction(
                 transaction_id=started.transaction_id, meter_stop=8250, timestamp=dt_util.utcnow().isoformat(),
@@ -74,8 +76,8 @@ async def test_logbook_entries(
         for name, message in messages
     ), messages
     assert any(
-        name == "CP-BOOK" and message.startswith("stopped charging on connector 1: 7.250 kWh in 0 min with Anna")
-        and "reason ev_disconnected" in message
+        name == "CP-BOOK" and message.startswith("stopped charging on connector 1: 7.250 kWh in 26 s with Anna")
+        and "stop reason: EV disconnected" in message and "ev_disconnected" not in message
         for name, message in messages
     ), messages
     assert any(name == "CP-BOOK" and message.startswith("disconnected (code 1000") for name, message in messages)
@@ -89,3 +91,36 @@ async def test_logbook_entries(
     device_messages = [e.get("message") for e in response["result"]]
     assert any(str(m).startswith("booted") for m in device_messages), device_messages
     assert any(str(m).startswith("disconnected") for m in device_messages), device_messages
+
+
+async def test_a_second_session_keeps_the_last_stop_reason(
+    recorder_mock: Recorder, hass: HomeAssistant, setup_entry: EntryFactory, hass_ws_client: WebSocketGenerator
+) -> None:
+    """A session start wrote "Stop reason became unknown" to the logbook: the last reason stays."""
+    assert await async_setup_component(hass, "logbook", {})
+    start_time = dt_util.utcnow() - timedelta(seconds=5)
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-TWICE") as cp:
+        await cp.boot()
+        first = await cp.start_transaction(1, "CARD", 1000)
+        await cp.stop_transaction(first.transaction_id, 2000, reason="EVDisconnected")
+        second = await cp.start_transaction(1, "CARD", 2000)
+        await hass.async_block_till_done()
+        # The running session has no reason yet: the sensor still tells why the last one ended.
+        assert state(hass, "CP-TWICE_1_stop_reason") == "ev_disconnected"
+        await cp.stop_transaction(second.transaction_id, 3000, reason="Remote")
+        await hass.async_block_till_done()
+        assert state(hass, "CP-TWICE_1_stop_reason") == "remote"
+    await hass.async_block_till_done()
+    await async_wait_recording_done(hass)
+
+    client = await hass_ws_client()
+    await client.send_json({"id": 1, "type": "logbook/get_events", "start_time": start_time.isoformat()})
+    response = await client.receive_json()
+    assert response["success"], response
+    entries = response["result"]
+    stop_reason = entity_id(hass, "CP-TWICE_1_stop_reason")
+    assert [e["state"] for e in entries if e.get("entity_id") == stop_reason] == ["ev_disconnected", "remote"]
+    ours = [str(e.get("message")).split(" on ")[0] for e in entries if e.get("domain") == DOMAIN]
+    assert ours.count("started charging") == 2
+    assert ours.count("stopped charging") == 2

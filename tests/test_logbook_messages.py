@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from homeassistant.core import Event, HomeAssistant
+from homeassistant.util import dt as dt_util
+from ocpp.v16 import call
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ocpp_cs import logbook
@@ -54,7 +57,38 @@ async def test_id_tags_without_a_name_and_sessions_without_a_known_start(
     message = describe[EVENT_TRANSACTION_STARTED](started[0])["message"]
     assert message.startswith("started charging on connector 1 with NONAME (transaction")
     assert describe[EVENT_TRANSACTION_STOPPED](stopped[0])["message"].startswith(
-        "stopped charging on connector 1: 0.500 kWh in 0 min with NONAME"
+        "stopped charging on connector 1: 0.500 kWh in 0 s with NONAME"
     )
     unknown = describe[EVENT_TRANSACTION_STOPPED](stopped[1])["message"]
     assert "in an unknown time with an unknown id tag" in unknown, unknown
+
+
+async def test_durations_and_stop_reasons_in_words(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    stopped = async_capture_events(hass, EVENT_TRANSACTION_STOPPED)
+    end = dt_util.utcnow().replace(microsecond=0)
+    # (seconds charged, the reason the charger gives, what the logbook says)
+    sessions = [
+        (26, "EVDisconnected", "in 26 s with", "stop reason: EV disconnected"),
+        (60, "Remote", "in 1 min with", "stop reason: Remote"),
+        (725, "PowerLoss", "in 12 min 5 s with", "stop reason: Power loss"),
+        (3925, "DeAuthorized", "in 1 h 5 min with", "stop reason: De-authorized"),
+        (7200, None, "in 2 h with", "stop reason: Local"),  # no reason given: Local (the spec's default)
+    ]
+    async with charger(port_of(entry), "CP-WORDS") as cp:
+        await cp.boot()
+        for seconds, reason, _, _ in sessions:
+            begun = await cp.start_transaction(1, "CARD", 0, timestamp=(end - timedelta(seconds=seconds)).isoformat())
+            await cp.send(
+                call.StopTransaction(
+                    transaction_id=begun.transaction_id, meter_stop=100, timestamp=end.isoformat(), reason=reason
+                )
+            )
+        await wait_for(lambda: len(stopped) == len(sessions), what="every stop")
+    describe = describers(hass)[EVENT_TRANSACTION_STOPPED]
+    for event, (seconds, _, duration, reason_words) in zip(stopped, sessions, strict=True):
+        assert event.data["duration"] == seconds
+        message = describe(event)["message"]
+        assert duration in message, message
+        assert reason_words in message, message
+        assert "_" not in message.split("stop reason: ")[1], message

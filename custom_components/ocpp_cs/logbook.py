@@ -12,6 +12,7 @@ from homeassistant.components.logbook.const import (
 )
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers.translation import async_get_cached_translations
 
 from .const import (
     DOMAIN,
@@ -41,11 +42,26 @@ def _id_tag_label(hass: HomeAssistant, charge_point_id: str, id_tag: str | None)
 
 
 def _duration(seconds: Any) -> str:
-    if not isinstance(seconds, int):
+    """Return a session's length in words: "26 s", "12 min 5 s", "1 h 5 min"."""
+    if not isinstance(seconds, int) or seconds < 0:
         return "an unknown time"
     hours, rest = divmod(seconds, 3600)
-    minutes = rest // 60
-    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    return f"{secs} s"
+
+
+def _stop_reason(hass: HomeAssistant, reason: Any) -> str:
+    """Return a stop reason as the stop reason sensor shows it ("EV disconnected")."""
+    if not reason:
+        return "unknown"
+    # Cached once the sensor platform has loaded its strings; else words made from the key.
+    translations = async_get_cached_translations(hass, hass.config.language, "entity", DOMAIN)
+    key = f"component.{DOMAIN}.entity.sensor.stop_reason.state.{reason}"
+    return translations.get(key) or str(reason).replace("_", " ").capitalize()
 
 
 def _session_entity(hass: HomeAssistant, data: dict[str, Any]) -> str | None:
@@ -84,7 +100,8 @@ def async_describe_events(
         amount = f"{energy:.3f} kWh" if isinstance(energy, int | float) else "an unknown energy"
         message = (
             f"stopped charging on connector {data.get('connector_id')}: {amount} in "
-            f"{_duration(data.get('duration'))} with {tag}, reason {data.get('reason')} "
+            f"{_duration(data.get('duration'))} with {tag}; "
+            f"stop reason: {_stop_reason(hass, data.get('reason'))} "
             f"(transaction {data.get('transaction_id')})"
         )
         return _entry(hass, data, message, session=True)

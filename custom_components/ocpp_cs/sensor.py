@@ -176,7 +176,9 @@ def _session_energy(_charger: ChargerState, connector: ConnectorState) -> float 
 
 
 def _stop_reason(_charger: ChargerState, connector: ConnectorState) -> str | None:
-    transaction = connector.current_or_last_transaction
+    # The last stopped session's reason, also while the next one runs: a start that turned it
+    # "unknown" put "Stop reason became unknown" in the logbook at every session.
+    transaction = connector.last_transaction
     if transaction is None or transaction.is_open:
         return None
     return _enum(transaction.reason or "Local", STOP_REASON_OPTIONS)
