@@ -14,7 +14,6 @@ from http import HTTPStatus
 import logging
 import ssl
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 import weakref
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -25,6 +24,7 @@ from websockets.typing import Subprotocol
 
 from .central import CentralSystem
 from .message_log import format_address
+from .paths import charge_point_id_from_path
 from .session import ChargePointSession
 from .util import utcnow
 
@@ -94,15 +94,6 @@ class AuthFailures:
     def to_dict(self) -> dict[str, str | int]:
         """Return the record for diagnostics."""
         return {"count": self.count, "last": self.last.isoformat(), "reason": self.reason}
-
-
-def charge_point_id_from_path(path: str) -> str | None:
-    """Return the charge point id: the last non-empty path segment, URL-decoded."""
-    segments = [segment for segment in urlsplit(path).path.split("/") if segment]
-    if not segments:
-        return None
-    charge_point_id = unquote(segments[-1]).strip()
-    return charge_point_id or None
 
 
 def plain_http_answer(request: Request, *, tls: bool) -> str:
