@@ -39,7 +39,6 @@ from websockets.typing import Subprotocol
 
 from .central import CentralSystem
 from .paths import charge_point_id_from_path, last_path_segment
-from .relay_session import LOCAL_CALL_PREFIX, MAX_PENDING, RelaySession, UpstreamLink, UpstreamRequestListener
 from .upstream import (
     RelaySettings,
     UpstreamFailure,
@@ -51,6 +50,7 @@ from .upstream import (
     probe_upstream,
     upstream_url_for,
 )
+from .v16.relay_session import LOCAL_CALL_PREFIX, MAX_PENDING, RelaySession, UpstreamLink, UpstreamRequestListener
 from .v16.session import ChargePointSession
 
 __all__ = [

@@ -1,5 +1,5 @@
 """
-A relayed charger's session and its upstream link (local controller mode, relay.py).
+A relayed OCPP 1.6 charger's session and its upstream link (local controller mode, ../relay.py).
 
 Frames go verbatim both ways (same message ids); Home Assistant's own requests carry
 LOCAL_CALL_PREFIX ids and their answers stay here. Both directions are observed.
@@ -22,14 +22,14 @@ from ocpp.messages import CallError, CallResult, MessageType
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-from .configuration import parse_configuration_keys
-from .payload import snake_case_keys
-from .ports import Core
-from .settings import REGISTRATION_ACCEPTED
-from .upstream import FAILURE_CLOSED, UpstreamFailure, describe_failure
-from .v16.checks import request_error
-from .v16.session import ChargePointSession
-from .v16.translate import boot_info, transaction_start, transaction_stop
+from ..configuration import parse_configuration_keys
+from ..payload import snake_case_keys
+from ..ports import Core
+from ..settings import REGISTRATION_ACCEPTED
+from ..upstream import FAILURE_CLOSED, UpstreamFailure, describe_failure
+from .checks import request_error
+from .session import ChargePointSession
+from .translate import boot_info, transaction_start, transaction_stop
 
 _LOGGER = logging.getLogger(__name__)
 
