@@ -1,32 +1,31 @@
 """
 The central system's state and policies, independent of transport, protocol version and Home Assistant.
 
-Wire sessions (v16/) call in here with plain typed arguments; the parts this class is built
-from (store, registry, credentials, reservation_book, metering, id_tag_authority,
-transactions) decide the answers, keep the state, persist what must survive and tell the
-listener what changed.
+Wire sessions (v16/) call in here with plain typed arguments. CentralSystem holds the state
+(store.py) and composes the parts that work on it, one responsibility each: registry (chargers,
+connections, registration), credentials, reservation_book, metering, id_tag_authority,
+transactions and observed (relayed chargers' transactions). Its public methods are theirs.
 """
 
 from __future__ import annotations
 
-import logging
-
-from . import energy
-from .listener import IdTagPresented
-from .reports import TransactionStart
+from .credentials import Credentials
+from .id_tag_authority import IdTagAuthority
+from .listener import CentralSystemListener, Persistence
+from .metering import Metering
+from .observed import ObservedTransactions
+from .registry import ChargerRegistry
+from .reservation_book import ReservationBook
 from .settings import (
     NEW_CHARGERS_ACCEPT,
     NEW_CHARGERS_PENDING,
     REGISTRATION_ACCEPTED,
     REGISTRATION_PENDING,
     REGISTRATION_REJECTED,
-    TRANSACTION_KEYS,
     CentralSettings,
 )
-from .state import Transaction
-from .store import RECENT_TRANSACTIONS
+from .store import RECENT_TRANSACTIONS, CentralStore
 from .transactions import Transactions
-from .util import snake, utcnow
 
 __all__ = [
     "NEW_CHARGERS_ACCEPT",
@@ -39,82 +38,64 @@ __all__ = [
     "CentralSystem",
 ]
 
-_LOGGER = logging.getLogger(__name__)
 
+class CentralSystem(CentralStore):
+    """All chargers of one entry: their state (CentralStore) and the parts that keep it."""
 
-class CentralSystem(Transactions):
-    """All chargers of one entry: their state, transactions and id tags (the parts composed above)."""
-
-    # --- local controller mode: a relayed charger's messages, answered by the upstream -----
-
-    def authorize_observed(self, charge_point_id: str, id_tag: str, status: str) -> None:
-        """Announce an id tag the upstream answered for a relayed charger."""
-        self._listener.id_tag_presented(IdTagPresented(charge_point_id, None, id_tag, snake(status)))
-
-    async def start_transaction_observed(
-        self, charge_point_id: str, started: TransactionStart, transaction_id: int, status: str
-    ) -> None:
-        """
-        Record a relayed charger's StartTransaction under the transaction id the upstream gave.
-
-        The same id again is a replay; a replay (same connector, id tag, timestamp and
-        meterStart) that the upstream answered with a new id moves the session to that id,
-        since the charger will use it from now on: either way no second session starts.
-        """
-        key = (charge_point_id, transaction_id)
-        if key in self.observed_transactions or any(
-            t.transaction_id == transaction_id and t.charge_point_id == charge_point_id and t.observed
-            for t in self.recent_transactions
-        ):
-            _LOGGER.info("%s: StartTransaction %s replayed through the upstream", charge_point_id, transaction_id)
-            return
-        if await self._moved_by_upstream(charge_point_id, started, transaction_id):
-            return
-        connector_id, id_tag, start = started.connector_id, started.id_tag, started.timestamp
-        charger = self.accepted_charger(charge_point_id)
-        connector = self._connector(charger, connector_id)
-        transaction = Transaction(
-            transaction_id=transaction_id,
-            charge_point_id=charge_point_id,
-            connector_id=connector_id,
-            id_tag=id_tag,
-            meter_start=started.meter_start,
-            start=start or utcnow(),
-            reservation_id=started.reservation_id,
-            observed=True,
-        )
-        self.observed_transactions[key] = transaction
-        if connector.transaction is not None:
-            _LOGGER.warning(
-                "%s connector %s: transaction %s started while %s had no StopTransaction yet",
-                charge_point_id, connector_id, transaction_id, connector.transaction.transaction_id,
-            )
-            energy.count_stopped(connector, connector.transaction)
-        connector.transaction = transaction
-        self._register_at_start(charger, connector, transaction)
-        await self._save_now()
-        self._listener.id_tag_presented(IdTagPresented(charge_point_id, connector_id, id_tag, snake(status)))
-        self._listener.transaction_started(transaction)
-        self._listener.charger_changed(charge_point_id, connector_id, TRANSACTION_KEYS)
-
-    async def _moved_by_upstream(self, charge_point_id: str, started: TransactionStart, transaction_id: int) -> bool:
-        """Move an observed session the upstream answered again under a new id; True when it did."""
-        for (owner, old_id), running in list(self.observed_transactions.items()):
-            if (
-                owner == charge_point_id
-                and running.connector_id == started.connector_id
-                and running.id_tag == started.id_tag
-                and running.meter_start == started.meter_start
-                and running.start == started.timestamp
-            ):
-                _LOGGER.info(
-                    "%s: StartTransaction replayed; the upstream moved transaction %s to %s",
-                    charge_point_id, old_id, transaction_id,
-                )
-                del self.observed_transactions[(owner, old_id)]
-                running.transaction_id = transaction_id
-                self.observed_transactions[(charge_point_id, transaction_id)] = running
-                await self._save_now()
-                self._listener.charger_changed(charge_point_id, started.connector_id, TRANSACTION_KEYS)
-                return True
-        return False
+    def __init__(self, settings: CentralSettings, listener: CentralSystemListener, persistence: Persistence) -> None:
+        """Create an empty central system; call `restore` with persisted data."""
+        super().__init__(settings, listener, persistence)
+        self.registry = registry = ChargerRegistry(self)
+        self.credentials = credentials = Credentials(self)
+        self.reservations = reservations = ReservationBook(self)
+        self.metering = metering = Metering(self, registry, reservations)
+        self.id_tag_authority = id_tags = IdTagAuthority(self)
+        self.transactions = transactions = Transactions(self, registry, metering, id_tags, reservations)
+        self.observed = observed = ObservedTransactions(self, registry, metering)
+        # The public interface: each part's methods under the names sessions, glue and tests use.
+        self.registration_status = registry.registration_status
+        self.is_accepted = registry.is_accepted
+        self.ensure_charger = registry.ensure_charger
+        self.accepted_charger = registry.accepted_charger
+        self.accept_charger = registry.accept_charger
+        self.remove_charger = registry.remove_charger
+        self.session_opened = registry.session_opened
+        self.session_closed = registry.session_closed
+        self.message_received = registry.message_received
+        self.max_connector_id = registry.max_connector_id
+        self.changed = registry.changed
+        self.update_configuration = registry.update_configuration
+        self.boot_notification = registry.boot_notification
+        self.firmware_status = registry.firmware_status
+        self.diagnostics_status = registry.diagnostics_status
+        self.log_status = registry.log_status
+        self.data_transfer = registry.data_transfer
+        self.apply_settings = registry.apply_settings
+        self.set_charger_limits = registry.set_charger_limits
+        self.set_relay_settings = registry.set_relay_settings
+        self.set_limit = registry.set_limit
+        self.set_quirk_profile = registry.set_quirk_profile
+        self.observe_id_tags = registry.observe_id_tags
+        self.password_of = credentials.password_of
+        self.previous_password_of = credentials.previous_password_of
+        self.password_confirmed = credentials.password_confirmed
+        self.change_password = credentials.change_password
+        self.set_password = credentials.set_password
+        self.set_security_profile = credentials.set_security_profile
+        self.security_profile_confirmed = credentials.security_profile_confirmed
+        self.security_event = credentials.security_event
+        self.sign_certificate = credentials.sign_certificate
+        self.add_reservation = reservations.add_reservation
+        self.end_reservation = reservations.end_reservation
+        self.expire_reservations = reservations.expire_reservations
+        self.seed_energy = metering.seed_energy
+        self.status_notification = metering.status_notification
+        self.id_tag_info = id_tags.id_tag_info
+        self.authorize = id_tags.authorize
+        self.set_id_tag = id_tags.set_id_tag
+        self.remove_id_tag = id_tags.remove_id_tag
+        self.meter_values = transactions.meter_values
+        self.start_transaction = transactions.start_transaction
+        self.stop_transaction = transactions.stop_transaction
+        self.authorize_observed = observed.authorize_observed
+        self.start_transaction_observed = observed.start_transaction_observed

@@ -6,13 +6,17 @@ from typing import Any
 
 from .authorization import PURPOSE_AUTHORIZE, PresentedIdTag, decide
 from .listener import IdTagPresented
-from .metering import Metering
 from .state import IdTag, Transaction
+from .store import CentralStore
 from .util import snake, utcnow
 
 
-class IdTagAuthority(Metering):
+class IdTagAuthority:
     """The entry's id tags and how presented tags are answered."""
+
+    def __init__(self, store: CentralStore) -> None:
+        """Work on the central system's state."""
+        self._store = store
 
     def id_tag_info(
         self,
@@ -25,9 +29,9 @@ class IdTagAuthority(Metering):
     ) -> dict[str, Any]:
         """Return the IdTagInfo for an id tag: the entry's list and policies (authorization.decide)."""
         return decide(
-            self.id_tags,
-            self.settings.unknown_id_tags,
-            self._running_transactions(),
+            self._store.id_tags,
+            self._store.settings.unknown_id_tags,
+            self.running_transactions(),
             id_tag,
             charge_point_id,
             purpose=purpose,
@@ -36,51 +40,51 @@ class IdTagAuthority(Metering):
             transaction=transaction,
         )
 
-    def _running_transactions(self) -> list[Transaction]:
+    def running_transactions(self) -> list[Transaction]:
         """Return the open transactions that are their connector's current one (not superseded)."""
         running = []
-        for transaction in self.open_transactions.values():
-            charger = self.chargers.get(transaction.charge_point_id)
+        for transaction in self._store.open_transactions.values():
+            charger = self._store.chargers.get(transaction.charge_point_id)
             connector = charger.connectors.get(transaction.connector_id) if charger else None
             if connector is None or connector.transaction is transaction:
                 running.append(transaction)
         return running
 
-    def _note_presented(self, charge_point_id: str, id_tag: str, status: str) -> None:
+    def note_presented(self, charge_point_id: str, id_tag: str, status: str) -> None:
         """Remember an id tag that is not on the list (offered for adding in the options flow)."""
-        if id_tag.casefold() not in self.id_tags:
-            self.auth.note_presented(PresentedIdTag(id_tag, charge_point_id, utcnow(), status))
-            self._save_later()
+        if id_tag.casefold() not in self._store.id_tags:
+            self._store.auth.note_presented(PresentedIdTag(id_tag, charge_point_id, utcnow(), status))
+            self._store.save_later()
 
-    def _id_tag_name(self, id_tag: str | None) -> str | None:
+    def id_tag_name(self, id_tag: str | None) -> str | None:
         """Return the friendly name of a listed id tag."""
-        tag = self.id_tags.get(id_tag.casefold()) if id_tag else None
+        tag = self._store.id_tags.get(id_tag.casefold()) if id_tag else None
         return tag.name if tag is not None else None
 
     def _id_tags_changed(self) -> None:
-        for observer in list(self.id_tag_observers):
+        for observer in list(self._store.id_tag_observers):
             observer()
 
     def authorize(self, charge_point_id: str, id_tag: str) -> dict[str, Any]:
         """Answer Authorize and announce the presented tag."""
         info = self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_AUTHORIZE)
-        self._note_presented(charge_point_id, id_tag, info["status"])
-        self._listener.id_tag_presented(
+        self.note_presented(charge_point_id, id_tag, info["status"])
+        self._store.listener.id_tag_presented(
             IdTagPresented(charge_point_id, None, id_tag, snake(info["status"]))
         )
         return info
 
     def set_id_tag(self, tag: IdTag) -> None:
         """Add or replace an id tag of the entry's list."""
-        self.id_tags[tag.id_tag.casefold()] = tag
-        self.auth.forget_presented(tag.id_tag)
-        self._save_later()
+        self._store.id_tags[tag.id_tag.casefold()] = tag
+        self._store.auth.forget_presented(tag.id_tag)
+        self._store.save_later()
         self._id_tags_changed()
 
     def remove_id_tag(self, id_tag: str) -> bool:
         """Remove an id tag; return False when it was not listed."""
-        removed = self.id_tags.pop(id_tag.casefold(), None) is not None
+        removed = self._store.id_tags.pop(id_tag.casefold(), None) is not None
         if removed:
-            self._save_later()
+            self._store.save_later()
             self._id_tags_changed()
         return removed

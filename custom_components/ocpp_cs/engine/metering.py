@@ -8,17 +8,25 @@ import logging
 
 from . import energy
 from .meter import DEFAULT_MEASURAND, ENERGY_REGISTER, MeterReading, drop_key
+from .registry import ChargerRegistry
 from .reports import ConnectorStatus, Readings
 from .reservation_book import ReservationBook
 from .settings import STATUS_KEYS
 from .state import ChargerState, ConnectorState, Transaction
+from .store import CentralStore
 from .util import utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class Metering(ReservationBook):
+class Metering:
     """Connector statuses and meter readings, and the energy they add up to."""
+
+    def __init__(self, store: CentralStore, registry: ChargerRegistry, reservations: ReservationBook) -> None:
+        """Work on the central system's state, with its chargers and reservations."""
+        self._store = store
+        self._registry = registry
+        self._reservations = reservations
 
     def seed_energy(self) -> None:
         """
@@ -27,23 +35,23 @@ class Metering(ReservationBook):
         Called once the history is loaded; the sessions it dropped (beyond its bound) are
         not counted. Later starts count from what is stored.
         """
-        if not self._energy_unseeded:
+        if not self._store.energy_unseeded:
             return
-        self._energy_unseeded = False
-        open_transactions = {(t.charge_point_id, t.transaction_id): t for t in self.open_transactions.values()}
-        open_transactions.update(self.observed_transactions)
-        for charge_point_id, connector_id in energy.seed(self.chargers, self.history, open_transactions):
-            self._listener.charger_changed(charge_point_id, connector_id, energy.ENERGY_KEYS)
-            self._listener.charger_changed(charge_point_id, 0, energy.ENERGY_KEYS)
-        self._save_later()
+        self._store.energy_unseeded = False
+        open_transactions = {(t.charge_point_id, t.transaction_id): t for t in self._store.open_transactions.values()}
+        open_transactions.update(self._store.observed_transactions)
+        for charge_point_id, connector_id in energy.seed(self._store.chargers, self._store.history, open_transactions):
+            self._store.listener.charger_changed(charge_point_id, connector_id, energy.ENERGY_KEYS)
+            self._store.listener.charger_changed(charge_point_id, 0, energy.ENERGY_KEYS)
+        self._store.save_later()
 
-    def _energy_changed(self, charger: ChargerState, connector_id: int) -> frozenset[str]:
+    def energy_changed(self, charger: ChargerState, connector_id: int) -> frozenset[str]:
         """Raise a connector's `energy` to its sessions' and announce the charger's; return its keys."""
         connector = charger.connectors.get(connector_id)
         if connector is None or not energy.refresh(connector):
             return frozenset()
         if connector_id != 0:
-            self._listener.charger_changed(charger.charge_point_id, 0, energy.ENERGY_KEYS)
+            self._store.listener.charger_changed(charger.charge_point_id, 0, energy.ENERGY_KEYS)
         return energy.ENERGY_KEYS
 
     def _publisher(self, charger: ChargerState, connector: ConnectorState) -> Callable[[str], None]:
@@ -51,9 +59,9 @@ class Metering(ReservationBook):
         return partial(self._publish_reading, charger.charge_point_id, connector.connector_id)
 
     def _publish_reading(self, charge_point_id: str, connector_id: int, key: str) -> None:
-        self._listener.charger_changed(charge_point_id, connector_id, frozenset({key, drop_key(key)}))
+        self._store.listener.charger_changed(charge_point_id, connector_id, frozenset({key, drop_key(key)}))
 
-    def _register_at_start(self, charger: ChargerState, connector: ConnectorState, transaction: Transaction) -> None:
+    def register_at_start(self, charger: ChargerState, connector: ConnectorState, transaction: Transaction) -> None:
         """Note the register at the session's start, and a restart its meterStart announces."""
         shown = connector.meters.get(ENERGY_REGISTER)
         transaction.register_before_wh = shown.as_wh() if shown is not None else None
@@ -66,8 +74,8 @@ class Metering(ReservationBook):
 
     def status_notification(self, charge_point_id: str, report: ConnectorStatus) -> None:
         """Record a StatusNotification unless a newer status is already known."""
-        charger = self.accepted_charger(charge_point_id)
-        connector = self._connector(charger, report.connector_id)
+        charger = self._registry.accepted_charger(charge_point_id)
+        connector = self._registry.connector(charger, report.connector_id)
         timestamp = report.timestamp or utcnow()
         if connector.status_timestamp is not None and timestamp < connector.status_timestamp:
             _LOGGER.debug(
@@ -83,16 +91,17 @@ class Metering(ReservationBook):
         connector.status_timestamp = timestamp
         if connector.status in ("Faulted", "Unavailable"):
             # The charger ends reservations of a connector that turns faulted or unavailable (5.13).
-            for reservation in list(self.auth.reservations.values()):
+            for reservation in list(self._store.auth.reservations.values()):
                 if reservation.charge_point_id == charge_point_id and connector.connector_id in (
                     0,
                     reservation.connector_id,
                 ):
-                    self.end_reservation(reservation.reservation_id, "connector " + connector.status.lower())
-        self._listener.charger_changed(charge_point_id, connector.connector_id, STATUS_KEYS)
-        self._save_later()
+                    why = "connector " + connector.status.lower()
+                    self._reservations.end_reservation(reservation.reservation_id, why)
+        self._store.listener.charger_changed(charge_point_id, connector.connector_id, STATUS_KEYS)
+        self._store.save_later()
 
-    def _apply_readings(
+    def apply_readings(
         self,
         charger: ChargerState,
         connector: ConnectorState,
@@ -129,14 +138,14 @@ class Metering(ReservationBook):
                     session_changed = True
         charge_point_id = charger.charge_point_id
         if new_keys:
-            self._listener.meter_keys_added(charge_point_id, connector.connector_id, new_keys)
-            self._save_later()
+            self._store.listener.meter_keys_added(charge_point_id, connector.connector_id, new_keys)
+            self._store.save_later()
         if session_changed and transaction is not None:
             changed.add("session_energy")
-            energy_keys = self._energy_changed(charger, transaction.connector_id)
+            energy_keys = self.energy_changed(charger, transaction.connector_id)
             if transaction.connector_id == connector.connector_id:
                 changed |= energy_keys
             elif energy_keys:
-                self._listener.charger_changed(charge_point_id, transaction.connector_id, energy_keys)
+                self._store.listener.charger_changed(charge_point_id, transaction.connector_id, energy_keys)
         if changed:
-            self._listener.charger_changed(charge_point_id, connector.connector_id, frozenset(changed))
+            self._store.listener.charger_changed(charge_point_id, connector.connector_id, frozenset(changed))

@@ -36,7 +36,7 @@ class CentralStore:
     ) -> None:
         """Create an empty central system; call `restore` with persisted data."""
         self.settings = settings
-        self._listener = listener
+        self.listener = listener
         self._persistence = persistence
         self._shared_save = SharedSave(self._write_snapshot)
         self.chargers: dict[str, ChargerState] = {}
@@ -60,12 +60,12 @@ class CentralStore:
         self.auth = AuthorizationState()
         # Called after the id tag list changed (e.g. to sync chargers' local lists).
         self.id_tag_observers: list[Callable[[], None]] = []
-        self._last_seen_published: dict[str, datetime] = {}
+        self.last_seen_published: dict[str, datetime] = {}
         # Every stopped session (persisted apart: history.py) and each charger's last frames.
         self.history = TransactionHistory()
         self.message_logs = MessageLogs()
         # Restored from an install before the `energy` sensors (see `seed_energy`).
-        self._energy_unseeded = False
+        self.energy_unseeded = False
 
     # --- persistence -------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ class CentralStore:
         """Load persisted state (before any charger connects)."""
         if not data:
             return
-        self._energy_unseeded = "energy_version" not in data
+        self.energy_unseeded = "energy_version" not in data
         self.next_transaction_id = max(1, int(data.get("next_transaction_id") or 1))
         self.auth.restore(data.get("authorization"))
         for raw in data.get("chargers") or ():
@@ -97,7 +97,7 @@ class CentralStore:
             tag = IdTag.from_dict(raw)
             self.id_tags[tag.id_tag.casefold()] = tag
         for raw in data.get("recent_transactions") or ():
-            self._remember_stopped(Transaction.from_dict(raw))
+            self.remember_stopped(Transaction.from_dict(raw))
         for raw in data.get("open_transactions") or ():
             transaction = Transaction.from_dict(raw)
             self.open_transactions[transaction.transaction_id] = transaction
@@ -115,7 +115,8 @@ class CentralStore:
         if used:
             self.next_transaction_id = max(self.next_transaction_id, max(used) + 1)
 
-    def _remember_stopped(self, transaction: Transaction) -> None:
+    def remember_stopped(self, transaction: Transaction) -> None:
+        """Keep a stopped transaction among the recent ones (replays, the connector's last session)."""
         self.recent_transactions.append(transaction)
         self._stops_recorded += 1
         self._stops_unwritten += 1
@@ -138,10 +139,12 @@ class CentralStore:
         self._stops_unwritten = min(self._stops_unwritten, self._stops_recorded - mark)
         self._trim_recent()
 
-    def _save_later(self) -> None:
+    def save_later(self) -> None:
+        """Schedule a write of the state soon (coalesced by the persistence)."""
         self._persistence.save_later()
 
-    async def _save_now(self) -> None:
+    async def save_now(self) -> None:
+        """Write the state and return once it is on disk."""
         # Callers that wait at the same time share a write (persist.py): one snapshot, not one each.
         await self._shared_save.save()
 

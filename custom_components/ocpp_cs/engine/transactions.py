@@ -10,16 +10,35 @@ from . import energy
 from .authorization import PURPOSE_START, PURPOSE_STOP
 from .id_tag_authority import IdTagAuthority
 from .listener import IdTagPresented
+from .metering import Metering
+from .registry import ChargerRegistry
 from .reports import Readings, TransactionStart, TransactionStop
+from .reservation_book import ReservationBook
 from .settings import TRANSACTION_KEYS
 from .state import ChargerState, Transaction
+from .store import CentralStore
 from .util import snake, utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
 
-class Transactions(IdTagAuthority):
+class Transactions:
     """Transactions of directly connected chargers, under our ids, and the readings sent for them."""
+
+    def __init__(
+        self,
+        store: CentralStore,
+        registry: ChargerRegistry,
+        metering: Metering,
+        id_tags: IdTagAuthority,
+        reservations: ReservationBook,
+    ) -> None:
+        """Work on the central system's state with the parts a transaction touches."""
+        self._store = store
+        self._registry = registry
+        self._metering = metering
+        self._id_tags = id_tags
+        self._reservations = reservations
 
     def meter_values(
         self,
@@ -29,8 +48,8 @@ class Transactions(IdTagAuthority):
         transaction_id: int | None,
     ) -> None:
         """Record meter readings; they update sensors and the transaction's energy."""
-        charger = self.accepted_charger(charge_point_id)
-        connector = self._connector(charger, connector_id)
+        charger = self._registry.accepted_charger(charge_point_id)
+        connector = self._registry.connector(charger, connector_id)
         transaction = None
         if transaction_id is not None:
             transaction = self._open_transaction_of(charge_point_id, transaction_id)
@@ -38,18 +57,18 @@ class Transactions(IdTagAuthority):
                 transaction = self._by_charger_id(charger, transaction_id, connector_id=connector_id)
         elif connector_id > 0:
             transaction = connector.transaction
-        self._apply_readings(charger, connector, readings, transaction)
+        self._metering.apply_readings(charger, connector, readings, transaction)
 
     def _open_transaction_of(self, charge_point_id: str, transaction_id: int) -> Transaction | None:
         """Return an open transaction of this charger; another charger's id is not its own."""
-        transaction = self.open_transactions.get(transaction_id)
+        transaction = self._store.open_transactions.get(transaction_id)
         if transaction is None or transaction.charge_point_id != charge_point_id:
-            return self.observed_transactions.get((charge_point_id, transaction_id))
+            return self._store.observed_transactions.get((charge_point_id, transaction_id))
         return transaction
 
     def _stopped_transaction(self, charge_point_id: str, transaction_id: int) -> Transaction | None:
         """Return the charger's recently stopped transaction with this id (ours, or its own for it)."""
-        for recent in reversed(self.recent_transactions):
+        for recent in reversed(self._store.recent_transactions):
             if recent.charge_point_id == charge_point_id and transaction_id in (
                 recent.transaction_id,
                 recent.charger_transaction_id,
@@ -70,15 +89,15 @@ class Transactions(IdTagAuthority):
         charge_point_id = charger.charge_point_id
         if not charger.quirks.own_transaction_ids:
             recent = self._stopped_transaction(charge_point_id, transaction_id)
-            return recent is not None or self.history.stopped(charge_point_id, transaction_id), recent
-        for recent in reversed(self.recent_transactions):
+            return recent is not None or self._store.history.stopped(charge_point_id, transaction_id), recent
+        for recent in reversed(self._store.recent_transactions):
             if recent.charge_point_id != charge_point_id:
                 continue
             if recent.charger_transaction_id == transaction_id or (
                 recent.transaction_id == transaction_id and recent.meter_stop == meter_stop and recent.stop == stop
             ):
                 return True, recent
-        return self.history.stopped_as(charge_point_id, transaction_id, meter_stop, stop), None
+        return self._store.history.stopped_as(charge_point_id, transaction_id, meter_stop, stop), None
 
     def _by_charger_id(
         self,
@@ -103,19 +122,19 @@ class Transactions(IdTagAuthority):
         charge_point_id = charger.charge_point_id
         if not charger.quirks.own_transaction_ids:
             return None
-        mine = [recent for recent in self.recent_transactions if recent.charge_point_id == charge_point_id]
+        mine = [recent for recent in self._store.recent_transactions if recent.charge_point_id == charge_point_id]
         if any(recent.charger_transaction_id == transaction_id for recent in mine):
             return None  # a late message of a stopped session
         if not any(recent.charger_transaction_id is not None for recent in mine) and (
             any(recent.transaction_id == transaction_id for recent in mine)
-            or self.history.recorded(charge_point_id, transaction_id)
+            or self._store.history.recorded(charge_point_id, transaction_id)
         ):
             # As far as we know it uses our ids (set up to, or it would have shown its own):
             # one of ours is a late message of that session.
             return None
         running = [
             t
-            for t in self._running_transactions()
+            for t in self._id_tags.running_transactions()
             if t.charge_point_id == charge_point_id and connector_id in (None, t.connector_id)
         ]
         for transaction in running:
@@ -130,13 +149,13 @@ class Transactions(IdTagAuthority):
         if stop is not None and transaction.start is not None and stop < transaction.start:
             return None
         transaction.charger_transaction_id = transaction_id
-        self._save_later()
+        self._store.save_later()
         return transaction
 
     def _find_replay(
         self, charge_point_id: str, connector_id: int, id_tag: str, meter_start: int, start: datetime | None
     ) -> Transaction | None:
-        candidates = list(self.open_transactions.values()) + list(reversed(self.recent_transactions))
+        candidates = list(self._store.open_transactions.values()) + list(reversed(self._store.recent_transactions))
         for transaction in candidates:
             if (
                 transaction.start_seen
@@ -158,7 +177,7 @@ class Transactions(IdTagAuthority):
         """
         connector_id, id_tag, meter_start = started.connector_id, started.id_tag, started.meter_start
         start = started.timestamp
-        info = self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_START, connector_id=connector_id)
+        info = self._id_tags.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_START, connector_id=connector_id)
         replay = self._find_replay(charge_point_id, connector_id, id_tag, meter_start, start)
         if replay is not None:
             _LOGGER.info(
@@ -166,10 +185,10 @@ class Transactions(IdTagAuthority):
                 charge_point_id, replay.transaction_id,
             )
             return replay.transaction_id, info
-        charger = self.accepted_charger(charge_point_id)
-        connector = self._connector(charger, connector_id)
+        charger = self._registry.accepted_charger(charge_point_id)
+        connector = self._registry.connector(charger, connector_id)
         transaction = Transaction(
-            transaction_id=self.next_transaction_id,
+            transaction_id=self._store.next_transaction_id,
             charge_point_id=charge_point_id,
             connector_id=connector_id,
             id_tag=id_tag,
@@ -178,8 +197,8 @@ class Transactions(IdTagAuthority):
             reservation_id=started.reservation_id,
             authorized=info["status"] == "Accepted",
         )
-        self.next_transaction_id += 1
-        self.open_transactions[transaction.transaction_id] = transaction
+        self._store.next_transaction_id += 1
+        self._store.open_transactions[transaction.transaction_id] = transaction
         if connector.transaction is not None:
             _LOGGER.warning(
                 "%s connector %s: transaction %s started while %s had no StopTransaction yet",
@@ -188,18 +207,19 @@ class Transactions(IdTagAuthority):
             )
             # Its stop was lost: the history records its end as reconstructed until (unless) it comes.
             superseded = connector.transaction
-            self.history.add(superseded, self._id_tag_name(superseded.id_tag), reconstructed_stop=transaction.start)
+            name = self._id_tags.id_tag_name(superseded.id_tag)
+            self._store.history.add(superseded, name, reconstructed_stop=transaction.start)
             energy.count_stopped(connector, superseded)
         connector.transaction = transaction
-        self._register_at_start(charger, connector, transaction)
-        self._note_presented(charge_point_id, id_tag, info["status"])
-        self._end_reservation_on_start(transaction)
-        await self._save_now()
-        self._listener.id_tag_presented(
+        self._metering.register_at_start(charger, connector, transaction)
+        self._id_tags.note_presented(charge_point_id, id_tag, info["status"])
+        self._reservations.end_on_start(transaction)
+        await self._store.save_now()
+        self._store.listener.id_tag_presented(
             IdTagPresented(charge_point_id, connector_id, id_tag, snake(info["status"]))
         )
-        self._listener.transaction_started(transaction)
-        self._listener.charger_changed(charge_point_id, connector_id, TRANSACTION_KEYS)
+        self._store.listener.transaction_started(transaction)
+        self._store.listener.charger_changed(charge_point_id, connector_id, TRANSACTION_KEYS)
         return transaction.transaction_id, info
 
     async def stop_transaction(
@@ -211,7 +231,7 @@ class Transactions(IdTagAuthority):
         """
         transaction_id, meter_stop, id_tag = stopped.transaction_id, stopped.meter_stop, stopped.id_tag
         stop = stopped.timestamp or utcnow()
-        charger = self.accepted_charger(charge_point_id)
+        charger = self._registry.accepted_charger(charge_point_id)
         transaction = self._open_transaction_of(charge_point_id, transaction_id)
         if transaction is None:
             # A replayed StopTransaction (under our id, or the charger's own one for it): answer
@@ -222,7 +242,7 @@ class Transactions(IdTagAuthority):
                 # (After it left the recent transactions the history has it.)
                 _LOGGER.info("%s: StopTransaction %s replayed", charge_point_id, transaction_id)
                 return (
-                    self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=recent)
+                    self._id_tags.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=recent)
                     if id_tag
                     else None
                 )
@@ -232,7 +252,7 @@ class Transactions(IdTagAuthority):
         await self._record_stop(charger, transaction, stopped, stop)
         if not id_tag:
             return None
-        return self.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=transaction)
+        return self._id_tags.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=transaction)
 
     def _closed(
         self, charger: ChargerState, transaction: Transaction | None, stopped: TransactionStop, *, observed: bool
@@ -240,9 +260,9 @@ class Transactions(IdTagAuthority):
         """Take a stopped transaction off the open ones; one never seen starting is made up here."""
         charge_point_id, transaction_id = charger.charge_point_id, stopped.transaction_id
         if transaction is not None and not transaction.observed:
-            del self.open_transactions[transaction.transaction_id]
+            del self._store.open_transactions[transaction.transaction_id]
         elif transaction is not None:
-            del self.observed_transactions[(charge_point_id, transaction_id)]
+            del self._store.observed_transactions[(charge_point_id, transaction_id)]
         if transaction is None:
             _LOGGER.warning(
                 "%s: StopTransaction for unknown transaction %s; recorded without its start",
@@ -265,11 +285,11 @@ class Transactions(IdTagAuthority):
     ) -> None:
         """Record a transaction's end: its readings, energy and history; saved before the answer."""
         charge_point_id, transaction_id, id_tag = charger.charge_point_id, stopped.transaction_id, stopped.id_tag
-        connector = self._connector(charger, transaction.connector_id)
+        connector = self._registry.connector(charger, transaction.connector_id)
         # Without its start the connector is unknown: the readings are no connector's (nor the
         # charger's main meter, connector 0, where an unknown transaction is filed).
         if stopped.readings and transaction.start_seen:
-            self._apply_readings(charger, connector, stopped.readings, transaction, at_stop=True)
+            self._metering.apply_readings(charger, connector, stopped.readings, transaction, at_stop=True)
         transaction.meter_stop = stopped.meter_stop
         transaction.stop = stop
         transaction.reason = stopped.reason or "Local"
@@ -281,10 +301,10 @@ class Transactions(IdTagAuthority):
             connector.pending_restart = None
         # Counted once: a replayed StopTransaction was answered above.
         energy.count_stopped(connector, transaction)
-        energy_keys = self._energy_changed(charger, connector.connector_id)
-        self._remember_stopped(transaction)
-        self.history.add(transaction, self._id_tag_name(transaction.id_tag))
+        energy_keys = self._metering.energy_changed(charger, connector.connector_id)
+        self._store.remember_stopped(transaction)
+        self._store.history.add(transaction, self._id_tags.id_tag_name(transaction.id_tag))
         connector.last_transaction = transaction
-        await self._save_now()
-        self._listener.transaction_stopped(transaction)
-        self._listener.charger_changed(charge_point_id, connector.connector_id, TRANSACTION_KEYS | energy_keys)
+        await self._store.save_now()
+        self._store.listener.transaction_stopped(transaction)
+        self._store.listener.charger_changed(charge_point_id, connector.connector_id, TRANSACTION_KEYS | energy_keys)
