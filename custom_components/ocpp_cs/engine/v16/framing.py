@@ -4,11 +4,12 @@ OCPP-J framing of one charger connection, built on `ocpp.messages` and nothing p
 Our own message ids, our own routing of CALLRESULT/CALLERROR to the call that waits for it
 (answers nobody waits for are dropped, never queued), one call of ours in flight at a time
 (as `ocpp.ChargePoint.call` does), and a call that ends as soon as the connection does.
-Subclasses answer the charger's CALLs that `receive_frame` returns.
+Subclasses answer the charger's CALLs (`answer_call`).
 """
 
 from __future__ import annotations
 
+from abc import abstractmethod
 import asyncio
 from collections.abc import Awaitable
 import json
@@ -95,8 +96,14 @@ class FramedSession(ChargePoint):  # type: ignore[misc]
                 task.cancel()
 
     async def route_message(self, raw_msg: str | bytes) -> None:
-        """Handle one frame (the session's receive loop calls this; subclasses answer calls)."""
-        await self.receive_frame(raw_msg)
+        """Handle one frame: answer a CALL (`answer_call`), hand results and errors to a waiting `call()`."""
+        request = await self.receive_frame(raw_msg)
+        if request is not None:
+            await self.answer_call(request)
+
+    @abstractmethod
+    async def answer_call(self, msg: Call) -> None:
+        """Answer a charger's CALL with a CALLRESULT or a CALLERROR (each protocol version's session does)."""
 
     async def receive_frame(self, raw_msg: str | bytes) -> Call | None:
         """

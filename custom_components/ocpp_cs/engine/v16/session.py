@@ -62,12 +62,6 @@ class ChargePointSession(FramedSession):
         # True once a StatusNotification arrived since the last BootNotification.
         self.status_seen = False
 
-    async def route_message(self, raw_msg: str | bytes) -> None:
-        """Handle one frame: answer a CALL, hand results and errors to a waiting `call()`."""
-        request = await self.receive_frame(raw_msg)
-        if request is not None:
-            await self._answer_call(request)
-
     def _check(self, msg: Call) -> None:
         """Raise the CALLERROR a request earns before its handler runs (action, registration, payload)."""
         action = msg.action
@@ -95,7 +89,8 @@ class ChargePointSession(FramedSession):
                 description=f"connectorId: {connector_id} is above the charger's connectors"
             )
 
-    async def _answer_call(self, msg: Call) -> None:
+    async def answer_call(self, msg: Call) -> None:
+        """Check the request, hand it to its handler and send the answer (or the CALLERROR it earned)."""
         action = msg.action
         try:
             self._check(msg)
