@@ -28,10 +28,10 @@ from jsonschema.exceptions import best_match
 from ocpp.messages import MessageType, get_validator
 import pytest
 
-from custom_components.ocpp_cs.engine.meter import parse_meter_values
 from custom_components.ocpp_cs.engine.payload import compile_schema, passes_schema, snake_case_keys
 from custom_components.ocpp_cs.engine.schemas import preload
 from custom_components.ocpp_cs.engine.session import KNOWN_ACTIONS_FROM_CHARGERS, tolerated
+from custom_components.ocpp_cs.engine.v16.translate import parse_meter_values
 
 from .conftest import EntryFactory, hub_of, port_of
 from .raw_charger import RawCharger, raw_charger

@@ -120,13 +120,13 @@ async def test_answers_to_calls_nobody_made_are_dropped(hass: HomeAssistant, set
             await cp.connection.send(json.dumps([3, f"idle-{number}", {}]))
         await cp.connection.send(json.dumps([4, "idle-error", "GenericError", "", {}]))
         await heartbeat_works(cp)
-        assert session._response_queue.qsize() == 0
+        assert session.answers_kept == 0
         # During a call: the strays do not answer it (nor exhaust the recursion of the wait).
         answer = await hass.services.async_call(
             DOMAIN, "clear_cache", {"device_id": device_id(hass, "CP-STRAY")}, blocking=True, return_response=True
         )
         assert answer == {"status": "Accepted"}
-        assert session._response_queue.qsize() == 0
+        assert session.answers_kept == 0
         await heartbeat_works(cp)
 
 

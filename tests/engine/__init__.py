@@ -1,1 +1,1 @@
-"""Engine tests that run without Home Assistant."""
+"""Engine unit tests: plain functions on the engine's objects, no Home Assistant, no sockets."""

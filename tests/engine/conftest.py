@@ -1,4 +1,4 @@
-"""Engine tests are plain pytest: no Home Assistant instance behind them."""
+"""Engine unit tests need no Home Assistant: the package-wide autouse fixture that starts one is replaced."""
 
 from __future__ import annotations
 
@@ -7,4 +7,4 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations() -> None:
-    """Override the suite's autouse fixture, which would start Home Assistant for every test."""
+    """Start no Home Assistant (tests/conftest.py's fixture of this name needs `hass`)."""

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-import logging
-import math
 from typing import Any
 
 from .util import parse_datetime, snake
-
-_LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MEASURAND = "Energy.Active.Import.Register"
 ENERGY_REGISTER = "energy_active_import_register"
@@ -137,49 +133,3 @@ class MeterReading:
         except (KeyError, TypeError, ValueError):
             return None
 
-
-def parse_meter_values(
-    meter_values: Iterable[Mapping[str, Any]], fallback_time: datetime
-) -> list[tuple[str, MeterReading]]:
-    """
-    Turn a MeterValues/transactionData list into (key, reading) pairs, oldest first.
-
-    Values that are not numbers (SignedData, garbage) are skipped: the spec forbids
-    refusing MeterValues over the outcome of sanity checks.
-    """
-    readings: list[tuple[str, MeterReading]] = []
-    for meter_value in meter_values:
-        timestamp = parse_datetime(meter_value.get("timestamp")) or fallback_time
-        # As the charger sent it (payload.AS_SENT), or converted to snake_case by a caller.
-        sampled_values = meter_value.get("sampledValue")
-        if sampled_values is None:
-            sampled_values = meter_value.get("sampled_value")
-        for sampled in sampled_values or ():
-            if sampled.get("format") == "SignedData":
-                continue
-            measurand = sampled.get("measurand") or DEFAULT_MEASURAND
-            try:
-                value = float(sampled["value"])
-            except (KeyError, TypeError, ValueError):
-                _LOGGER.debug("Skipping non-numeric sampled value %r", sampled.get("value"))
-                continue
-            if not math.isfinite(value):
-                continue
-            phase = sampled.get("phase")
-            location = sampled.get("location")
-            readings.append(
-                (
-                    meter_key(measurand, phase, location),
-                    MeterReading(
-                        value=value,
-                        unit=normalize_unit(sampled.get("unit"), measurand),
-                        timestamp=timestamp,
-                        measurand=measurand,
-                        phase=phase,
-                        location=location,
-                        context=sampled.get("context"),
-                    ),
-                )
-            )
-    readings.sort(key=lambda item: item[1].timestamp)
-    return readings

@@ -27,8 +27,6 @@ KINDS = {"absolute": "Absolute", "recurring": "Recurring", "relative": "Relative
 RECURRENCY = {"daily": "Daily", "weekly": "Weekly"}
 
 DEFAULT_VOLTAGE = 230.0
-DEFAULT_PHASES = 3
-DEFAULT_MAX_CURRENT = 32.0
 MIN_CHARGING_CURRENT = 6.0  # IEC 61851: below 6 A a car cannot charge; 0 pauses
 
 # Profile ids of the limits this integration installs (one per scope, replaced in place).

@@ -17,215 +17,36 @@ from .configuration import (
 )
 from .meter import ENERGY_REGISTER, MeterReading
 from .quirks import NO_QUIRKS, QUIRKS_AUTO, QuirkProfile, Quirks, resolve
+from .records import (
+    ID_TAG_STATUSES,
+    LIFETIME_REGISTER_WH,
+    REGISTER_RESTART_FRACTION,
+    BootInfo,
+    ChargingLimit,
+    IdTag,
+    Transaction,
+    isoformat_or_none,
+)
 from .util import parse_datetime
+
+__all__ = [
+    "ID_TAG_STATUSES",
+    "BootInfo",
+    "ChargerState",
+    "ChargingLimit",
+    "ConnectorState",
+    "IdTag",
+    "Transaction",
+    "is_register_drop",
+]
 
 # How many lower energy-register readings in a row confirm a real meter reset.
 REGISTER_DROP_CONFIRMATIONS = 3
-# A meterStart below this fraction of the register shown is the register restarting (Home
-# Assistant's statistics take a drop below 90% of the previous value for a meter reset).
-REGISTER_RESTART_FRACTION = 0.9
-# A first reading (Wh) above this, in a session with meterStart 0, is a lifetime register's:
-# no session delivers 100 kWh before its first reading.
-LIFETIME_REGISTER_WH = 100_000
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def _profile(value: Any) -> int | None:
     """Return a stored security profile (1 to 3), None when absent or not one."""
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 3 else None
-
-
-@dataclass(slots=True)
-class BootInfo:
-    """What a charger said about itself in BootNotification."""
-
-    vendor: str | None = None
-    model: str | None = None
-    charge_point_serial_number: str | None = None
-    charge_box_serial_number: str | None = None
-    firmware_version: str | None = None
-    iccid: str | None = None
-    imsi: str | None = None
-    meter_type: str | None = None
-    meter_serial_number: str | None = None
-
-    @property
-    def serial_number(self) -> str | None:
-        """Return the serial number to show on the device."""
-        return self.charge_point_serial_number or self.charge_box_serial_number
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise for persistence."""
-        return {name: getattr(self, name) for name in self.__slots__}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> BootInfo:
-        """Restore from persistence, ignoring unknown keys."""
-        return cls(**{name: data.get(name) for name in cls.__slots__})
-
-
-@dataclass(slots=True)
-class Transaction:
-    """A charging session as this central system knows it."""
-
-    transaction_id: int
-    charge_point_id: str
-    connector_id: int
-    id_tag: str | None
-    meter_start: int | None
-    start: datetime | None
-    reservation_id: int | None = None
-    # The highest energy register reading (Wh) seen during the session, and the first one
-    # seen while it ran (not one that came with its StopTransaction).
-    last_register_wh: float | None = None
-    first_register_wh: float | None = None
-    # The connector's energy register (Wh) when the session started, if one was shown.
-    register_before_wh: float | None = None
-    meter_stop: int | None = None
-    stop: datetime | None = None
-    reason: str | None = None
-    stop_id_tag: str | None = None
-    # False when the stop was not seen (a StopTransaction for an unknown transaction).
-    start_seen: bool = True
-    # True for a relayed charger's transaction: its id is the upstream's (local controller mode).
-    observed: bool = False
-    # False when StartTransaction was answered other than Accepted (the charger may stop it).
-    authorized: bool = True
-    # The part of its energy (Wh) already in its connector's `stopped_energy_wh`: a stop
-    # reconstructed when a new session started counts what was seen; its real stop adds the rest.
-    counted_wh: float = 0.0
-    # The id the charger itself used for it in place of ours (the `own_transaction_ids` quirk).
-    charger_transaction_id: int | None = None
-
-    @property
-    def is_open(self) -> bool:
-        """Return True while no StopTransaction has been received."""
-        return self.stop is None
-
-    def energy_wh(self) -> float | None:
-        """
-        Return the energy of the session in Wh, never negative.
-
-        meterStop - meterStart once the session has ended, as the charger reports it; while
-        it runs, its highest register reading so far - meterStart. Where meterStop cannot be
-        right the highest reading of the session is its end: a meterStop below meterStart
-        (the register was reset, or the charger sent 0), or a meterStop of 0 with readings
-        above it (a charger that leaves it at 0 and reports its end in the Transaction.End
-        sampled value). A glitch never makes energy negative.
-
-        A meterStart of 0 is not always the register: some chargers send 0 with a lifetime
-        register in their readings (see `base_wh`). The same base is used while the session
-        runs and once it has stopped, so the running energy never exceeds the final one
-        (the `energy` sensor never goes down: a running figure too high would stay).
-        """
-        if self.meter_start is None:
-            return None
-        base = self.base_wh()
-        seen = self.last_register_wh
-        stop = self.meter_stop
-        if stop is not None and stop >= base and not (stop == 0 and seen is not None and seen > 0):
-            return float(stop - base)
-        if seen is None:
-            return 0.0
-        return max(0.0, seen - base)
-
-    def base_wh(self) -> float:
-        """
-        Return the register value the session's energy is counted from.
-
-        meterStart, unless it is 0 and the register did not restart for the session: its
-        first reading (`first_register_wh`, taken while it ran) at or above 90% of the
-        register shown before the session (`register_before_wh`) is the same register
-        going on, counted from where it was (or from that reading, if lower). Without a
-        register shown before, a first reading above anything a session could have
-        delivered by then (LIFETIME_REGISTER_WH) is a lifetime register's, counted from
-        that reading. Known only at its end (a Transaction.End value, meterStop), a register
-        is taken to have gone on only when the one before was above that too: a register
-        that restarts per session climbs back past its last value in a longer session.
-        """
-        start = self.meter_start or 0
-        if start != 0:
-            return float(start)
-        first = self.first_register_wh
-        went_on = first
-        if went_on is None:
-            went_on = self.last_register_wh if self.last_register_wh is not None else self.meter_stop
-        if went_on is None or went_on <= 0:
-            return 0.0
-        before = self.register_before_wh
-        if before is not None and before > 0:
-            if went_on < REGISTER_RESTART_FRACTION * before:
-                return 0.0
-            if first is not None or before > LIFETIME_REGISTER_WH:
-                return min(before, float(went_on))
-            return 0.0
-        if first is not None and first > LIFETIME_REGISTER_WH:
-            return first
-        return 0.0
-
-    def duration_s(self) -> int | None:
-        """Return the duration in whole seconds, when both ends are known."""
-        if self.start is None or self.stop is None:
-            return None
-        return max(0, int((self.stop - self.start).total_seconds()))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise for persistence."""
-        return {
-            "transaction_id": self.transaction_id,
-            "charge_point_id": self.charge_point_id,
-            "connector_id": self.connector_id,
-            "id_tag": self.id_tag,
-            "meter_start": self.meter_start,
-            "start": _iso(self.start),
-            "reservation_id": self.reservation_id,
-            "last_register_wh": self.last_register_wh,
-            "first_register_wh": self.first_register_wh,
-            **({} if self.register_before_wh is None else {"register_before_wh": self.register_before_wh}),
-            "meter_stop": self.meter_stop,
-            "stop": _iso(self.stop),
-            "reason": self.reason,
-            "stop_id_tag": self.stop_id_tag,
-            "start_seen": self.start_seen,
-            **({"observed": True} if self.observed else {}),
-            **({} if self.authorized else {"authorized": False}),
-            **({"counted_wh": self.counted_wh} if self.counted_wh else {}),
-            **(
-                {"charger_transaction_id": self.charger_transaction_id}
-                if self.charger_transaction_id is not None
-                else {}
-            ),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Transaction:
-        """Restore from persistence."""
-        return cls(
-            transaction_id=int(data["transaction_id"]),
-            charge_point_id=str(data["charge_point_id"]),
-            connector_id=int(data["connector_id"]),
-            id_tag=data.get("id_tag"),
-            meter_start=data.get("meter_start"),
-            start=parse_datetime(data.get("start")),
-            reservation_id=data.get("reservation_id"),
-            last_register_wh=data.get("last_register_wh"),
-            first_register_wh=data.get("first_register_wh"),
-            register_before_wh=data.get("register_before_wh"),
-            meter_stop=data.get("meter_stop"),
-            stop=parse_datetime(data.get("stop")),
-            reason=data.get("reason"),
-            stop_id_tag=data.get("stop_id_tag"),
-            start_seen=bool(data.get("start_seen", True)),
-            observed=bool(data.get("observed", False)),
-            authorized=bool(data.get("authorized", True)),
-            counted_wh=float(data.get("counted_wh") or 0.0),
-            charger_transaction_id=(
-                int(data["charger_transaction_id"]) if data.get("charger_transaction_id") is not None else None
-            ),
-        )
 
 
 @dataclass(slots=True)
@@ -266,7 +87,7 @@ class ConnectorState:
             "info": self.info,
             "vendor_id": self.vendor_id,
             "vendor_error_code": self.vendor_error_code,
-            "status_timestamp": _iso(self.status_timestamp),
+            "status_timestamp": isoformat_or_none(self.status_timestamp),
             "meters": {key: reading.to_dict() for key, reading in self.meters.items()},
             "stopped_energy_wh": self.stopped_energy_wh,
             "energy_wh": self.energy_wh,
@@ -491,8 +312,8 @@ class ChargerState:
             "charge_point_id": self.charge_point_id,
             "accepted": self.accepted,
             "boot": self.boot.to_dict(),
-            "last_seen": _iso(self.last_seen),
-            "last_boot": _iso(self.last_boot),
+            "last_seen": isoformat_or_none(self.last_seen),
+            "last_boot": isoformat_or_none(self.last_boot),
             "firmware_status": self.firmware_status,
             "diagnostics_status": self.diagnostics_status,
             "number_of_connectors": self.number_of_connectors,
@@ -543,68 +364,3 @@ class ChargerState:
             connector = ConnectorState.from_dict(raw)
             charger.connectors[connector.connector_id] = connector
         return charger
-
-
-@dataclass(slots=True)
-class ChargingLimit:
-    """A limit a user set for a scope (connector 0 = the whole charger)."""
-
-    value: float
-    unit: str  # as the user set it: A or W
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise for persistence."""
-        return {"value": self.value, "unit": self.unit}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ChargingLimit | None:
-        """Restore a persisted limit."""
-        try:
-            unit = str(data["unit"])
-            return cls(float(data["value"]), unit) if unit in ("A", "W") else None
-        except (KeyError, TypeError, ValueError):
-            return None
-
-
-ID_TAG_STATUSES = ("Accepted", "Blocked", "Expired", "Invalid")
-
-
-@dataclass(slots=True)
-class IdTag:
-    """An id tag on the entry's list."""
-
-    id_tag: str
-    status: str = "Accepted"
-    expiry_date: datetime | None = None
-    parent_id_tag: str | None = None
-    name: str | None = None
-    # The chargers the tag may be used on (charge point ids); empty = every charger.
-    charge_point_ids: tuple[str, ...] = ()
-    # At most one open transaction at a time (a second start answers ConcurrentTx).
-    single_transaction: bool = True
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise for persistence."""
-        return {
-            "id_tag": self.id_tag,
-            "status": self.status,
-            "expiry_date": _iso(self.expiry_date),
-            "parent_id_tag": self.parent_id_tag,
-            "name": self.name,
-            "charge_point_ids": list(self.charge_point_ids),
-            "single_transaction": self.single_transaction,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> IdTag:
-        """Restore from persistence."""
-        status = data.get("status") or "Accepted"
-        return cls(
-            id_tag=str(data["id_tag"]),
-            status=status if status in ID_TAG_STATUSES else "Invalid",
-            expiry_date=parse_datetime(data.get("expiry_date")),
-            parent_id_tag=data.get("parent_id_tag") or None,
-            name=data.get("name") or None,
-            charge_point_ids=tuple(str(cp) for cp in data.get("charge_point_ids") or ()),
-            single_transaction=bool(data.get("single_transaction", True)),
-        )
