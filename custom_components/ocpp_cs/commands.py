@@ -51,7 +51,7 @@ async def async_call(
         return await session.call(payload, suppress=False, skip_schema_validation=skip_schema_validation)
     except TimeoutError as err:
         raise error(
-            "timeout", charge_point_id=charge_point_id, action=action, seconds=int(session._response_timeout)
+            "timeout", charge_point_id=charge_point_id, action=action, seconds=int(session.response_timeout)
         ) from err
     except DisconnectedBeforeAnswer as err:
         raise error("disconnected_before_answer", charge_point_id=charge_point_id, action=action) from err

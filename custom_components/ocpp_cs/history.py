@@ -65,8 +65,7 @@ class HistoryKeeper:
         history.restore(await self._store.async_load())
         added = history.reconcile(central.recent_transactions, self.id_tag_name)
         central.seed_energy()
-        # The engine's history takes its one listener as an attribute (it has no method for it yet).
-        history.listener = self._recorded
+        history.set_listener(self._recorded)
         if added:
             _LOGGER.debug("%s: %s stopped sessions added to the history", self.hub.entry.title, added)
             self._writes.schedule()
@@ -76,7 +75,7 @@ class HistoryKeeper:
 
     async def async_flush(self) -> None:
         """Write the history now (the entry unloads, or Home Assistant stops)."""
-        self.history.listener = None
+        self.history.set_listener(None)
         await self._writes.flush()
 
     async def _write(self) -> None:

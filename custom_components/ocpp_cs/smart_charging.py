@@ -144,10 +144,7 @@ class LimitController:
                     and stack_level in (None, self.stack_level_of(charger))
                 )
             if cleared:
-                # The engine has set_limit but no way to drop a limit yet: removed here, announced
-                # as set_limit announces (CentralSystem.clear_limit would do both).
-                del charger.limits[scope]
-                self.hub.central.changed(charge_point_id, scope, frozenset({"limit"}))
+                self.hub.central.clear_limit(charge_point_id, scope)
 
     def supported(self, charge_point_id: str) -> bool:
         """Return False when the charger lacks Smart Charging or refuses every limit."""

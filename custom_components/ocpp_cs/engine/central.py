@@ -74,6 +74,7 @@ class CentralSystem(CentralStore):
         self.set_charger_limits = registry.set_charger_limits
         self.set_relay_settings = registry.set_relay_settings
         self.set_limit = registry.set_limit
+        self.clear_limit = registry.clear_limit
         self.set_quirk_profile = registry.set_quirk_profile
         self.observe_id_tags = registry.observe_id_tags
         self.password_of = credentials.password_of

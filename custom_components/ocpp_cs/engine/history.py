@@ -212,6 +212,10 @@ class TransactionHistory:
         # Called for every record added or replaced (persistence, totals sensors).
         self.listener: HistoryListener | None = None
 
+    def set_listener(self, listener: HistoryListener | None) -> None:
+        """Call `listener` for every record added or replaced (None: nobody)."""
+        self.listener = listener
+
     def __len__(self) -> int:
         """Return the number of sessions kept."""
         return len(self._records)

@@ -274,6 +274,11 @@ class ChargerRegistry:
         self._store.chargers[charge_point_id].limits[connector_id] = limit
         self.changed(charge_point_id, connector_id, frozenset({"limit"}))
 
+    def clear_limit(self, charge_point_id: str, connector_id: int) -> None:
+        """Forget a connector's limit (0: the whole charger): the charger cleared its profile."""
+        if self._store.chargers[charge_point_id].limits.pop(connector_id, None) is not None:
+            self.changed(charge_point_id, connector_id, frozenset({"limit"}))
+
     def observe_id_tags(self, observer: Callable[[], None]) -> Callable[[], None]:
         """Call `observer` after the id tag list changed; return a function that stops it."""
         self._store.id_tag_observers.append(observer)
