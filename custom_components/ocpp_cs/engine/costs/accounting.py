@@ -1,0 +1,216 @@
+"""Session cost accounting: the energy metered in each interval times the price in force then.
+
+Money is `Decimal` throughout: prices come in as exact decimals (see prices.to_decimal), the
+per-interval products are summed unrounded, and the total is rounded once, half up, to the cent
+(`CENT`). Rounding each interval would let a long session drift by a cent per interval.
+
+Energy between two meter readings is spread linearly over the time between them, so a price
+change between two readings splits that energy in proportion to the time on each side. A
+session with only meterStart and meterStop is one such pair.
+
+Replay safety: the ledger is keyed by (charge point id, transaction id). Readings are keyed by
+their timestamp (a repeated reading changes nothing; readings may arrive in any order, they are
+sorted when costed). A stop settles the session once; a replayed or reconstructed stop gets the
+settled result back with `first=False`, and readings after the stop are ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+from typing import Any
+
+from .prices import PriceInterval, to_decimal
+
+CENT = Decimal("0.01")
+_WH_PER_KWH = Decimal(1000)
+
+type SessionKey = tuple[str, int]
+
+
+@dataclass(slots=True)
+class PriceLog:
+    """The prices that were in force, as steps: each price holds from its time until the next one.
+
+    The glue records the price sensor's state whenever it changes (and the fixed price once);
+    a forecast timeline can be added too (its starts become steps).
+    """
+
+    steps: dict[datetime, Decimal] = field(default_factory=dict)
+
+    def record(self, since: datetime, price: Decimal) -> None:
+        """Record that `price` holds from `since` on (the same step twice changes nothing)."""
+        self.steps[since] = price
+
+    def record_timeline(self, timeline: Sequence[PriceInterval]) -> None:
+        """Record a forecast's intervals as steps."""
+        for interval in timeline:
+            self.record(interval.start, interval.price)
+
+    def segments(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, Decimal]]:
+        """Return [start, end) cut at the price changes, each piece with its price.
+
+        Before the first step the first price holds: a session that began just before the
+        first price was seen is costed at that price rather than for free.
+        """
+        if not self.steps or end <= start:
+            return []
+        times = sorted(self.steps)
+        price = self.steps[times[0]]
+        for moment in times:
+            if moment > start:
+                break
+            price = self.steps[moment]
+        pieces = []
+        cursor = start
+        for moment in times:
+            if cursor < moment < end:
+                pieces.append((cursor, moment, price))
+                cursor = moment
+            if moment <= cursor:
+                price = self.steps[moment]
+        pieces.append((cursor, end, price))
+        return pieces
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCost:
+    """What one session cost: the energy cost, the fee, and their total rounded to the cent."""
+
+    energy_wh: Decimal
+    energy_cost: Decimal  # unrounded sum of the intervals
+    fee: Decimal
+    first: bool = True  # False when this is a replayed stop: add nothing to any total
+
+    @property
+    def cost(self) -> Decimal:
+        """Return the session's total, rounded half up to the cent."""
+        return (self.energy_cost + self.fee).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def energy_cost(readings: Mapping[datetime, Decimal], prices: PriceLog) -> Decimal:
+    """Return the unrounded cost of the energy between consecutive readings (Wh registers)."""
+    ordered = sorted(readings.items())
+    total = Decimal(0)
+    for (t0, wh0), (t1, wh1) in pairwise(ordered):
+        delta = wh1 - wh0
+        if delta <= 0:  # a register that went back (a meter swap) delivered nothing we can price
+            continue
+        span = Decimal((t1 - t0).total_seconds())
+        for start, end, price in prices.segments(t0, t1):
+            share = Decimal((end - start).total_seconds()) / span
+            total += delta * share / _WH_PER_KWH * price
+    return total
+
+
+@dataclass(slots=True)
+class _OpenSession:
+    id_tag: str | None
+    readings: dict[datetime, Decimal] = field(default_factory=dict)
+
+
+class CostLedger:
+    """Costs of the sessions of one entry, replay-safe (see the module docstring)."""
+
+    def __init__(self, prices: PriceLog | None = None, fee: Decimal = Decimal(0)) -> None:
+        """Start with the given price log and fixed fee per session."""
+        self.prices = prices if prices is not None else PriceLog()
+        self.fee = fee
+        self._open: dict[SessionKey, _OpenSession] = {}
+        self._settled: dict[SessionKey, SessionCost] = {}
+
+    def start(self, key: SessionKey, at: datetime, meter_start_wh: float | Decimal, id_tag: str | None = None) -> None:
+        """Open a session with its meterStart (a replayed start changes nothing)."""
+        if key in self._settled or key in self._open:
+            return
+        self._open[key] = _OpenSession(id_tag)
+        self.reading(key, at, meter_start_wh)
+
+    def reading(self, key: SessionKey, at: datetime, register_wh: float | Decimal) -> bool:
+        """Add an Energy.Active.Import.Register reading; False when ignored (unknown, settled, seen)."""
+        session = self._open.get(key)
+        value = to_decimal(register_wh)
+        if session is None or value is None or at in session.readings:
+            return False
+        session.readings[at] = value
+        return True
+
+    def running_cost(self, key: SessionKey) -> SessionCost | None:
+        """Return the cost so far of an open session (None when not open)."""
+        session = self._open.get(key)
+        if session is None:
+            return None
+        return self._cost(session.readings, first=True)
+
+    def stop(self, key: SessionKey, at: datetime, meter_stop_wh: float | Decimal) -> SessionCost | None:
+        """Settle a session at its meterStop; a replayed stop returns the settled cost with first=False.
+
+        None when the session was never started here (the glue may then `reconstruct` it).
+        """
+        if (settled := self._settled.get(key)) is not None:
+            return SessionCost(settled.energy_wh, settled.energy_cost, settled.fee, first=False)
+        if key not in self._open:
+            return None
+        self.reading(key, at, meter_stop_wh)
+        session = self._open.pop(key)
+        result = self._cost(session.readings, first=True)
+        self._settled[key] = result
+        return result
+
+    def reconstruct(
+        self, key: SessionKey, readings: Mapping[datetime, float | Decimal], id_tag: str | None = None
+    ) -> SessionCost:
+        """Settle a session from readings recovered elsewhere (history); once only, like `stop`."""
+        if (settled := self._settled.get(key)) is not None:
+            return SessionCost(settled.energy_wh, settled.energy_cost, settled.fee, first=False)
+        self._open.pop(key, None)
+        self._open[key] = _OpenSession(id_tag)
+        for at, value in readings.items():
+            self.reading(key, at, value)
+        result = self._cost(self._open.pop(key).readings, first=True)
+        self._settled[key] = result
+        return result
+
+    def settled(self, key: SessionKey) -> SessionCost | None:
+        """Return a settled session's cost."""
+        return self._settled.get(key)
+
+    def _cost(self, readings: Mapping[datetime, Decimal], *, first: bool) -> SessionCost:
+        values = [readings[at] for at in sorted(readings)]
+        energy = max(Decimal(0), values[-1] - values[0]) if values else Decimal(0)
+        return SessionCost(energy, energy_cost(readings, self.prices), self.fee, first)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the ledger as JSON-able data (Decimals as strings, so nothing is lost)."""
+        return {
+            "open": [
+                {
+                    "key": list(key),
+                    "id_tag": session.id_tag,
+                    "readings": [[at.isoformat(), str(value)] for at, value in sorted(session.readings.items())],
+                }
+                for key, session in self._open.items()
+            ],
+            "settled": [
+                {"key": list(key), "energy_wh": str(c.energy_wh), "energy_cost": str(c.energy_cost), "fee": str(c.fee)}
+                for key, c in self._settled.items()
+            ],
+        }
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Load what `snapshot` returned (replacing nothing already known)."""
+        for item in data.get("settled", []):
+            key = (str(item["key"][0]), int(item["key"][1]))
+            self._settled.setdefault(
+                key, SessionCost(Decimal(item["energy_wh"]), Decimal(item["energy_cost"]), Decimal(item["fee"]))
+            )
+        for item in data.get("open", []):
+            key = (str(item["key"][0]), int(item["key"][1]))
+            if key in self._settled or key in self._open:
+                continue
+            session = self._open[key] = _OpenSession(item.get("id_tag"))
+            for at, value in item.get("readings", []):
+                session.readings[datetime.fromisoformat(at)] = Decimal(value)
