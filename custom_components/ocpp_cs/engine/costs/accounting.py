@@ -67,7 +67,7 @@ class PriceLog:
         pieces = []
         cursor = start
         for moment in times:
-            if cursor < moment < end:
+            if cursor < moment < end and self.steps[moment] != price:
                 pieces.append((cursor, moment, price))
                 cursor = moment
             if moment <= cursor:

@@ -29,9 +29,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from ..site.model import ConnectorInput, Mode
+from .accounting import CENT
 from .prices import PriceInterval
 
 RATE_TOLERANCE = 0.1  # a measured rate that moves by less than this share keeps the plan
@@ -90,7 +91,7 @@ class Plan:
     """The chosen intervals, their expected cost, and whether the target can be met."""
 
     intervals: tuple[PlannedInterval, ...]
-    expected_cost: Decimal | None  # None without a forecast
+    expected_cost: Decimal | None  # to the cent; None without a forecast
     meets_target: bool
     reason: str  # "planned", "no_forecast", "short_forecast", "too_late", "done", "no_rate"
     boundaries: tuple[datetime, ...] = field(default=())  # when the plan must be looked at again
@@ -166,6 +167,7 @@ def make_plan(plan_input: PlanInput) -> Plan:
         intervals = _choose(window, plan_input.rate_kw, capacity)
         reason, meets = "too_late", False
     cost = sum((Decimal(str(i.energy_kwh)) * (i.price or Decimal(0)) for i in intervals), Decimal(0))
+    cost = cost.quantize(CENT, rounding=ROUND_HALF_UP)  # an estimate: the `plan_cost` sensor shows cents
     edges = sorted({moment for i in intervals for moment in (i.start, i.end)})
     return Plan(tuple(intervals), cost, meets, reason, tuple(edges))
 

@@ -133,6 +133,7 @@ def _close(entries: Iterable[tuple[datetime, datetime | None, Decimal]]) -> list
 
 
 def _factor(attributes: Mapping[str, Any], unit: str | None) -> Decimal:
+    """Return the sensor's unit factor; an attribute that is not a string (a broken template) is no unit."""
     unit = unit or attributes.get("unit_of_measurement")
     return unit_factor(unit if isinstance(unit, str) else None, in_cents=attributes.get("price_in_cents") is True)
 
@@ -143,9 +144,7 @@ def parse_forecast(attributes: Mapping[str, Any], unit: str | None = None) -> li
     `unit` is the sensor's unit of measurement (e.g. `EUR/kWh`, `c/kWh`, `EUR/MWh`); the
     attribute `unit_of_measurement`, when present, is used when `unit` is None.
     """
-    factor = unit_factor(
-        unit or attributes.get("unit_of_measurement"), in_cents=attributes.get("price_in_cents") is True
-    )
+    factor = _factor(attributes, unit)
     for names in _LIST_ATTRIBUTES:
         entries = [entry for name in names for entry in _entries(attributes.get(name), factor)]
         if entries:
@@ -158,9 +157,7 @@ def current_price(state: Any, attributes: Mapping[str, Any], unit: str | None = 
     price = to_decimal(state)
     if price is None:
         return None
-    return price * unit_factor(
-        unit or attributes.get("unit_of_measurement"), in_cents=attributes.get("price_in_cents") is True
-    )
+    return price * _factor(attributes, unit)
 
 
 def fixed_timeline(price: Decimal, start: datetime, end: datetime) -> list[PriceInterval]:
