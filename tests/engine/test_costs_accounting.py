@@ -57,6 +57,14 @@ def test_a_price_change_during_the_session_costs_the_interval_sum_to_the_cent() 
     assert result.cost != Decimal("15") * Decimal("0.10")
 
 
+def test_open_since_tells_which_prices_are_still_needed() -> None:
+    ledger = CostLedger(prices())
+    assert ledger.open_since() is None
+    charge(ledger)
+    ledger.start(("cp2", 1), at(30), 0)
+    assert ledger.open_since() == at(0)
+
+
 def test_the_fee_is_added_once_per_session() -> None:
     ledger = CostLedger(prices(), fee=Decimal("1.50"))
     charge(ledger)
@@ -108,8 +116,8 @@ def test_repeated_and_out_of_order_readings_give_the_same_cost() -> None:
     expected = ordered.stop(KEY, at(180), 16000)
 
     shuffled = CostLedger(prices())
-    shuffled.start(KEY, at(0), 1000)
-    shuffled.start(KEY, at(0), 1000)  # a replayed StartTransaction
+    shuffled.start(KEY, at(0), 1000, id_tag="CARD")
+    shuffled.start(KEY, at(0), 1000, id_tag="CARD")  # a replayed StartTransaction
     middle = READINGS[1:-1] * 3  # every reading three times
     random.Random(4).shuffle(middle)
     seen = [shuffled.reading(KEY, at(minute), wh) for minute, wh in middle]
@@ -143,6 +151,27 @@ def test_unknown_sessions_and_reconstruction() -> None:
     assert rebuilt.cost == Decimal("3.30") and rebuilt.first
     assert ledger.reconstruct(KEY, readings).first is False  # a second reconstruction counts nothing
     assert ledger.stop(KEY, at(180), 16000).first is False  # type: ignore[union-attr]
+    assert ledger.tag_cost("CARD") == Decimal("3.30")
+
+    # A session seen in part here (its start and a reading) and completed from the history.
+    ledger.start(("cp1", 8), at(0), 1000, id_tag="CARD")
+    ledger.reading(("cp1", 8), at(40), 5000)
+    merged = ledger.reconstruct(("cp1", 8), {at(80): 9000, at(180): 16000})
+    assert merged.cost == Decimal("3.30") and merged.id_tag == "CARD"
+    assert ledger.tag_cost("CARD") == Decimal("6.60")
+
+
+def test_tag_totals_count_each_session_once() -> None:
+    ledger = CostLedger(prices(), fee=Decimal("0.50"), max_settled=1)
+    for tx in (1, 2):
+        ledger.start(("cp1", tx), at(0), 0, id_tag="COMPANY")
+        ledger.stop(("cp1", tx), at(30), 2000)  # 2 kWh at 0.20 + 0.50
+        ledger.stop(("cp1", tx), at(30), 2000)  # replayed
+    ledger.start(("cp1", 3), at(0), 0)  # no id tag (a free-vend session): in no tag's total
+    ledger.stop(("cp1", 3), at(30), 2000)
+    assert ledger.tag_cost("COMPANY") == Decimal("1.80")
+    assert ledger.tag_cost("GUEST") == 0
+    assert ledger.settled(("cp1", 1)) is None  # only the newest session is remembered here
 
 
 def test_snapshot_and_restore_keep_open_and_settled_sessions() -> None:
@@ -155,6 +184,7 @@ def test_snapshot_and_restore_keep_open_and_settled_sessions() -> None:
     restored = CostLedger(prices())
     restored.restore(data)
     restored.restore(data)  # twice: nothing doubles
+    assert restored.snapshot() == data
     assert restored.stop(("cp1", 8), at(30), 1000).first is False  # type: ignore[union-attr]
     result = restored.stop(KEY, at(180), 16000)
     assert result is not None and result.cost == Decimal("3.30")
@@ -171,3 +201,6 @@ def test_a_forecast_timeline_as_price_log_and_edges() -> None:
     ]
     assert energy_cost({at(0): Decimal(0), at(120): Decimal(2000)}, log) == Decimal("1.5")
     assert energy_cost({}, log) == 0
+    log.record(at(180), Decimal("2"))
+    log.forget_before(at(90))  # an open session started at 11:30: only the price then is kept
+    assert sorted(log.steps) == [at(60), at(180)]

@@ -65,6 +65,37 @@ def test_a_simulated_day_charges_in_the_cheapest_hours_and_meets_the_target_by_d
     assert abs(cost - first.expected_cost) <= Decimal("0.02")
 
 
+def test_a_slower_car_gets_more_hours_and_still_meets_the_target() -> None:
+    """The car takes 7.4 kW (it reports its rate only while charging); the site allows 11.04 kW."""
+    departure = hour(19)
+    planner = Planner()
+    delivered = 0.0
+    charged_hours: set[int] = set()
+    now = hour(5.5)
+    charging = False
+    while now < departure:
+        plan = planner.update(
+            PlanInput(
+                now=now,
+                departure=departure,
+                target_energy_kwh=30,
+                delivered_kwh=delivered,
+                forecast=FORECAST,
+                measured_power_kw=7.4 if charging else None,
+            )
+        )
+        charging = plan.charge_at(now)
+        if charging:
+            delivered += 7.4 / 60
+            charged_hours.add(int((now - NOON).total_seconds() // 3600))
+        now += timedelta(minutes=1)
+    assert delivered >= 30 - 1e-9
+    assert delivered == pytest.approx(30, abs=2 * 7.4 / 60)
+    # Planned at 11.04 kW (02:00-04:43), the rate is learnt when the car first charges at 02:00:
+    # re-planned then, it gets the cheapest hours left (00:00 and 01:00 are past by then).
+    assert charged_hours == {14, 15, 16, 17, 18}  # 0.06, 0.07, 0.08, 0.12, 0.18; 05:00 costs 0.29
+
+
 def test_the_plan_itself() -> None:
     plan = make_plan(PlanInput(now=hour(5.5), departure=hour(19), target_energy_kwh=30, forecast=FORECAST))
     assert [(i.start, i.end) for i in plan.intervals] == [

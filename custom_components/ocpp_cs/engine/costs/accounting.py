@@ -17,7 +17,7 @@ settled result back with `first=False`, and readings after the stop are ignored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
@@ -26,6 +26,7 @@ from typing import Any
 from .prices import PriceInterval, to_decimal
 
 CENT = Decimal("0.01")
+MAX_SETTLED = 10_000  # settled sessions remembered for replays (the history keeps 5000 records)
 _WH_PER_KWH = Decimal(1000)
 
 type SessionKey = tuple[str, int]
@@ -49,6 +50,12 @@ class PriceLog:
         """Record a forecast's intervals as steps."""
         for interval in timeline:
             self.record(interval.start, interval.price)
+
+    def forget_before(self, moment: datetime) -> None:
+        """Drop steps no longer needed: all before `moment` but the one in force at `moment`."""
+        older = sorted(at for at in self.steps if at <= moment)
+        for at in older[:-1]:
+            del self.steps[at]
 
     def segments(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime, Decimal]]:
         """Return [start, end) cut at the price changes, each piece with its price.
@@ -84,6 +91,7 @@ class SessionCost:
     energy_cost: Decimal  # unrounded sum of the intervals
     fee: Decimal
     first: bool = True  # False when this is a replayed stop: add nothing to any total
+    id_tag: str | None = None
 
     @property
     def cost(self) -> Decimal:
@@ -115,12 +123,16 @@ class _OpenSession:
 class CostLedger:
     """Costs of the sessions of one entry, replay-safe (see the module docstring)."""
 
-    def __init__(self, prices: PriceLog | None = None, fee: Decimal = Decimal(0)) -> None:
+    def __init__(
+        self, prices: PriceLog | None = None, fee: Decimal = Decimal(0), max_settled: int = MAX_SETTLED
+    ) -> None:
         """Start with the given price log and fixed fee per session."""
         self.prices = prices if prices is not None else PriceLog()
         self.fee = fee
+        self._max_settled = max_settled
         self._open: dict[SessionKey, _OpenSession] = {}
         self._settled: dict[SessionKey, SessionCost] = {}
+        self._tag_costs: dict[str, Decimal] = {}
 
     def start(self, key: SessionKey, at: datetime, meter_start_wh: float | Decimal, id_tag: str | None = None) -> None:
         """Open a session with its meterStart (a replayed start changes nothing)."""
@@ -143,7 +155,7 @@ class CostLedger:
         session = self._open.get(key)
         if session is None:
             return None
-        return self._cost(session.readings, first=True)
+        return self._cost(session)
 
     def stop(self, key: SessionKey, at: datetime, meter_stop_wh: float | Decimal) -> SessionCost | None:
         """Settle a session at its meterStop; a replayed stop returns the settled cost with first=False.
@@ -151,37 +163,52 @@ class CostLedger:
         None when the session was never started here (the glue may then `reconstruct` it).
         """
         if (settled := self._settled.get(key)) is not None:
-            return SessionCost(settled.energy_wh, settled.energy_cost, settled.fee, first=False)
+            return replace(settled, first=False)
         if key not in self._open:
             return None
         self.reading(key, at, meter_stop_wh)
-        session = self._open.pop(key)
-        result = self._cost(session.readings, first=True)
-        self._settled[key] = result
-        return result
+        return self._settle(key, self._open.pop(key))
 
     def reconstruct(
         self, key: SessionKey, readings: Mapping[datetime, float | Decimal], id_tag: str | None = None
     ) -> SessionCost:
-        """Settle a session from readings recovered elsewhere (history); once only, like `stop`."""
+        """Settle a session from readings recovered elsewhere (history), with any seen here; once only."""
         if (settled := self._settled.get(key)) is not None:
-            return SessionCost(settled.energy_wh, settled.energy_cost, settled.fee, first=False)
-        self._open.pop(key, None)
-        self._open[key] = _OpenSession(id_tag)
+            return replace(settled, first=False)
+        self._open.setdefault(key, _OpenSession(id_tag))
         for at, value in readings.items():
             self.reading(key, at, value)
-        result = self._cost(self._open.pop(key).readings, first=True)
-        self._settled[key] = result
-        return result
+        return self._settle(key, self._open.pop(key))
 
     def settled(self, key: SessionKey) -> SessionCost | None:
         """Return a settled session's cost."""
         return self._settled.get(key)
 
-    def _cost(self, readings: Mapping[datetime, Decimal], *, first: bool) -> SessionCost:
+    def tag_cost(self, id_tag: str) -> Decimal:
+        """Return what an id tag's settled sessions cost in all (each session once, to the cent)."""
+        return self._tag_costs.get(id_tag, Decimal(0))
+
+    def open_since(self) -> datetime | None:
+        """Return the first reading of the oldest open session (prices before it are not needed)."""
+        firsts = [min(session.readings) for session in self._open.values() if session.readings]
+        return min(firsts, default=None)
+
+    def _settle(self, key: SessionKey, session: _OpenSession) -> SessionCost:
+        result = self._cost(session)
+        self._settled[key] = result
+        if session.id_tag is not None:
+            self._tag_costs[session.id_tag] = self.tag_cost(session.id_tag) + result.cost
+        # Only the newest sessions are remembered: a stop is replayed within hours (a charger's
+        # offline queue), and the history's own record stops older replays.
+        while len(self._settled) > self._max_settled:
+            del self._settled[next(iter(self._settled))]
+        return result
+
+    def _cost(self, session: _OpenSession) -> SessionCost:
+        readings = session.readings
         values = [readings[at] for at in sorted(readings)]
         energy = max(Decimal(0), values[-1] - values[0]) if values else Decimal(0)
-        return SessionCost(energy, energy_cost(readings, self.prices), self.fee, first)
+        return SessionCost(energy, energy_cost(readings, self.prices), self.fee, True, session.id_tag)
 
     def snapshot(self) -> dict[str, Any]:
         """Return the ledger as JSON-able data (Decimals as strings, so nothing is lost)."""
@@ -195,22 +222,29 @@ class CostLedger:
                 for key, session in self._open.items()
             ],
             "settled": [
-                {"key": list(key), "energy_wh": str(c.energy_wh), "energy_cost": str(c.energy_cost), "fee": str(c.fee)}
-                for key, c in self._settled.items()
+                {
+                    "key": list(key),
+                    "id_tag": cost.id_tag,
+                    "energy_wh": str(cost.energy_wh),
+                    "energy_cost": str(cost.energy_cost),
+                    "fee": str(cost.fee),
+                }
+                for key, cost in self._settled.items()
             ],
+            "tag_costs": {tag: str(cost) for tag, cost in self._tag_costs.items()},
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
-        """Load what `snapshot` returned (replacing nothing already known)."""
+        """Load what `snapshot` returned into an empty ledger (a second load changes nothing)."""
+        if self._open or self._settled or self._tag_costs:
+            return
         for item in data.get("settled", []):
             key = (str(item["key"][0]), int(item["key"][1]))
-            self._settled.setdefault(
-                key, SessionCost(Decimal(item["energy_wh"]), Decimal(item["energy_cost"]), Decimal(item["fee"]))
+            self._settled[key] = SessionCost(
+                Decimal(item["energy_wh"]), Decimal(item["energy_cost"]), Decimal(item["fee"]), True, item.get("id_tag")
             )
         for item in data.get("open", []):
-            key = (str(item["key"][0]), int(item["key"][1]))
-            if key in self._settled or key in self._open:
-                continue
-            session = self._open[key] = _OpenSession(item.get("id_tag"))
+            session = self._open[(str(item["key"][0]), int(item["key"][1]))] = _OpenSession(item.get("id_tag"))
             for at, value in item.get("readings", []):
                 session.readings[datetime.fromisoformat(at)] = Decimal(value)
+        self._tag_costs = {tag: Decimal(cost) for tag, cost in data.get("tag_costs", {}).items()}

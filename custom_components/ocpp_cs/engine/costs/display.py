@@ -16,6 +16,7 @@ configuration key `CustomDisplayCostAndPrice`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -90,6 +91,6 @@ def final_cost(transaction_id: int, cost: Decimal, energy_kwh: Decimal, currency
     )
 
 
-def supports_cost_display(configuration: dict[str, str]) -> bool:
+def supports_cost_display(configuration: Mapping[str, str]) -> bool:
     """Return True when a charger's configuration says it shows cost (a key set to true or 1)."""
     return any(configuration.get(key, "").strip().lower() in ("true", "1") for key in SUPPORT_KEYS)

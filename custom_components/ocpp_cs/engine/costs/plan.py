@@ -179,28 +179,38 @@ class Planner:
         """Start with no plan."""
         self._input: PlanInput | None = None
         self._plan: Plan | None = None
+        self._measured: float | None = None
 
     def update(self, plan_input: PlanInput) -> Plan:
-        """Return the plan for these inputs, re-planning when they changed or a boundary passed."""
-        if self._plan is None or self._input is None or self._changed(self._input, plan_input):
+        """Return the plan for these inputs, re-planning when they changed or a boundary passed.
+
+        A car that is not charging (paused by the plan) reports no rate: the rate it last
+        charged at holds until it charges again, or the plan would flip between two rates.
+        """
+        if plan_input.measured_power_kw is not None and plan_input.measured_power_kw > 0:
+            self._measured = plan_input.measured_power_kw
+        elif self._measured is not None:
+            plan_input = replace(plan_input, measured_power_kw=self._measured)
+        if self._plan is None or self._input is None or _changed(self._input, self._plan, plan_input):
             self._input, self._plan = plan_input, make_plan(plan_input)
         return self._plan
 
-    def _changed(self, old: PlanInput, new: PlanInput) -> bool:
-        assert self._plan is not None
-        if any(old.now < boundary <= new.now for boundary in self._plan.boundaries):
-            return True
-        if (old.departure, old.target_energy_kwh, old.allowed_current, old.phases, old.voltage) != (
-            new.departure,
-            new.target_energy_kwh,
-            new.allowed_current,
-            new.phases,
-            new.voltage,
-        ):
-            return True
-        if tuple(old.forecast) != tuple(new.forecast):
-            return True
-        return abs(new.rate_kw - old.rate_kw) > RATE_TOLERANCE * max(old.rate_kw, 1e-9)
+
+def _changed(old: PlanInput, plan: Plan, new: PlanInput) -> bool:
+    """Return True when `new` calls for a new plan (an input changed, or a planned interval began or ended)."""
+    if any(old.now < boundary <= new.now for boundary in plan.boundaries):
+        return True
+    if (old.departure, old.target_energy_kwh, old.allowed_current, old.phases, old.voltage) != (
+        new.departure,
+        new.target_energy_kwh,
+        new.allowed_current,
+        new.phases,
+        new.voltage,
+    ):
+        return True
+    if tuple(old.forecast) != tuple(new.forecast):
+        return True
+    return abs(new.rate_kw - old.rate_kw) > RATE_TOLERANCE * max(old.rate_kw, 1e-9)
 
 
 def steer_plan(connector: ConnectorInput, plan: Plan, now: datetime) -> ConnectorInput:
