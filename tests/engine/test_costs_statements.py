@@ -39,6 +39,7 @@ RECORDS = [
     record(7, "COMPANY", None, 3.0, None),  # still running
     {"transaction_id": "x", "stop": "2026-12-05T00:00:00+00:00"},  # not a session
     {"transaction_id": 8, "stop": "soon"},
+    {"transaction_id": 10, "id_tag": "GUEST", "stop": datetime(2027, 1, 2), "energy": 1},  # naive: UTC, January
     {"transaction_id": 9, "id_tag": "GUEST", "stop": "2026-12-13T00:00:00+00:00"},  # no energy recorded
     {
         "charge_point_id": "cp2",

@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 import csv
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 import io
 from typing import Any
 
+from ..util import parse_datetime
 from .accounting import CENT
 from .prices import to_decimal
 
@@ -92,14 +93,10 @@ class Statement:
 
 
 def _moment(value: Any) -> datetime | None:
+    """Return a record's time; naive ones are UTC, as the engine's own timestamps (util.parse_datetime)."""
     if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_datetime(value) if isinstance(value, str) else None
 
 
 def _energy_kwh(record: Mapping[str, Any]) -> Decimal:
