@@ -15,7 +15,9 @@ from custom_components.ocpp_cs.engine.costs import (
     make_plan,
     steer_plan,
 )
-from custom_components.ocpp_cs.engine.site import ConnectorInput, Mode
+from custom_components.ocpp_cs.engine.site import ConnectorInput, Mode, SiteConfig, SiteDecision
+
+from .site_harness import Site, connector
 
 NOON = datetime(2026, 12, 4, 12, tzinfo=UTC)
 # A winter day-ahead curve from noon to noon: evening peak, cheap night, morning peak (EUR/kWh).
@@ -185,3 +187,43 @@ def test_steering_a_plan_connector() -> None:
     assert steer_plan(connector, plan, hour(5.5)).mode is Mode.OFF
     steered = steer_plan(connector, plan, hour(14))
     assert steered.mode is Mode.FAST and steered.priority == 7
+
+
+def test_the_site_controller_charges_a_plan_connector_in_its_intervals_and_the_fuse_still_wins() -> None:
+    site = Site(SiteConfig(main_fuse_current=25, margin=1), connector("p", Mode.OFF, max_current=16))
+    site.house = [12.0] * 3
+    start = hour(13.5)  # 01:30; the controller's clock counts seconds from here
+
+    def follow_plan(plan: Plan) -> SiteDecision:
+        moment = start + timedelta(seconds=site.now + 1)
+        site.set("p", mode=steer_plan(site.connectors[("p", 1)], plan, moment).mode)
+        return site.step()
+
+    plan = make_plan(PlanInput(now=start, departure=hour(19), target_energy_kwh=5, forecast=FORECAST))
+    assert plan.intervals[0].start == hour(15)  # 03:00, the cheapest hour
+    follow_plan(plan)
+    assert site.limit("p") == 0.0  # not yet: paused until 03:00
+
+    site.now = 1.5 * 3600 - 1  # 03:00
+    result = follow_plan(plan)
+    assert site.limit("p") == 12.0  # charging, but only what the fuse leaves: 25 - 1 - 12 A
+    target = result.targets[("p", 1)]
+    assert target.fuse_limited
+    # Re-planned with the current the site allows: 12 A on three phases, 8.28 kW.
+    replanned = Planner().update(
+        PlanInput(now=start, departure=hour(19), target_energy_kwh=5, forecast=FORECAST, allowed_current=target.limit)
+    )
+    assert replanned.intervals[0].end == hour(15) + timedelta(hours=5 / 8.28)
+
+    site.house = [20.0] * 3  # the oven: the fuse lowers the plan's connector like any other
+    follow_plan(plan)
+    assert site.limit("p") == 0.0  # 4 A left is below the 6 A minimum: paused
+
+    site.house = [12.0] * 3
+    site.run(400)  # the oven is off: back after the controller's fuse hold (300 s) and raise delay
+    assert site.limit("p") == 12.0
+    assert site.now < 1.5 * 3600 + 5 / 11.04 * 3600  # still in the planned interval
+
+    site.now = 1.5 * 3600 + 5 / 11.04 * 3600  # the planned interval ends
+    follow_plan(plan)
+    assert site.limit("p") == 0.0
