@@ -53,6 +53,11 @@ class ProfileSender:
         # Seconds from a grid sensor update to its SetChargingProfile (the benchmark reads them).
         self.reaction_times: list[float] = []
 
+    @property
+    def idle(self) -> bool:
+        """Return True when nothing is on its way to a charger."""
+        return not self._sending
+
     def stop(self) -> None:
         """Send nothing more."""
         self.stopped = True
