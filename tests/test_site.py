@@ -60,7 +60,7 @@ def profiles(cp: ControlCharger, profile_id: int) -> list[dict[str, Any]]:
 
 def limits(cp: ControlCharger, profile_id: int = STEERING) -> list[float]:
     """Return the limits of the profiles with this id the charger got, oldest first."""
-    return [p["charging_schedule"]["charging_schedule_period"][0]["limit"] for p in profiles(cp, profile_id)]
+    return [float(p["charging_schedule"]["charging_schedule_period"][0]["limit"]) for p in profiles(cp, profile_id)]
 
 
 def site_requests(cp: ControlCharger) -> list[tuple[str, dict[str, Any]]]:
@@ -346,3 +346,46 @@ async def test_min_current_is_a_charger_setting(hass: HomeAssistant, setup_entry
         assert central.chargers["CP-1"].min_current == 8.0
         stored = next(c for c in central.snapshot()["chargers"] if c["charge_point_id"] == "CP-1")
         assert stored["min_current"] == 8.0
+
+
+async def test_solar_starts_after_the_start_delay_and_pauses_after_the_stop_delay(
+    hass: HomeAssistant, setup_entry: EntryFactory, freezer: FrozenDateTimeFactory
+) -> None:
+    def power(watts: float) -> None:
+        hass.states.async_set("sensor.grid_power", str(watts / 1000), {"unit_of_measurement": "kW"})
+
+    power(-5000)  # 5 kW of export: a three-phase minimum (6 A x 230 V x 3 = 4140 W) fits
+    entry = await setup_entry(main_fuse_current=25, grid_power_entity="sensor.grid_power")
+    sender = runtime_of(entry).site.sender
+    async with charger(port_of(entry), "CP-1", cls=SiteCharger) as cp:
+        assert isinstance(cp, SiteCharger)
+        await plugged_in(hass, entry, cp)
+        await set_mode(hass, "CP-1", "solar")
+        # Taken over paused: it starts only once the surplus has lasted.
+        await settle(lambda: bool(limits(cp)) and sender.idle, "the first site limit")
+        assert limits(cp) == [0.0]
+
+        async def minutes(count: float, watts: float) -> None:
+            for _ in range(int(count * 6)):
+                freezer.tick(timedelta(seconds=10))
+                power(watts)
+                async_fire_time_changed(hass)
+                for _ in range(200):
+                    await asyncio.sleep(0)
+                await settle(lambda: sender.idle, "answers")
+
+        await minutes(0.5, -5000)
+        assert limits(cp) == [0.0]
+        await minutes(1, -5000)
+        assert limits(cp)[-1] == 7.2  # 5000 W / 690 W per A, down to 0.1 A
+        # The meter now shows the car's 4968 W less export: the surplus is what it was.
+        await minutes(1 / 6, -32)
+        assert float(state(hass, f"{entry.entry_id}_site_surplus_power")) == 5000.0
+        assert float(state(hass, f"{entry.entry_id}_site_charging_power")) == 4968.0
+
+        # A cloud: the house imports 1 kW with the car at 7.2 A. The surplus (3968 W) no longer
+        # gives the minimum; it holds the minimum for the stop delay, then pauses.
+        await minutes(4, 1000)
+        assert 0.0 not in limits(cp)[1:]
+        await minutes(1.5, 1000)
+        assert limits(cp)[-1] == 0.0

@@ -146,18 +146,20 @@ class ProfileSender:
     def release(self, key: Key) -> None:
         """Give a connector back to the user: remove the site's profiles, send the user's limit again."""
         self._pending.pop(key, None)
-        task = self._sending.pop(key, None)
-        if task is not None:
-            task.cancel()
-        self._in_flight.pop(key, None)
+        # Not cancelled: a profile on its way may be installed whatever we do; cleared after it.
+        task = self._sending.get(key)
         self.sent.pop(key, None)
-        if key not in self._based:
-            return  # the controller never got a profile to it
+        if key not in self._based and task is None:
+            return  # the controller never sent it a profile
         self._based.discard(key)
-        self.hass.async_create_background_task(self._clear(key), f"{DOMAIN} site release {key[0]}/{key[1]}")
+        self.hass.async_create_background_task(self._clear(key, task), f"{DOMAIN} site release {key[0]}/{key[1]}")
 
-    async def _clear(self, key: Key) -> None:
+    async def _clear(self, key: Key, sending: asyncio.Task[None] | None) -> None:
         charge_point_id, connector_id = key
+        if sending is not None:
+            await asyncio.wait((sending,))
+            self._based.discard(key)
+            self.sent.pop(key, None)
         charger = self.hub.central.chargers.get(charge_point_id)
         if charger is None or not charger.supports(PROFILE_SMART_CHARGING):
             return
