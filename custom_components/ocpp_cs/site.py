@@ -290,33 +290,36 @@ class SiteManager:
             listener()
 
     def _inputs(self, wall: datetime) -> list[ConnectorInput]:
-        """Return every connector the controller may steer now (connected chargers that take profiles)."""
+        """Return every connector the controller steers now (of connected chargers that take profiles).
+
+        From the modes set, not from every charger: a site of many chargers, few of them
+        steered, costs a sensor update only those few.
+        """
         inputs = []
-        for charger in self.hub.central.chargers.values():
-            if not charger.accepted or not charger.connected or not self.limits.supported(charger.charge_point_id):
+        chargers = self.hub.central.chargers
+        for key, mode in sorted(self.modes.items()):
+            charge_point_id, connector_id = key
+            charger = chargers.get(charge_point_id)
+            connector = charger.connectors.get(connector_id) if charger is not None else None
+            if mode is Mode.MANUAL or charger is None or connector is None:
                 continue
-            for connector_id, connector in charger.connectors.items():
-                if connector_id == 0:
-                    continue
-                key = (charger.charge_point_id, connector_id)
-                mode = self.mode(*key)
-                if mode is Mode.MANUAL:
-                    continue
-                inputs.append(
-                    ConnectorInput(
-                        charge_point_id=charger.charge_point_id,
-                        connector_id=connector_id,
-                        mode=mode,
-                        priority=self.priority(*key),
-                        min_current=charger.min_current,
-                        max_current=charger.max_current,
-                        wired_phases=tuple(range(1, charger.phases + 1)),
-                        can_switch_phases=charger.quirks.phase_switching,
-                        measured_current=_measured_current(charger, connector, wall),
-                        sent=self.sender.sent.get(key),
-                        vehicle_connected=connector.transaction is not None or connector.status in PLUGGED_IN,
-                    )
+            if not charger.accepted or not charger.connected or not self.limits.supported(charge_point_id):
+                continue
+            inputs.append(
+                ConnectorInput(
+                    charge_point_id=charge_point_id,
+                    connector_id=connector_id,
+                    mode=mode,
+                    priority=self.priority(*key),
+                    min_current=charger.min_current,
+                    max_current=charger.max_current,
+                    wired_phases=tuple(range(1, charger.phases + 1)),
+                    can_switch_phases=charger.quirks.phase_switching,
+                    measured_current=_measured_current(charger, connector, wall),
+                    sent=self.sender.sent.get(key),
+                    vehicle_connected=connector.transaction is not None or connector.status in PLUGGED_IN,
                 )
+            )
         return inputs
 
     def _grid(self) -> GridReading | None:
