@@ -3,11 +3,11 @@
 Not part of the suite (the file name does not start with `test_`). Home Assistant with one
 ocpp_cs entry (a 25 A fuse for two chargers, more for more; three grid current sensors) and N
 simulated chargers connected over real WebSockets on 127.0.0.1, all in fast mode. Each round
-the house load jumps so far above the fuse that no charger's minimum fits: every charger must get a pause at that sensor update.
-The time from the state write to each charger's receipt of its SetChargingProfile is one
-sample (the chargers run in the same process and loop: their own handling counts too). Then the
-load falls back, the Site options are touched (a new controller, without the fuse hold) and the
-chargers resume before the next round.
+the house load jumps so far above the fuse that no charger's minimum fits: every charger must
+get a pause at that sensor update. The time from the state write to each charger's receipt of
+its SetChargingProfile is one sample (the chargers run in the same process and loop: their own
+handling counts too). Then the load falls back, the Site options are touched (a new
+controller, without the fuse hold) and the chargers resume before the next round.
 """
 
 from __future__ import annotations
