@@ -22,7 +22,7 @@ from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .control_charger import ControlCharger
 from .flow_helpers import configure, form_values, options_step
-from .helpers import entity_id, state, wait_for
+from .helpers import entity_id, sampled, state, wait_for
 from .test_control import booted
 
 GRID = ("sensor.grid_l1", "sensor.grid_l2", "sensor.grid_l3")
@@ -389,3 +389,39 @@ async def test_solar_starts_after_the_start_delay_and_pauses_after_the_stop_dela
         assert 0.0 not in limits(cp)[1:]
         await minutes(1.5, 1000)
         assert limits(cp)[-1] == 0.0
+
+
+async def test_what_the_chargers_measure_and_every_grid_sensor_count(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    grid(hass, 5, 5, 5)
+    hass.states.async_set("sensor.grid_power", "-1000", {"unit_of_measurement": "W"})
+    entry = await setup_entry(**SITE, grid_power_entity="sensor.grid_power")
+    issue_id = grid_stale_issue_id(entry.entry_id)
+    site = runtime_of(entry).site
+    async with charger(port_of(entry), "CP-1", cls=SiteCharger) as cp:
+        assert isinstance(cp, SiteCharger)
+        await plugged_in(hass, entry, cp)
+        await set_mode(hass, "CP-1", "fast")
+        await wait_for(lambda: bool(limits(cp)) and site.sender.idle, what="the first site limit")
+        # Assumed to draw its limit until it says what it draws: 19 A on three phases (the site
+        # sensors show the controller's last step: the grid's next report).
+        grid(hass, 24, 24, 24)
+        await hass.async_block_till_done()
+        assert float(state(hass, f"{entry.entry_id}_site_charging_power")) == 19 * 3 * 230
+        currents = [sampled("10", "Current.Import", "A", phase=phase) for phase in ("L1", "L2", "L3")]
+        await cp.meter(1, currents)
+        await wait_for(
+            lambda: state(hass, f"{entry.entry_id}_site_charging_power") == str(10.0 * 3 * 230),
+            what="the measured draw",
+        )
+        for broken in ("unavailable", "n/a"):
+            hass.states.async_set("sensor.grid_power", broken, {"unit_of_measurement": "W"})
+            await wait_for(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None, what="issue")
+            hass.states.async_set("sensor.grid_power", "-1000", {"unit_of_measurement": "W"})
+            await wait_for(lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None, what="no issue")
+        hass.states.async_set("sensor.grid_power", "-0.001", {"unit_of_measurement": "MW"})
+        await hass.async_block_till_done()
+        assert site.decision is not None and site.decision.surplus_power == 1000.0
+    # The charger went away: what it held is forgotten (it may come back without its profiles).
+    await wait_for(lambda: not site.sender.sent, what="the charger forgotten")
