@@ -238,7 +238,7 @@ class SiteManager:
     @callback
     def _grid_updated(self, event: Event[Any]) -> None:
         # At once, not soon: a lowering for the fuse goes out at the update that shows it.
-        self.step(grid_event_at=self.hass.loop.time())
+        self.step()
 
     @callback
     def _tick(self, _now: datetime) -> None:
@@ -268,7 +268,7 @@ class SiteManager:
     # --- the step -------------------------------------------------------------------------
 
     @callback
-    def step(self, grid_event_at: float | None = None) -> None:
+    def step(self) -> None:
         """Decide with what is known now and send what the controller says."""
         if self._stopped:
             return
@@ -285,7 +285,7 @@ class SiteManager:
         self.decision = decision
         self._set_stale(decision.grid_stale)
         for connector_decision in decision.decisions:
-            self.sender.send(connector_decision, wall, grid_event_at)
+            self.sender.send(connector_decision, wall)
         for listener in self.listeners:
             listener()
 

@@ -50,8 +50,6 @@ class ProfileSender:
         self._in_flight: dict[Key, ConnectorDecision] = {}
         self._pending: dict[Key, ConnectorDecision] = {}
         self.stopped = False
-        # Seconds from a grid sensor update to its SetChargingProfile (the benchmark reads them).
-        self.reaction_times: list[float] = []
 
     @property
     def idle(self) -> bool:
@@ -70,7 +68,7 @@ class ProfileSender:
             self._based.discard(key)
             self.sent.pop(key, None)
 
-    def send(self, decision: ConnectorDecision, wall: datetime, grid_event_at: float | None) -> None:
+    def send(self, decision: ConnectorDecision, wall: datetime) -> None:
         """Send a decision now, or after the one on its way to the same connector (newest wins)."""
         key = decision.key
         if key in self._sending:
@@ -81,7 +79,7 @@ class ProfileSender:
             return
         self._in_flight[key] = decision
         self._sending[key] = self.hass.async_create_background_task(
-            self._carry_out(decision, wall, grid_event_at), f"{DOMAIN} site {key[0]}/{key[1]}"
+            self._carry_out(decision, wall), f"{DOMAIN} site {key[0]}/{key[1]}"
         )
 
     def _failsafe(self, charger: ChargerState) -> FailSafe:
@@ -93,10 +91,10 @@ class ProfileSender:
             stack_level_zero=charger.quirks.stack_level_zero,
         )
 
-    async def _carry_out(self, decision: ConnectorDecision, wall: datetime, grid_event_at: float | None) -> None:
+    async def _carry_out(self, decision: ConnectorDecision, wall: datetime) -> None:
         key = decision.key
         try:
-            await self._set_profiles(decision, wall, grid_event_at)
+            await self._set_profiles(decision, wall)
         except HomeAssistantError as err:
             _LOGGER.warning("%s: site limit of connector %s not set: %s", key[0], key[1], err)
         finally:
@@ -104,40 +102,48 @@ class ProfileSender:
             self._in_flight.pop(key, None)
         newer = self._pending.pop(key, None)
         if newer is not None and not self.stopped and self._steered(key):
-            self.send(newer, dt_util.utcnow(), None)
+            self.send(newer, dt_util.utcnow())
 
-    async def _set_profiles(self, decision: ConnectorDecision, wall: datetime, grid_event_at: float | None) -> None:
-        """The base profile once, the steering profile, and the running transaction's TxProfile."""
+    async def _set_profiles(self, decision: ConnectorDecision, wall: datetime) -> None:
+        """The base profile once, the steering profile, and the running transaction's TxProfile.
+
+        A lowering for the fuse goes first where it takes effect: the running transaction's
+        TxProfile (it overrides every TxDefaultProfile), then the steering profile; the base
+        profile (at most the fallback) can follow.
+        """
         charge_point_id, connector_id = key = decision.key
         charger = self.hub.central.chargers[charge_point_id]
         failsafe = self._failsafe(charger)
         first = key not in self._based
+        connector = charger.connectors.get(connector_id)
+        transaction = connector.transaction if connector is not None else None
+        # Many chargers apply TxDefaultProfiles to new transactions only, and the user's manual
+        # limit sets a TxProfile: the running transaction gets the limit as its TxProfile too.
+        tx_payload = (
+            failsafe.transaction_profile(decision, transaction.transaction_id, wall) if transaction else None
+        )
         if decision.urgent:
-            # The fuse first: the base profile (at most the fallback) can follow.
+            await self._set_tx_profile(charge_point_id, tx_payload)
             await self._set_profile(charge_point_id, failsafe.steering_profile(decision, wall))
-            self._note_reaction(grid_event_at)
         if first:
             await self._set_profile(charge_point_id, failsafe.base_profile(connector_id))
             self._based.add(key)
         if not decision.urgent or (first and not failsafe.stacked):
             # Without stacking the base profile replaced the steering one: sent (again) after it.
             await self._set_profile(charge_point_id, failsafe.steering_profile(decision, wall))
-            self._note_reaction(grid_event_at)
         self.sent[key] = SentLimit(limit=decision.limit, phases=decision.phases, at=wall.timestamp())
-        connector = charger.connectors.get(connector_id)
-        transaction = connector.transaction if connector is not None else None
-        if transaction is not None:
-            # A TxProfile overrides every TxDefaultProfile (the user's manual limit sets one),
-            # and many chargers apply TxDefaultProfiles to new transactions only.
-            payload = failsafe.transaction_profile(decision, transaction.transaction_id, wall)
-            try:
-                await self._set_profile(charge_point_id, payload)
-            except HomeAssistantError as err:
-                _LOGGER.info("%s: site TxProfile of connector %s not set: %s", charge_point_id, connector_id, err)
+        if not decision.urgent:
+            await self._set_tx_profile(charge_point_id, tx_payload)
 
-    def _note_reaction(self, grid_event_at: float | None) -> None:
-        if grid_event_at is not None:
-            self.reaction_times.append(self.hass.loop.time() - grid_event_at)
+    async def _set_tx_profile(self, charge_point_id: str, payload: dict[str, Any] | None) -> None:
+        """Send a transaction's TxProfile; a refusal is logged (the TxDefaultProfile still holds)."""
+        if payload is None:
+            return
+        try:
+            await self._set_profile(charge_point_id, payload)
+        except HomeAssistantError as err:
+            connector_id = payload["connector_id"]
+            _LOGGER.info("%s: site TxProfile of connector %s not set: %s", charge_point_id, connector_id, err)
 
     async def _set_profile(self, charge_point_id: str, payload: dict[str, Any]) -> None:
         result = await commands.async_call(self.hub, charge_point_id, call.SetChargingProfile(**payload))
