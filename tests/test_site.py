@@ -425,3 +425,26 @@ async def test_what_the_chargers_measure_and_every_grid_sensor_count(
         assert site.decision is not None and site.decision.surplus_power == 1000.0
     # The charger went away: what it held is forgotten (it may come back without its profiles).
     await wait_for(lambda: not site.sender.sent, what="the charger forgotten")
+
+
+async def test_a_fuse_lowering_reaches_the_running_transaction_first(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    grid(hass, 5, 5, 5)
+    entry = await setup_entry(**SITE)
+    sender = runtime_of(entry).site.sender
+    async with charger(port_of(entry), "CP-1", cls=SiteCharger) as cp:
+        assert isinstance(cp, SiteCharger)
+        await plugged_in(hass, entry, cp)
+        await cp.start_transaction(1, "CARD", 1000)
+        await cp.status(1, "Charging")
+        await set_mode(hass, "CP-1", "fast")
+        await wait_for(lambda: bool(profiles(cp, TRANSACTION)) and sender.idle, what="the first site limits")
+        seen = len(cp.received)
+        # The house takes 21 A on L1 besides the car's 19 A: 3 A are left, below the minimum.
+        grid(hass, 40, 24, 24)
+        await wait_for(lambda: len(profiles(cp, TRANSACTION)) == 2 and sender.idle, what="the lowering")
+        sent = [request["profile"] for name, request in cp.received[seen:] if name == "SetChargingProfile"]
+        # The TxProfile is what limits a running transaction: it goes first.
+        assert [p["charging_profile_id"] for p in sent] == [TRANSACTION, STEERING]
+        assert [float(p["charging_schedule"]["charging_schedule_period"][0]["limit"]) for p in sent] == [0.0, 0.0]
