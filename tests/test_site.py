@@ -9,9 +9,10 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.ocpp_cs.const import DOMAIN
@@ -448,3 +449,20 @@ async def test_a_fuse_lowering_reaches_the_running_transaction_first(
         # The TxProfile is what limits a running transaction: it goes first.
         assert [p["charging_profile_id"] for p in sent] == [TRANSACTION, STEERING]
         assert [float(p["charging_schedule"]["charging_schedule_period"][0]["limit"]) for p in sent] == [0.0, 0.0]
+
+
+async def test_no_repair_issue_while_home_assistant_starts(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    # The grid sensors' integration has not loaded yet.
+    hass.set_state(CoreState.starting)
+    entry = await setup_entry(**SITE)
+    issue_id = grid_stale_issue_id(entry.entry_id)
+    site = runtime_of(entry).site
+    assert site.decision is not None and site.decision.grid_stale
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    hass.set_state(CoreState.running)
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=6))
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    grid(hass, 5, 5, 5)
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None

@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
-from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, State, callback
+from homeassistant.core import CALLBACK_TYPE, CoreState, Event, HomeAssistant, State, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_state_change_event,
@@ -349,7 +349,9 @@ class SiteManager:
     @callback
     def _set_stale(self, stale: bool) -> None:
         """Raise the repair issue while the grid measurement is missing or old; clear it after."""
-        if stale == self._stale:
+        if stale == self._stale or (stale and self.hass.state is not CoreState.running):
+            # While Home Assistant starts, the grid sensors' integration may not have loaded yet:
+            # the fallback goes out, the issue waits for a step after the start.
             return
         self._stale = stale
         issue_id = grid_stale_issue_id(self.hub.entry.entry_id)
