@@ -16,6 +16,7 @@ from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.ocpp_cs.const import DOMAIN
+from custom_components.ocpp_cs.diagnostics import async_get_config_entry_diagnostics
 from custom_components.ocpp_cs.engine.site import Mode
 from custom_components.ocpp_cs.site import grid_stale_issue_id
 
@@ -132,6 +133,12 @@ async def test_two_chargers_share_the_fuse_and_follow_the_house_load(
         # 25 A fuse - 1 A margin - 5 A house: 19 A per phase. Minimums first, the rest to the
         # higher priority.
         await wait_for(lambda: (limits(cp1)[-1], limits(cp2)[-1]) == (6.0, 13.0), what="the priorities' shares")
+        await wait_for(lambda: runtime_of(entry).site.sender.idle, what="the answers")
+        site = (await async_get_config_entry_diagnostics(hass, entry))["site"]
+        assert site["enabled"] is True and site["grid_stale"] is False
+        assert site["connectors"]["CP-2/1"]["mode"] == "fast"
+        assert site["connectors"]["CP-2/1"]["priority"] == 7
+        assert site["connectors"]["CP-2/1"]["sent"]["limit"] == 13.0
         assert state(hass, f"{entry.entry_id}_site_headroom_current") == "20.0"
 
         # The house takes 15 A on L1 (the meter shows it with the chargers' 19 A): 9 A are left

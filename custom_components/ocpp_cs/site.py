@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from datetime import datetime, timedelta
 import logging
 from typing import Any
@@ -210,6 +211,28 @@ class SiteManager:
         for unsubscribe in self._grid_unsubscribe:
             unsubscribe()
         self._grid_unsubscribe = []
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return what the controller works with and decided last (for the entry's diagnostics)."""
+        decision = self.decision
+        return {
+            "enabled": self.controller is not None,
+            "grid_stale": self._stale,
+            "connectors": {
+                f"{cp}/{connector}": {
+                    "mode": mode.value,
+                    "priority": self.priority(cp, connector),
+                    "sent": asdict(sent) if (sent := self.sender.sent.get((cp, connector))) else None,
+                    "target": asdict(target)
+                    if decision is not None and (target := decision.targets.get((cp, connector)))
+                    else None,
+                }
+                for (cp, connector), mode in sorted(self.modes.items())
+            },
+            "headroom_current": decision.headroom_current if decision else None,
+            "surplus_power": decision.surplus_power if decision else None,
+            "charging_power": decision.charging_power if decision else None,
+        }
 
     # --- what the entities set ----------------------------------------------------------
 
