@@ -28,6 +28,7 @@ from .runtime import OcppConfigEntry, OcppRuntime
 from .services import async_setup_services
 from .services.targets import charger_of_identifier
 from .settings import entry_config
+from .site import SiteManager
 from .smart_charging import LimitController
 from .troubleshooting import setup_troubleshooting
 
@@ -38,6 +39,7 @@ PLATFORMS: list[Platform] = [
     Platform.BUTTON,
     Platform.EVENT,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
     Platform.UPDATE,
@@ -76,6 +78,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
         local_lists=LocalListSync(hub),
         reservations=ReservationTimers(hub),
         history=history,
+        site=SiteManager(hub, limits),
     )
     runtime.reservations.reschedule()
     # A repair issue when the wss:// certificate is missing or expires (now and daily).
@@ -107,10 +110,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
             hass.config_entries.async_schedule_reload(entry.entry_id)
         else:
             hub.apply_options()
+            runtime.site.apply_options()
 
     entry.async_on_unload(entry.add_update_listener(_options_updated))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     hub.populate()
+    # After the platforms: the selects and numbers have restored each connector's mode.
+    runtime.site.start()
     return True
 
 

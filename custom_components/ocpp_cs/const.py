@@ -63,3 +63,20 @@ STORAGE_SAVE_DELAY: Final = 2.0
 PING_INTERVAL: Final = 30.0
 PING_TIMEOUT: Final = 30.0
 RESPONSE_TIMEOUT: Final = 30.0
+
+# Site energy management (issue 16): the options' Site step (site.py, engine/site).
+CONF_MAIN_FUSE_CURRENT: Final = "main_fuse_current"
+CONF_SITE_PHASES: Final = "site_phases"
+CONF_GRID_CURRENT_ENTITIES: Final = "grid_current_entities"
+CONF_GRID_POWER_ENTITY: Final = "grid_power_entity"
+CONF_FALLBACK_CURRENT: Final = "fallback_current"
+CONF_SOLAR_START_DELAY: Final = "solar_start_delay"
+CONF_SOLAR_STOP_DELAY: Final = "solar_stop_delay"
+DEFAULT_SITE_PHASES: Final = 3
+DEFAULT_FALLBACK_CURRENT: Final = 6.0
+DEFAULT_SOLAR_START_DELAY: Final = 60
+DEFAULT_SOLAR_STOP_DELAY: Final = 300
+SITE_OPTIONS: Final = (
+    CONF_MAIN_FUSE_CURRENT, CONF_SITE_PHASES, CONF_GRID_CURRENT_ENTITIES, CONF_GRID_POWER_ENTITY,
+    CONF_FALLBACK_CURRENT, CONF_SOLAR_START_DELAY, CONF_SOLAR_STOP_DELAY,
+)

@@ -91,6 +91,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: OcppCon
         "rejected_handshakes": hub.server.rejected_handshakes if hub.server else 0,
         **security.server_diagnostics(hub),
         "id_tags": len(hub.central.id_tags),
+        "site": entry.runtime_data.site.diagnostics(),
         "chargers": {cp_id: _charger_diagnostics(entry, cp_id) for cp_id in hub.central.chargers},
         # Chargers without a device (pending, rejected, refused): their frames show why.
         "message_logs_without_device": {

@@ -1,4 +1,4 @@
-"""Numbers: `current_limit` (A) and `power_limit` (W) per charger and per connector.
+"""Numbers: `current_limit` (A) and `power_limit` (W) per charger and per connector; `charging_priority`.
 
 Both show one limit per scope in two units. They show what the charger accepted: a refused
 limit raises an error and the number keeps its previous value. Where no limit was set they
@@ -17,6 +17,7 @@ from homeassistant.const import UnitOfElectricCurrent, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.restore_state import RestoreEntity
 
 from .devices import NewEntities
 from .engine.smart_charging import (
@@ -33,6 +34,7 @@ from .entity import OcppEntity, OcppEntityDescription
 from .errors import invalid, translate_errors
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
+from .site import DEFAULT_PRIORITY, SiteManager
 from .smart_charging import LimitController
 
 PARALLEL_UPDATES = 0
@@ -186,12 +188,65 @@ class OcppLimitNumber(OcppEntity, NumberEntity):
         await self.limits.async_set(self.charge_point_id, self.connector_id, limit)
 
 
-def build_numbers(limits: LimitController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
-    """Return the limit numbers for what appeared."""
+@dataclass(frozen=True, kw_only=True)
+class OcppNumberDescription(NumberEntityDescription, OcppEntityDescription):
+    """A number of an ocpp_cs connector."""
+
+
+CHARGING_PRIORITY = OcppNumberDescription(
+    key="charging_priority",
+    translation_key="charging_priority",
+    # A setting of Home Assistant's, not of the charger: it can be changed while it is away.
+    always_available=True,
+)
+
+
+class ChargingPriorityNumber(OcppEntity, NumberEntity, RestoreEntity):
+    """A connector's priority with the site controller: higher is served first, equal ones share."""
+
+    entity_description: OcppNumberDescription
+    _attr_native_min_value = 0
+    _attr_native_max_value = 10
+    _attr_native_step = 1
+    _attr_mode = NumberMode.SLIDER
+
+    def __init__(self, hub: EntityHub, site: SiteManager, charge_point_id: str, connector_id: int) -> None:
+        """Bind the number to its connector and the entry's site controller."""
+        super().__init__(hub, charge_point_id, connector_id, CHARGING_PRIORITY)
+        self.site = site
+
+    async def async_added_to_hass(self) -> None:
+        """Take the priority it had before the restart."""
+        await super().async_added_to_hass()
+        last = await self.async_get_last_state()
+        if last is None:
+            return
+        try:
+            priority = round(float(last.state))
+        except ValueError:
+            return
+        if 0 <= priority <= 10 and priority != DEFAULT_PRIORITY:
+            self.site.set_priority(self.charge_point_id, self.connector_id, priority)
+
+    @property
+    def native_value(self) -> float:
+        """Return the connector's priority."""
+        return float(self.site.priority(self.charge_point_id, self.connector_id))
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Set the priority (0-10)."""
+        self.site.set_priority(self.charge_point_id, self.connector_id, round(value))
+        self.write_state()
+
+
+def build_numbers(limits: LimitController, site: SiteManager, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
+    """Return the limit numbers (and a connector's charging priority) for what appeared."""
     if new.meter_keys:
         return
     for description in (CURRENT_LIMIT, POWER_LIMIT):
         yield OcppLimitNumber(hub, limits, new.charge_point_id, new.connector_id, description)
+    if new.connector_id > 0:
+        yield ChargingPriorityNumber(hub, site, new.charge_point_id, new.connector_id)
 
 
 async def async_setup_entry(
@@ -199,4 +254,4 @@ async def async_setup_entry(
 ) -> None:
     """Add the limit numbers now and for chargers and connectors that appear later."""
     runtime = entry.runtime_data
-    runtime.hub.register_platform(partial(build_numbers, runtime.limits), async_add_entities)
+    runtime.hub.register_platform(partial(build_numbers, runtime.limits, runtime.site), async_add_entities)

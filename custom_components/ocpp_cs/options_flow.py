@@ -22,6 +22,7 @@ from .flow_forms import (
     CONF_CHARGE_POINT_ID,
     CONF_CHARGER,
     CONF_MAX_CURRENT,
+    CONF_MIN_CURRENT,
     CONF_PHASES,
     CONF_QUIRK_PROFILE,
     CONF_RELAYED,
@@ -32,10 +33,14 @@ from .flow_forms import (
     clean_settings,
     cleared_settings,
     detected_quirk_profile,
+    kept_site_options,
     optional_field,
     select_field,
     settings_schema,
+    site_options,
+    site_schema,
     validate_settings,
+    validate_site,
 )
 from .hub import OcppHub
 from .local_controller import async_test_upstream
@@ -60,6 +65,7 @@ class OcppOptionsFlow(IdTagSteps):
             menu_options=[
                 "settings",
                 "charger_settings",
+                "site",
                 "add_id_tag",
                 "add_presented_id_tag",
                 "edit_id_tag",
@@ -82,7 +88,13 @@ class OcppOptionsFlow(IdTagSteps):
                     )
                 # Options overlay the data: a field left empty must hide a value set in the
                 # user step (e.g. remove the password), so it is stored as None.
-                return self.async_create_entry(data={**cleared_settings(), **clean_settings(user_input)})
+                return self.async_create_entry(
+                    data={
+                        **kept_site_options(self.config_entry.options),
+                        **cleared_settings(),
+                        **clean_settings(user_input),
+                    }
+                )
         # Troubleshooting (options only): also log every frame at DEBUG level (troubleshooting.py).
         schema = settings_schema(config).extend({optional_field(CONF_DEBUG, config): selector.BooleanSelector()})
         if user_input is not None:
@@ -130,12 +142,15 @@ class OcppOptionsFlow(IdTagSteps):
                     outcome = await async_set_security_profile(hub, charger.charge_point_id, profile)
                     if outcome == PROFILE_REJECTED:
                         errors[CONF_SECURITY_PROFILE] = PROFILE_REJECTED
+            if float(user_input[CONF_MIN_CURRENT]) > float(user_input[CONF_MAX_CURRENT]):
+                errors[CONF_MIN_CURRENT] = "min_above_max"
             if not errors:
                 hub.central.set_charger_limits(
                     charger.charge_point_id,
                     max_current=float(user_input[CONF_MAX_CURRENT]),
                     phases=int(user_input[CONF_PHASES]),
                 )
+                hub.central.set_min_current(charger.charge_point_id, float(user_input[CONF_MIN_CURRENT]))
                 choice = user_input.get(CONF_QUIRK_PROFILE, QUIRKS_AUTO)
                 if choice != charger.quirk_profile:
                     hub.central.set_quirk_profile(charger.charge_point_id, choice)
@@ -178,6 +193,10 @@ class OcppOptionsFlow(IdTagSteps):
                     vol.Coerce(float), vol.Range(min=6, max=500)
                 ),
                 vol.Required(CONF_PHASES, default=str(charger.phases)): select_field(["1", "3"], CONF_PHASES),
+                # The site controller's minimum (site energy management): below it, it pauses.
+                vol.Required(CONF_MIN_CURRENT, default=charger.min_current): vol.All(
+                    vol.Coerce(float), vol.Range(min=1, max=500)
+                ),
                 vol.Required(CONF_QUIRK_PROFILE, default=quirk_choice): select_field(list(CHOICES), CONF_QUIRK_PROFILE),
             }
         )
@@ -231,6 +250,20 @@ class OcppOptionsFlow(IdTagSteps):
         )
         if changed:
             runtime.local_controller.reconnect(charger.charge_point_id)
+
+    # --- site energy management ------------------------------------------------------------
+
+    async def async_step_site(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Set the main fuse, the grid measurement and the fail-safe (applied without a reload)."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_site(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(data={**self.config_entry.options, **site_options(user_input)})
+        schema = site_schema(entry_config(self.config_entry))
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="site", data_schema=schema, errors=errors)
 
     # --- local controller mode: test the upstream connection ------------------------------
 

@@ -11,6 +11,7 @@ from .hub import OcppHub
 from .local_controller import LocalController
 from .local_list import LocalListSync
 from .reservations import ReservationTimers
+from .site import SiteManager
 from .smart_charging import LimitController
 
 
@@ -30,9 +31,12 @@ class OcppRuntime:
     reservations: ReservationTimers
     # The transaction history and its per-id-tag energy sensors.
     history: HistoryKeeper
+    # Site energy management: the fuse and the solar surplus shared among the chargers.
+    site: SiteManager
 
     async def async_stop(self) -> None:
         """Close every connection and the upstream links, then write the state."""
+        self.site.stop()
         await self.hub.async_stop(after_server=self.local_controller.async_stop)
 
 

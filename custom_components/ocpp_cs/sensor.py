@@ -29,6 +29,7 @@ from .entity import OcppEntity, OcppEntityDescription
 from .meter_sensor import MeterSensorDescription, OcppMeterSensor
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
+from .site_sensor import site_sensors
 from .smart_charging import LimitController
 
 PARALLEL_UPDATES = 0
@@ -310,3 +311,4 @@ async def async_setup_entry(
     runtime = entry.runtime_data
     runtime.hub.register_platform(partial(build_sensors, runtime.limits), async_add_entities)
     runtime.history.attach_platform(async_add_entities)
+    async_add_entities(site_sensors(runtime.hub, runtime.site))

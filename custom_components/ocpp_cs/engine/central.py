@@ -72,6 +72,7 @@ class CentralSystem(CentralStore):
         self.data_transfer = registry.data_transfer
         self.apply_settings = registry.apply_settings
         self.set_charger_limits = registry.set_charger_limits
+        self.set_min_current = registry.set_min_current
         self.set_relay_settings = registry.set_relay_settings
         self.set_limit = registry.set_limit
         self.clear_limit = registry.clear_limit

@@ -40,6 +40,8 @@ class Quirks:
     connector_zero_register_ignored: bool = False
     # The lowest MeterValueSampleInterval it takes (s); the entry's option is raised to it.
     min_meter_interval: int | None = None
+    # Takes numberPhases 1 <-> 3 in a profile and switches (the site controller's solar modes).
+    phase_switching: bool = False
     # Said with every refused limit: the charger setting that makes it refuse.
     refusal_hint: str | None = None
 

@@ -260,6 +260,14 @@ class ChargerRegistry:
         charger.phases = int(phases)
         self.changed(charge_point_id, 0, frozenset({"settings"}))
 
+    def set_min_current(self, charge_point_id: str, min_current: float) -> None:
+        """Set the lowest current (A per phase) the site controller gives a known charger; persisted."""
+        charger = self._store.chargers[charge_point_id]
+        if not 0 < min_current <= charger.max_current:
+            raise ValueError(f"invalid minimum current {min_current} A (maximum {charger.max_current} A)")
+        charger.min_current = float(min_current)
+        self.changed(charge_point_id, 0, frozenset({"settings"}))
+
     def set_relay_settings(self, charge_point_id: str, *, relayed: bool | None, upstream_password: str | None) -> bool:
         """Set whether a charger is relayed upstream and its upstream password; return True if changed."""
         charger = self._store.chargers[charge_point_id]

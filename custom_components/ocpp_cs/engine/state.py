@@ -144,6 +144,8 @@ class ChargerState:
     # The user's settings for this charger: its maximum current and its phases.
     max_current: float = 32.0
     phases: int = 3
+    # The lowest current the site controller gives it while charging (below it: paused).
+    min_current: float = 6.0
     # This charger's own HTTP Basic password (security profile 1/2); overrides the entry's.
     password: str | None = None
     # The password before the last change, accepted until the charger authenticates with the new one.
@@ -322,6 +324,7 @@ class ChargerState:
             "limits": {str(connector_id): limit.to_dict() for connector_id, limit in self.limits.items()},
             "max_current": self.max_current,
             "phases": self.phases,
+            "min_current": self.min_current,
             "password": self.password,
             "previous_password": self.previous_password,
             "security_profile": self.security_profile,
@@ -347,6 +350,7 @@ class ChargerState:
             configuration=configuration_from_dict(data.get("configuration") or {}),
             max_current=float(data.get("max_current") or 32.0),
             phases=int(data.get("phases") or 3),
+            min_current=float(data.get("min_current") or 6.0),
             password=data.get("password") or None,
             previous_password=data.get("previous_password") or None,
             security_profile=_profile(data.get("security_profile")),

@@ -1,0 +1,396 @@
+"""Site energy management (issue 16): feeds engine/site's controller and carries out its decisions.
+
+The controller (engine/site) decides; this module gives it what Home Assistant knows and sends
+what it decides. Inputs: the grid sensors' states (every change and every report, so that a
+fuse lowering goes out at the sensor update that shows it), the chargers' MeterValues, statuses
+and settings (the hub's change hook), the `charging_mode` selects and `charging_priority`
+numbers, and a timer (delays, stale readings and profile refreshes come due without updates).
+Outputs: SetChargingProfile per decision (urgent ones first), the `site_grid_stale` repair issue
+and the site sensors' values. Without a fuse and a grid measurement in the options it stays off
+and sends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from datetime import datetime, timedelta
+import logging
+from typing import Any
+
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
+from homeassistant.core import CALLBACK_TYPE, CoreState, Event, HomeAssistant, State, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import (
+    async_track_state_change_event,
+    async_track_state_report_event,
+    async_track_time_interval,
+)
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_FALLBACK_CURRENT,
+    CONF_GRID_CURRENT_ENTITIES,
+    CONF_GRID_POWER_ENTITY,
+    CONF_MAIN_FUSE_CURRENT,
+    CONF_SITE_PHASES,
+    CONF_SOLAR_START_DELAY,
+    CONF_SOLAR_STOP_DELAY,
+    DEFAULT_FALLBACK_CURRENT,
+    DEFAULT_SITE_PHASES,
+    DEFAULT_SOLAR_START_DELAY,
+    DEFAULT_SOLAR_STOP_DELAY,
+    DOMAIN,
+)
+from .engine.site import (
+    ConnectorInput,
+    GridReading,
+    Mode,
+    SiteConfig,
+    SiteController,
+    SiteDecision,
+)
+from .engine.state import ChargerState, ConnectorState
+from .ports import Hub
+from .settings import entry_config
+from .site_send import ProfileSender
+from .smart_charging import LimitController
+
+_LOGGER = logging.getLogger(__name__)
+
+type Key = tuple[str, int]
+
+# The timer: solar delays, stale readings and refreshes are noticed within this.
+STEP_INTERVAL = timedelta(seconds=5)
+# A MeterValues current older than this is not used: the controller assumes the last limit.
+METER_FRESH_SECONDS = 30.0
+DEFAULT_PRIORITY = 5
+# A car is plugged in (OCPP 1.6 statuses between Preparing and Finishing).
+PLUGGED_IN = frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"})
+# Changes of a charger after which the controller looks again.
+STEP_KEYS = frozenset({"status", "transaction", "connected", "settings", "configuration", "limit_support"})
+CURRENT_KEYS = ("current_import_l1", "current_import_l2", "current_import_l3")
+
+
+def grid_stale_issue_id(entry_id: str) -> str:
+    """Return the repair issue id of an entry whose grid sensor is stale or unavailable."""
+    return f"site_grid_stale_{entry_id}"
+
+
+def grid_entities(config: Mapping[str, Any]) -> list[str]:
+    """Return the grid sensors of an entry's Site options: the current sensors, then the power sensor."""
+    found = [str(e) for e in config.get(CONF_GRID_CURRENT_ENTITIES) or []]
+    if power := config.get(CONF_GRID_POWER_ENTITY):
+        found.append(str(power))
+    return found
+
+
+def site_config(config: Mapping[str, Any]) -> SiteConfig | None:
+    """Return the controller's settings from an entry's Site options; None without fuse and grid sensor."""
+    fuse = config.get(CONF_MAIN_FUSE_CURRENT)
+    if not fuse or not grid_entities(config):
+        return None
+    return SiteConfig(
+        main_fuse_current=float(fuse),
+        site_phases=int(config.get(CONF_SITE_PHASES) or DEFAULT_SITE_PHASES),
+        fallback_current=float(config.get(CONF_FALLBACK_CURRENT) or DEFAULT_FALLBACK_CURRENT),
+        solar_start_delay=float(config.get(CONF_SOLAR_START_DELAY) or DEFAULT_SOLAR_START_DELAY),
+        solar_stop_delay=float(config.get(CONF_SOLAR_STOP_DELAY) or DEFAULT_SOLAR_STOP_DELAY),
+    )
+
+
+def _number(state: State | None) -> float | None:
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    try:
+        return float(state.state)
+    except ValueError:
+        return None
+
+
+def _watts(state: State, value: float) -> float:
+    """Return a power sensor's value in W (it may be in kW or MW)."""
+    unit = state.attributes.get("unit_of_measurement")
+    if unit == UnitOfPower.KILO_WATT:
+        return value * 1000.0
+    if unit == UnitOfPower.MEGA_WATT:
+        return value * 1_000_000.0
+    return value
+
+
+def _measured_current(charger: ChargerState, connector: ConnectorState, now: datetime) -> tuple[float, ...] | None:
+    """Return a connector's Current.Import per charger phase from recent MeterValues, else None."""
+    readings = [connector.meters.get(key) for key in CURRENT_KEYS]
+    found = [r for r in readings if r is not None]
+    if not found:
+        total = connector.meters.get("current_import")
+        # Without phases: taken as the current of each phase the charger uses.
+        found = [total] * charger.phases if total is not None else []
+        readings = list(found)
+    if not found or any((now - r.timestamp).total_seconds() > METER_FRESH_SECONDS for r in found):
+        return None
+    return tuple(r.value if r is not None else 0.0 for r in readings[: charger.phases])
+
+
+class SiteManager:
+    """One entry's site controller, fed from Home Assistant, its decisions sent to the chargers."""
+
+    def __init__(self, hub: Hub, limits: LimitController) -> None:
+        """Bind to the hub and the limit path (the user's own limits come back through it)."""
+        self.hub = hub
+        self.hass: HomeAssistant = hub.hass
+        self.limits = limits
+        # Set by the charging_mode selects and charging_priority numbers (restored by them).
+        self.modes: dict[Key, Mode] = {}
+        self.priorities: dict[Key, int] = {}
+        self._steered: set[Key] = set()
+        self.sender = ProfileSender(hub, limits, lambda key: key in self._steered)
+        self.controller: SiteController | None = None
+        self.decision: SiteDecision | None = None
+        # Called after every step (the site sensors).
+        self.listeners: list[Callable[[], None]] = []
+        self._config: SiteConfig | None = None
+        self._entities: list[str] = []
+        self._unsubscribe: list[CALLBACK_TYPE] = []
+        self._grid_unsubscribe: list[CALLBACK_TYPE] = []
+        self._step_soon: asyncio.Handle | None = None
+        self._stale = False
+        self._stopped = False
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @callback
+    def start(self) -> None:
+        """Follow the chargers and the options' grid sensors; step on a timer."""
+        self.hub.on_change.append(self._charger_changed)
+        self._unsubscribe.append(
+            async_track_time_interval(
+                self.hass, self._tick, STEP_INTERVAL, name=f"{DOMAIN} site", cancel_on_shutdown=True
+            )
+        )
+        self.apply_options()
+
+    @callback
+    def stop(self) -> None:
+        """Stop following and sending (the entry unloads): the chargers fall back on their own."""
+        self._stopped = True
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        self._drop_grid_listeners()
+        if self._step_soon is not None:
+            self._step_soon.cancel()
+        self.sender.stop()
+        ir.async_delete_issue(self.hass, DOMAIN, grid_stale_issue_id(self.hub.entry.entry_id))
+
+    @callback
+    def apply_options(self) -> None:
+        """Take the Site options as they are now (a new controller when they changed)."""
+        config = entry_config(self.hub.entry)
+        new = site_config(config)
+        entities = grid_entities(config) if new is not None else []
+        if new != self._config:
+            self._config = new
+            self.controller = SiteController(new) if new is not None else None
+            self.sender.config = new
+            self.decision = None
+        if entities != self._entities:
+            self._drop_grid_listeners()
+            self._entities = entities
+            if entities:
+                self._grid_unsubscribe = [
+                    async_track_state_change_event(self.hass, entities, self._grid_updated),
+                    async_track_state_report_event(self.hass, entities, self._grid_updated),
+                ]
+        if new is None:
+            self._set_stale(False)
+        self.step()
+
+    def _drop_grid_listeners(self) -> None:
+        for unsubscribe in self._grid_unsubscribe:
+            unsubscribe()
+        self._grid_unsubscribe = []
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Return what the controller works with and decided last (for the entry's diagnostics)."""
+        decision = self.decision
+        return {
+            "enabled": self.controller is not None,
+            "grid_stale": self._stale,
+            "connectors": {
+                f"{cp}/{connector}": {
+                    "mode": mode.value,
+                    "priority": self.priority(cp, connector),
+                    "sent": asdict(sent) if (sent := self.sender.sent.get((cp, connector))) else None,
+                    "target": asdict(target)
+                    if decision is not None and (target := decision.targets.get((cp, connector)))
+                    else None,
+                }
+                for (cp, connector), mode in sorted(self.modes.items())
+            },
+            "headroom_current": decision.headroom_current if decision else None,
+            "surplus_power": decision.surplus_power if decision else None,
+            "charging_power": decision.charging_power if decision else None,
+        }
+
+    # --- what the entities set ----------------------------------------------------------
+
+    def mode(self, charge_point_id: str, connector_id: int) -> Mode:
+        """Return a connector's charging mode (manual until set)."""
+        return self.modes.get((charge_point_id, connector_id), Mode.MANUAL)
+
+    def priority(self, charge_point_id: str, connector_id: int) -> int:
+        """Return a connector's charging priority (5 until set)."""
+        return self.priorities.get((charge_point_id, connector_id), DEFAULT_PRIORITY)
+
+    @callback
+    def set_mode(self, charge_point_id: str, connector_id: int, mode: Mode) -> None:
+        """Set a connector's charging mode and decide again."""
+        self.modes[(charge_point_id, connector_id)] = mode
+        self.step()
+
+    @callback
+    def set_priority(self, charge_point_id: str, connector_id: int, priority: int) -> None:
+        """Set a connector's charging priority (0-10) and decide again."""
+        self.priorities[(charge_point_id, connector_id)] = priority
+        self.step()
+
+    # --- triggers ------------------------------------------------------------------------
+
+    @callback
+    def _grid_updated(self, event: Event[Any]) -> None:
+        # At once, not soon: a lowering for the fuse goes out at the update that shows it.
+        self.step()
+
+    @callback
+    def _tick(self, _now: datetime) -> None:
+        self.step()
+
+    @callback
+    def _charger_changed(self, charge_point_id: str, connector_id: int, keys: frozenset[str]) -> None:
+        if "connected" in keys:
+            charger = self.hub.central.chargers.get(charge_point_id)
+            if charger is None or not charger.connected:
+                self.sender.forget_charger(charge_point_id)
+        if self.controller is None:
+            return
+        if not any(key[0] == charge_point_id for key in self._steered) and not any(
+            key[0] == charge_point_id and mode is not Mode.MANUAL for key, mode in self.modes.items()
+        ):
+            return
+        # A MeterValues with a dozen values announces several changes: one step for them.
+        if self._step_soon is None and (keys & STEP_KEYS or any(key.startswith("current_import") for key in keys)):
+            self._step_soon = self.hass.loop.call_soon(self._step_now)
+
+    @callback
+    def _step_now(self) -> None:
+        self._step_soon = None
+        self.step()
+
+    # --- the step -------------------------------------------------------------------------
+
+    @callback
+    def step(self) -> None:
+        """Decide with what is known now and send what the controller says."""
+        if self._stopped:
+            return
+        controller = self.controller
+        wall = dt_util.utcnow()
+        connectors = self._inputs(wall) if controller is not None else []
+        steered = {c.key for c in connectors if c.steered}
+        for key in self._steered - steered:
+            self.sender.release(key)
+        self._steered = steered
+        if controller is None:
+            return
+        decision = controller.step(wall.timestamp(), self._grid(), connectors)
+        self.decision = decision
+        self._set_stale(decision.grid_stale)
+        for connector_decision in decision.decisions:
+            self.sender.send(connector_decision, wall)
+        for listener in self.listeners:
+            listener()
+
+    def _inputs(self, wall: datetime) -> list[ConnectorInput]:
+        """Return every connector the controller steers now (of connected chargers that take profiles).
+
+        From the modes set, not from every charger: a site of many chargers, few of them
+        steered, costs a sensor update only those few.
+        """
+        inputs = []
+        chargers = self.hub.central.chargers
+        for key, mode in sorted(self.modes.items()):
+            charge_point_id, connector_id = key
+            charger = chargers.get(charge_point_id)
+            connector = charger.connectors.get(connector_id) if charger is not None else None
+            if mode is Mode.MANUAL or charger is None or connector is None:
+                continue
+            if not charger.accepted or not charger.connected or not self.limits.supported(charge_point_id):
+                continue
+            inputs.append(
+                ConnectorInput(
+                    charge_point_id=charge_point_id,
+                    connector_id=connector_id,
+                    mode=mode,
+                    priority=self.priority(*key),
+                    min_current=charger.min_current,
+                    max_current=charger.max_current,
+                    wired_phases=tuple(range(1, charger.phases + 1)),
+                    can_switch_phases=charger.quirks.phase_switching,
+                    measured_current=_measured_current(charger, connector, wall),
+                    sent=self.sender.sent.get(key),
+                    vehicle_connected=connector.transaction is not None or connector.status in PLUGGED_IN,
+                )
+            )
+        return inputs
+
+    def _grid(self) -> GridReading | None:
+        """Return the grid measurement from the sensors' states; None when one is unavailable."""
+        config = entry_config(self.hub.entry)
+        at = float("inf")
+        currents: list[float] = []
+        for entity_id in config.get(CONF_GRID_CURRENT_ENTITIES) or []:
+            state = self.hass.states.get(entity_id)
+            value = _number(state)
+            if state is None or value is None:
+                return None
+            currents.append(value)
+            at = min(at, state.last_reported.timestamp())
+        power: float | None = None
+        if power_entity := config.get(CONF_GRID_POWER_ENTITY):
+            state = self.hass.states.get(power_entity)
+            value = _number(state)
+            if state is None or value is None:
+                return None
+            power = _watts(state, value)
+            at = min(at, state.last_reported.timestamp())
+        if not currents and power is None:
+            return None
+        return GridReading(at=at, currents=tuple(currents) or None, power=power)
+
+    @callback
+    def _set_stale(self, stale: bool) -> None:
+        """Raise the repair issue while the grid measurement is missing or old; clear it after."""
+        if stale == self._stale or (stale and self.hass.state is not CoreState.running):
+            # While Home Assistant starts, the grid sensors' integration may not have loaded yet:
+            # the fallback goes out, the issue waits for a step after the start.
+            return
+        self._stale = stale
+        issue_id = grid_stale_issue_id(self.hub.entry.entry_id)
+        if not stale:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key="site_grid_stale",
+            translation_placeholders={
+                "entities": ", ".join(self._entities),
+                "fallback_current": f"{self._config.fallback_current:g}" if self._config else "",
+            },
+            data={"entry_id": self.hub.entry.entry_id},
+        )
