@@ -91,6 +91,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
             "cannot_listen", ConfigEntryNotReady, host=config.get("host"), port=config.get("port"), error=err
         ) from err
     entry.runtime_data = runtime
+    _follow_stop_and_options(hass, entry, runtime)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    hub.populate()
+    # After the platforms: the selects and numbers have restored each connector's mode.
+    runtime.site.start()
+    return True
+
+
+def _follow_stop_and_options(hass: HomeAssistant, entry: OcppConfigEntry, runtime: OcppRuntime) -> None:
+    """Stop with Home Assistant; apply option changes live, or reload for the server's own options."""
+    hub = runtime.hub
     server_config = {key: entry_config(entry).get(key) for key in SERVER_OPTIONS}
 
     async def _stop_on_ha_stop(_event: Event) -> None:
@@ -113,11 +124,6 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
             runtime.site.apply_options()
 
     entry.async_on_unload(entry.add_update_listener(_options_updated))
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    hub.populate()
-    # After the platforms: the selects and numbers have restored each connector's mode.
-    runtime.site.start()
-    return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:

@@ -145,18 +145,7 @@ class OcppOptionsFlow(IdTagSteps):
             if float(user_input[CONF_MIN_CURRENT]) > float(user_input[CONF_MAX_CURRENT]):
                 errors[CONF_MIN_CURRENT] = "min_above_max"
             if not errors:
-                hub.central.set_charger_limits(
-                    charger.charge_point_id,
-                    max_current=float(user_input[CONF_MAX_CURRENT]),
-                    phases=int(user_input[CONF_PHASES]),
-                )
-                hub.central.set_min_current(charger.charge_point_id, float(user_input[CONF_MIN_CURRENT]))
-                choice = user_input.get(CONF_QUIRK_PROFILE, QUIRKS_AUTO)
-                if choice != charger.quirk_profile:
-                    hub.central.set_quirk_profile(charger.charge_point_id, choice)
-                if upstream:
-                    self._save_relay_settings(self._loaded_runtime(), charger, user_input)
-                hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
+                self._save_charger_details(hub, charger, user_input, upstream=upstream)
                 if outcome != PROFILE_SAVED:
                     # What the charger was told, or what to set on it by hand.
                     required = hub.security_requirement(charger.charge_point_id)
@@ -182,6 +171,23 @@ class OcppOptionsFlow(IdTagSteps):
                 "detected_quirk_profile": detected_quirk_profile(charger),
             },
         )
+
+    def _save_charger_details(
+        self, hub: OcppHub, charger: ChargerState, user_input: Mapping[str, Any], *, upstream: bool
+    ) -> None:
+        """Store the charger's limits, quirk profile and relay settings through the engine."""
+        hub.central.set_charger_limits(
+            charger.charge_point_id,
+            max_current=float(user_input[CONF_MAX_CURRENT]),
+            phases=int(user_input[CONF_PHASES]),
+        )
+        hub.central.set_min_current(charger.charge_point_id, float(user_input[CONF_MIN_CURRENT]))
+        choice = user_input.get(CONF_QUIRK_PROFILE, QUIRKS_AUTO)
+        if choice != charger.quirk_profile:
+            hub.central.set_quirk_profile(charger.charge_point_id, choice)
+        if upstream:
+            self._save_relay_settings(self._loaded_runtime(), charger, user_input)
+        hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
 
     @staticmethod
     def _charger_details_schema(charger: ChargerState, *, with_profile: bool, upstream: bool) -> vol.Schema:
