@@ -28,6 +28,10 @@ class NewEntities:
     meter_keys: tuple[str, ...] = ()
 
 
+# The central system's own device (entry_device_info).
+ENTRY_DEVICE_MANUFACTURER = "ocpp_cs"
+ENTRY_DEVICE_MODEL = "OCPP 1.6J central system"
+
 type EntityFactory = Callable[[EntityHub, NewEntities], Iterable[Entity]]
 
 
@@ -121,8 +125,18 @@ class HubDevices:
         )
 
     def entry_device_info(self) -> DeviceInfo:
-        """Return the device that carries entry-wide entities."""
-        return DeviceInfo(identifiers={(DOMAIN, self.entry.entry_id)}, name=self.entry.title)
+        """Return the central system's own device, which carries entry-wide entities.
+
+        A service, not hardware: named after the entry (which names its port), made by this
+        integration, so its page does not say "unknown manufacturer" beside the chargers'.
+        """
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.entry.entry_id)},
+            name=self.entry.title,
+            manufacturer=ENTRY_DEVICE_MANUFACTURER,
+            model=ENTRY_DEVICE_MODEL,
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
 
     @callback
     def register_platform(self, factory: EntityFactory, add_entities: AddConfigEntryEntitiesCallback) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 import errno
 import os
 import socket
@@ -12,10 +12,12 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 import probatio as vol
 
 from .const import (
+    CONF_DEBUG,
     CONF_HEARTBEAT_INTERVAL,
     CONF_LIMIT_PROFILE_ID,
     CONF_LIMIT_STACK_LEVEL,
@@ -149,7 +151,14 @@ def settings_schema(config: Mapping[str, Any], *, advanced: bool = True) -> vol.
             optional_field(CONF_LIMIT_PROFILE_ID, config): vol.All(
                 vol.Coerce(int), vol.Range(min=1, max=1_000_000_000)
             ),
-            optional_field(CONF_LIMIT_STACK_LEVEL, config): vol.All(vol.Coerce(int), vol.Range(min=0, max=100)),
+            # A number box: an optional integer with a range under 256 is a slider with an
+            # unlabelled "use this field" checkbox beside it in the frontend.
+            optional_field(CONF_LIMIT_STACK_LEVEL, config): vol.All(
+                selector.NumberSelector(
+                    selector.NumberSelectorConfig(min=0, max=100, step=1, mode=selector.NumberSelectorMode.BOX)
+                ),
+                vol.Coerce(int),
+            ),
             optional_field(CONF_METER_VALUE_SAMPLE_INTERVAL, config): vol.All(
                 vol.Coerce(int), vol.Range(min=0, max=86400)
             ),
@@ -159,6 +168,75 @@ def settings_schema(config: Mapping[str, Any], *, advanced: bool = True) -> vol.
         }
     )
     return vol.Schema(fields)
+
+
+# The options flow's Settings form in sections: (fields, collapsed). Only the form is nested:
+# the stored options stay flat, and no section name is an option key. A field of no section
+# (added later, say) goes into the last one.
+SETTINGS_SECTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "connection": ((CONF_HOST, CONF_PORT, CONF_HEARTBEAT_INTERVAL, CONF_UPSTREAM_URL), False),
+    "policies": ((CONF_NEW_CHARGERS, CONF_UNKNOWN_ID_TAGS, CONF_REMOTE_ID_TAG, CONF_SYNC_LOCAL_LIST), False),
+    "security": (
+        (
+            CONF_PASSWORD,
+            CONF_SSL_CERTFILE,
+            CONF_SSL_KEYFILE,
+            CONF_SSL_CAFILE,
+            CONF_SECURITY_PROFILE,
+            CONF_UPSTREAM_CA_FILE,
+            CONF_UPSTREAM_SKIP_VERIFY,
+        ),
+        True,
+    ),
+    "meter_values": ((CONF_METER_VALUE_SAMPLE_INTERVAL, CONF_METER_VALUES_SAMPLED_DATA), True),
+    "advanced": ((CONF_LIMIT_PROFILE_ID, CONF_LIMIT_STACK_LEVEL, CONF_UPSTREAM_OUTAGE_MINUTES, CONF_DEBUG), True),
+}
+_FIELD_SECTIONS = {field: name for name, (fields, _) in SETTINGS_SECTIONS.items() for field in fields}
+_LAST_SECTION = list(SETTINGS_SECTIONS)[-1]
+
+
+def settings_section(field: str) -> str:
+    """Return the section of the Settings form a field is shown in."""
+    return _FIELD_SECTIONS.get(field, _LAST_SECTION)
+
+
+def sectioned_schema(schema: vol.Schema, *, open_fields: Collection[str] = ()) -> vol.Schema:
+    """Group a flat settings schema (defaults and suggested values kept) into the sections.
+
+    A collapsed section with a field in `open_fields` (one with an error) is shown open.
+    """
+    grouped: dict[str, dict[Any, Any]] = {name: {} for name in SETTINGS_SECTIONS}
+    for key, validator in schema.schema.items():
+        grouped[settings_section(str(key))][key] = validator
+    return vol.Schema(
+        {
+            vol.Required(name): section(
+                vol.Schema(fields),
+                {"collapsed": SETTINGS_SECTIONS[name][1] and not any(str(key) in open_fields for key in fields)},
+            )
+            for name, fields in grouped.items()
+            if fields
+        }
+    )
+
+
+def flatten_sections(user_input: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the Settings form's input as flat settings, as they are stored."""
+    flat: dict[str, Any] = {}
+    for key, value in user_input.items():
+        if key in SETTINGS_SECTIONS and isinstance(value, Mapping):
+            flat.update(value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def section_errors(errors: Mapping[str, str]) -> dict[str, str]:
+    """Show field errors on their sections: the frontend shows a section's error, not its fields'."""
+    shown: dict[str, str] = {}
+    for field, error in errors.items():
+        shown.setdefault(field if field == "base" else settings_section(field), error)
+    return shown
 
 
 def bind_problem(host: str, port: int) -> str | None:
