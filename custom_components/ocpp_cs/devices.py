@@ -196,8 +196,9 @@ class HubDevices:
         The "Connector 1 " part of their names moves to the device's name. Entities in Home
         Assistant rename themselves on the "placement" notice (their state and the registry's
         original name); registry entries of entities that are not added (disabled ones) are
-        renamed here, or they would show "Connector 1 ..." on the connector's device until
-        enabled. A name the user gave (the registry's `name`) is theirs and is left alone.
+        renamed here, or they would show "Connector 1 ..." on the connector's device until the
+        next start registers them again. A name the user gave (the registry's `name`) is theirs
+        and is left alone.
         """
         device_registry = dr.async_get(self.hass)
         info = self.device_info(charge_point_id, 1)

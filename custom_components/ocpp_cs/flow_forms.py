@@ -220,15 +220,9 @@ def sectioned_schema(schema: vol.Schema, *, open_fields: Collection[str] = ()) -
     )
 
 
-def flatten_sections(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the Settings form's input as flat settings, as they are stored."""
-    flat: dict[str, Any] = {}
-    for key, value in user_input.items():
-        if key in SETTINGS_SECTIONS and isinstance(value, Mapping):
-            flat.update(value)
-        else:
-            flat[key] = value
-    return flat
+def flatten_sections(user_input: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Return the Settings form's input (validated: one mapping per section) as flat settings."""
+    return {key: value for part in user_input.values() for key, value in part.items()}
 
 
 def section_errors(errors: Mapping[str, str]) -> dict[str, str]:
