@@ -16,7 +16,8 @@ from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.engine.state import IdTag
 from custom_components.ocpp_cs.flow_forms import cleared_settings
 
-from .conftest import EntryFactory, hub_of
+from .charger import charger
+from .conftest import EntryFactory, hub_of, port_of
 from .flow_helpers import EN_JSON, configure, fields, form_values, options_step, strings
 from .helpers import full_state
 from .test_options_flow import add_tag, options_menu
@@ -133,6 +134,11 @@ async def test_no_form_has_a_checkbox_without_a_label(hass: HomeAssistant, setup
     forms = [await options_step(hass, entry, step) for step in ("settings", "add_id_tag", "test_upstream")]
     edit = await options_step(hass, entry, "edit_id_tag")
     forms.append(await configure(hass, edit["flow_id"], {"id_tag": "CARD-1"}))
+    plain = await setup_entry()  # a charger's form (no upstream: it is served here)
+    async with charger(port_of(plain), "CP-1") as cp:
+        await cp.boot()
+        chargers = await options_step(hass, plain, "charger_settings")
+        forms.append(await configure(hass, chargers["flow_id"], {"charger": "CP-1"}))
     config = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     forms.append(config)
     for form in forms:
