@@ -108,8 +108,10 @@ class FirmwareUpdate(OcppEntity, UpdateEntity):
     async def async_added_to_hass(self) -> None:
         """Look for a firmware file before the first state is written, and every few minutes."""
         await super().async_added_to_hass()
-        await self.async_update()
+        # Before the first look: the entity may be removed while the executor looks (an entry
+        # unloaded at once), and a timer made after that would never be cancelled.
         self.async_on_remove(async_track_time_interval(self.hass, self._check_folder, FOLDER_CHECK_INTERVAL))
+        await self.async_update()
 
     async def _check_folder(self, _now: datetime) -> None:
         await self.async_update()
