@@ -23,7 +23,7 @@ from custom_components.ocpp_cs.const import DOMAIN
 from .auth_charger import AuthCharger, boot_and_read
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of, runtime_of
-from .flow_helpers import form_values
+from .flow_helpers import fields, form_values
 from .helpers import action, device_id, entity_id, full_state, wait_for
 from .test_options_flow import change_settings, configure, options_step
 
@@ -98,7 +98,7 @@ async def test_add_presented_tags_in_one_click(hass: HomeAssistant, setup_entry:
 async def test_sync_option_in_the_settings(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     entry = await setup_entry()
     form = await options_step(hass, entry, "settings")
-    assert "sync_local_list" in {str(key) for key in form["data_schema"].schema}
+    assert "sync_local_list" in {str(key) for key, _, _ in fields(form["data_schema"])}
     result = await change_settings(hass, entry, sync_local_list=True)
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["sync_local_list"] is True

@@ -555,10 +555,18 @@ async def test_charger_credentials_are_passed_on(
 
 async def test_test_connection_step(hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream) -> None:
     """The options flow's test reports success, a wrong password (401) and a refused connection."""
-    plain = await setup_entry()
-    result = await options_step(hass, plain, "test_upstream")
+    # Without an upstream the menu does not offer the test; one chosen from a menu shown
+    # before the upstream was removed says why it ends.
+    plain = await setup_entry(upstream_url="ws://127.0.0.1:1/ocpp")
+    menu = await hass.config_entries.options.async_init(plain.entry_id)
+    assert "test_upstream" in menu["menu_options"]
+    hass.config_entries.async_update_entry(plain, options={"upstream_url": None})
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": "test_upstream"})
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "no_upstream_url"
+    menu = await hass.config_entries.options.async_init(plain.entry_id)
+    assert "test_upstream" not in menu["menu_options"]
 
     upstream.state.passwords["CP-9"] = "right"
     entry = await setup_entry(upstream_url=upstream.url)
@@ -641,9 +649,9 @@ async def test_settings_validate_the_ca_file(
               "remote_id_tag": "HomeAssistant", "heartbeat_interval": 300,
               "upstream_url": f"wss://127.0.0.1:{free_port()}/x"}
     result = await configure(hass, form["flow_id"], {**values, "upstream_ca_file": str(tmp_path / "missing.pem")})
-    assert result["errors"] == {"upstream_ca_file": "file_not_found"}
+    assert result["errors"] == {"security": "file_not_found"}
     result = await configure(hass, form["flow_id"], {**values, "upstream_ca_file": str(garbage)})
-    assert result["errors"] == {"upstream_ca_file": "invalid_ca_file"}
+    assert result["errors"] == {"security": "invalid_ca_file"}
 
 
 class SlowDataTransferCharger(RelayCharger):

@@ -19,12 +19,13 @@ from websockets.exceptions import InvalidStatus
 
 from custom_components.ocpp_cs.const import DOMAIN
 from custom_components.ocpp_cs.engine.relay import RelayManager
+from custom_components.ocpp_cs.engine.state import IdTag
 from custom_components.ocpp_cs.hub import OcppHub
 from custom_components.ocpp_cs.settings import entry_config
 
 from .charger import charger
 from .conftest import EntryFactory, free_port, hub_of, port_of
-from .flow_helpers import assert_translated, can_bind, configure, form_values, strings
+from .flow_helpers import assert_translated, can_bind, configure, form_values, shown, strings
 from .helpers import wait_for
 
 # --- helpers ------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ async def options_step(hass: HomeAssistant, entry: MockConfigEntry, step: str) -
     menu = await options_menu(hass, entry)
     result = await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": step})
     assert_translated(result, strings()["options"])
-    return dict(result)
+    return shown(result)
 
 
 
@@ -89,7 +90,9 @@ def server_starts() -> Iterator[list[int]]:
 
 
 async def test_menu(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
-    entry = await setup_entry()
+    # With id tags and an upstream every step applies.
+    entry = await setup_entry(upstream_url="ws://127.0.0.1:1/ocpp")
+    await add_tag(hass, entry, "CARD-1")
     menu = await options_menu(hass, entry)
     assert menu["menu_options"] == [
         "settings", "charger_settings", "site", "add_id_tag", "add_presented_id_tag", "edit_id_tag", "remove_id_tag",
@@ -170,14 +173,15 @@ async def test_settings_port_errors(hass: HomeAssistant, setup_entry: EntryFacto
     other = await setup_entry()
     result = await change_settings(hass, entry, port=port_of(other))
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"port": "port_configured"}
+    # Shown on the field's section (the frontend shows no error on a field inside a section).
+    assert result["errors"] == {"connection": "port_configured"}
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         result = await change_settings(hass, entry, port=sock.getsockname()[1])
     assert result["type"] is FlowResultType.FORM
-    assert result["errors"] == {"port": "port_in_use"}
+    assert result["errors"] == {"connection": "port_in_use"}
     # Its own port is not "in use".
     result = await change_settings(hass, entry, port=port_of(entry))
     assert result["type"] is FlowResultType.CREATE_ENTRY
@@ -190,9 +194,9 @@ async def test_settings_other_errors(hass: HomeAssistant, setup_entry: EntryFact
     )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {
-        "upstream_url": "invalid_upstream_url",
-        "ssl_certfile": "file_not_found",
-        "remote_id_tag": "id_tag_length",
+        "connection": "invalid_upstream_url",
+        "security": "file_not_found",
+        "policies": "id_tag_length",
     }
     assert entry.options == {}
 
@@ -223,7 +227,7 @@ async def test_settings_form_shown_again_as_submitted(hass: HomeAssistant, setup
     values = {**form_values(form), "upstream_url": "nonsense"}
     del values["password"]
     result = await configure(hass, form["flow_id"], values)
-    assert result["errors"] == {"upstream_url": "invalid_upstream_url"}
+    assert result["errors"] == {"connection": "invalid_upstream_url"}
     shown = form_values(result)
     assert "password" not in shown
     assert shown["upstream_url"] == "nonsense"
@@ -400,11 +404,18 @@ async def test_remove_id_tags(hass: HomeAssistant, setup_entry: EntryFactory) ->
 
 
 async def test_id_tag_steps_without_id_tags(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    """The menu no longer offers them; one opened before the last tag went away says why it ends."""
     entry = await setup_entry()
+    await add_tag(hass, entry, "CARD-1")
     for step in ("edit_id_tag", "remove_id_tag"):
-        result = await options_step(hass, entry, step)
+        menu = await options_menu(hass, entry)
+        assert step in menu["menu_options"]
+        hub_of(entry).central.remove_id_tag("CARD-1")
+        result = await hass.config_entries.options.async_configure(menu["flow_id"], {"next_step_id": step})
+        assert_translated(result, strings()["options"])
         assert result["type"] is FlowResultType.ABORT
         assert result["reason"] == "no_id_tags"
+        hub_of(entry).central.set_id_tag(IdTag("CARD-1"))
 
 
 async def test_id_tags_persist(hass: HomeAssistant, setup_entry: EntryFactory, hass_storage: dict[str, Any]) -> None:

@@ -429,11 +429,11 @@ async def test_profile_settings_are_checked(hass: HomeAssistant, setup_entry: En
     values = form_values(form)
     # Without a client CA there is nothing to choose: the transport decides.
     result = await configure(hass, form["flow_id"], {**values, "security_profile": "3"})
-    assert result["errors"] == {"security_profile": "cafile_required"}
+    assert result["errors"] == {"security": "cafile_required"}
     result = await configure(
         hass, form["flow_id"], {**values, "ssl_cafile": pki.ca_file, "password": "", "security_profile": "2"}
     )
-    assert result["errors"] == {"security_profile": "password_required"}
+    assert result["errors"] == {"security": "password_required"}
     # Nor does a charger get the choice.
     await connects(port_of(entry), "CP-T", ssl=pki.tls(), **basic("CP-T"))
     form = await options_step(hass, entry, "charger_settings")

@@ -28,7 +28,16 @@ class NewEntities:
     meter_keys: tuple[str, ...] = ()
 
 
+# The central system's own device (entry_device_info).
+ENTRY_DEVICE_MANUFACTURER = "ocpp_cs"
+ENTRY_DEVICE_MODEL = "OCPP 1.6J central system"
+
 type EntityFactory = Callable[[EntityHub, NewEntities], Iterable[Entity]]
+
+
+def connector_name_prefix(connector_id: int) -> str:
+    """Return the `{connector}` placeholder of a connector's entities on the charger device."""
+    return f"Connector {connector_id} "
 
 
 class HubDevices:
@@ -59,7 +68,7 @@ class HubDevices:
         """Return the prefix of a connector entity's name that sits on the charger device."""
         if connector_id == 0 or self.connector_on_own_device(charge_point_id, connector_id):
             return ""
-        return f"Connector {connector_id} "
+        return connector_name_prefix(connector_id)
 
     def translation_placeholders(self, charge_point_id: str, connector_id: int) -> dict[str, str]:
         """Return the name placeholders of a connector's entities (one dict per prefix, shared)."""
@@ -116,8 +125,18 @@ class HubDevices:
         )
 
     def entry_device_info(self) -> DeviceInfo:
-        """Return the device that carries entry-wide entities."""
-        return DeviceInfo(identifiers={(DOMAIN, self.entry.entry_id)}, name=self.entry.title)
+        """Return the central system's own device, which carries entry-wide entities.
+
+        A service, not hardware: named after the entry (which names its port), made by this
+        integration, so its page does not say "unknown manufacturer" beside the chargers'.
+        """
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.entry.entry_id)},
+            name=self.entry.title,
+            manufacturer=ENTRY_DEVICE_MANUFACTURER,
+            model=ENTRY_DEVICE_MODEL,
+            entry_type=dr.DeviceEntryType.SERVICE,
+        )
 
     @callback
     def register_platform(self, factory: EntityFactory, add_entities: AddConfigEntryEntitiesCallback) -> None:
@@ -172,13 +191,30 @@ class HubDevices:
         )
 
     def _move_first_connector(self, charge_point_id: str) -> None:
-        """Give connector 1 its own device and move its entities: a second connector appeared."""
+        """Give connector 1 its own device and move its entities: a second connector appeared.
+
+        The "Connector 1 " part of their names moves to the device's name. Entities in Home
+        Assistant rename themselves on the "placement" notice (their state and the registry's
+        original name); registry entries of entities that are not added (disabled ones) are
+        renamed here, or they would show "Connector 1 ..." on the connector's device until the
+        next start registers them again. A name the user gave (the registry's `name`) is theirs
+        and is left alone.
+        """
         device_registry = dr.async_get(self.hass)
         info = self.device_info(charge_point_id, 1)
         device = device_registry.async_get_or_create(config_entry_id=self.entry.entry_id, **info)
         entity_registry = er.async_get(self.hass)
-        prefix = f"{charge_point_id}_1_"
+        unique_prefix = f"{charge_point_id}_1_"
+        old_name_prefix = connector_name_prefix(1)
         for entity in er.async_entries_for_config_entry(entity_registry, self.entry.entry_id):
-            if entity.unique_id.startswith(prefix) and entity.device_id != device.id:
-                entity_registry.async_update_entity(entity.entity_id, device_id=device.id)
+            if not entity.unique_id.startswith(unique_prefix):
+                continue
+            changes: dict[str, Any] = {}
+            if entity.device_id != device.id:
+                changes["device_id"] = device.id
+            original_name = entity.original_name
+            if original_name is not None and original_name.startswith(old_name_prefix):
+                changes["original_name"] = original_name.removeprefix(old_name_prefix)
+            if changes:
+                entity_registry.async_update_entity(entity.entity_id, **changes)
         self._notify(charge_point_id, 1, frozenset({"placement"}))

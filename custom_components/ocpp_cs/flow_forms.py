@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 import errno
 import os
 import socket
@@ -12,25 +12,20 @@ from typing import Any
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PASSWORD, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import selector
 import probatio as vol
 
 from .const import (
-    CONF_FALLBACK_CURRENT,
-    CONF_GRID_CURRENT_ENTITIES,
-    CONF_GRID_POWER_ENTITY,
+    CONF_DEBUG,
     CONF_HEARTBEAT_INTERVAL,
     CONF_LIMIT_PROFILE_ID,
     CONF_LIMIT_STACK_LEVEL,
-    CONF_MAIN_FUSE_CURRENT,
     CONF_METER_VALUE_SAMPLE_INTERVAL,
     CONF_METER_VALUES_SAMPLED_DATA,
     CONF_NEW_CHARGERS,
     CONF_REMOTE_ID_TAG,
     CONF_SECURITY_PROFILE,
-    CONF_SITE_PHASES,
-    CONF_SOLAR_START_DELAY,
-    CONF_SOLAR_STOP_DELAY,
     CONF_SSL_CAFILE,
     CONF_SSL_CERTFILE,
     CONF_SSL_KEYFILE,
@@ -40,19 +35,14 @@ from .const import (
     CONF_UPSTREAM_OUTAGE_MINUTES,
     CONF_UPSTREAM_SKIP_VERIFY,
     CONF_UPSTREAM_URL,
-    DEFAULT_FALLBACK_CURRENT,
     DEFAULT_HEARTBEAT_INTERVAL,
     DEFAULT_HOST,
     DEFAULT_NEW_CHARGERS,
     DEFAULT_PORT,
     DEFAULT_REMOTE_ID_TAG,
-    DEFAULT_SITE_PHASES,
-    DEFAULT_SOLAR_START_DELAY,
-    DEFAULT_SOLAR_STOP_DELAY,
     DEFAULT_UNKNOWN_ID_TAGS,
     DOMAIN,
     NEW_CHARGERS_OPTIONS,
-    SITE_OPTIONS,
     UNKNOWN_ID_TAGS_OPTIONS,
 )
 from .engine.quirks import QUIRKS_NONE, detect
@@ -77,6 +67,7 @@ CONF_QUIRK_PROFILE = "quirk_profile"
 CONF_RELAYED = "relayed"
 CONF_UPSTREAM_PASSWORD = "upstream_password"
 CONF_CHARGE_POINT_ID = "charge_point_id"
+CONF_MIN_CURRENT = "min_current"
 # A charger's security profile: the entry's (the default), 2 or 3.
 PROFILE_DEFAULT = "default"
 SECURITY_PROFILES = [str(PROFILE_TLS_BASIC), str(PROFILE_TLS_CLIENT_CERTIFICATE)]
@@ -116,6 +107,7 @@ def optional_field(key: str, config: Mapping[str, Any]) -> vol.Optional:
     return vol.Optional(key, description={"suggested_value": value} if value else None)
 
 
+# Over 60 lines: one entry per option of the Settings form, read top to bottom in form order.
 def settings_schema(config: Mapping[str, Any], *, advanced: bool = True) -> vol.Schema:
     """Return the schema of the settings, filled with the current values.
 
@@ -161,7 +153,14 @@ def settings_schema(config: Mapping[str, Any], *, advanced: bool = True) -> vol.
             optional_field(CONF_LIMIT_PROFILE_ID, config): vol.All(
                 vol.Coerce(int), vol.Range(min=1, max=1_000_000_000)
             ),
-            optional_field(CONF_LIMIT_STACK_LEVEL, config): vol.All(vol.Coerce(int), vol.Range(min=0, max=100)),
+            # A number box: an optional integer with a range under 256 is a slider with an
+            # unlabelled "use this field" checkbox beside it in the frontend.
+            optional_field(CONF_LIMIT_STACK_LEVEL, config): vol.All(
+                selector.NumberSelector(
+                    selector.NumberSelectorConfig(min=0, max=100, step=1, mode=selector.NumberSelectorMode.BOX)
+                ),
+                vol.Coerce(int),
+            ),
             optional_field(CONF_METER_VALUE_SAMPLE_INTERVAL, config): vol.All(
                 vol.Coerce(int), vol.Range(min=0, max=86400)
             ),
@@ -171,6 +170,69 @@ def settings_schema(config: Mapping[str, Any], *, advanced: bool = True) -> vol.
         }
     )
     return vol.Schema(fields)
+
+
+# The options flow's Settings form in sections: (fields, collapsed). Only the form is nested:
+# the stored options stay flat, and no section name is an option key. A field of no section
+# (added later, say) goes into the last one.
+SETTINGS_SECTIONS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "connection": ((CONF_HOST, CONF_PORT, CONF_HEARTBEAT_INTERVAL, CONF_UPSTREAM_URL), False),
+    "policies": ((CONF_NEW_CHARGERS, CONF_UNKNOWN_ID_TAGS, CONF_REMOTE_ID_TAG, CONF_SYNC_LOCAL_LIST), False),
+    "security": (
+        (
+            CONF_PASSWORD,
+            CONF_SSL_CERTFILE,
+            CONF_SSL_KEYFILE,
+            CONF_SSL_CAFILE,
+            CONF_SECURITY_PROFILE,
+            CONF_UPSTREAM_CA_FILE,
+            CONF_UPSTREAM_SKIP_VERIFY,
+        ),
+        True,
+    ),
+    "meter_values": ((CONF_METER_VALUE_SAMPLE_INTERVAL, CONF_METER_VALUES_SAMPLED_DATA), True),
+    "advanced": ((CONF_LIMIT_PROFILE_ID, CONF_LIMIT_STACK_LEVEL, CONF_UPSTREAM_OUTAGE_MINUTES, CONF_DEBUG), True),
+}
+_FIELD_SECTIONS = {field: name for name, (fields, _) in SETTINGS_SECTIONS.items() for field in fields}
+_LAST_SECTION = list(SETTINGS_SECTIONS)[-1]
+
+
+def settings_section(field: str) -> str:
+    """Return the section of the Settings form a field is shown in."""
+    return _FIELD_SECTIONS.get(field, _LAST_SECTION)
+
+
+def sectioned_schema(schema: vol.Schema, *, open_fields: Collection[str] = ()) -> vol.Schema:
+    """Group a flat settings schema (defaults and suggested values kept) into the sections.
+
+    A collapsed section with a field in `open_fields` (one with an error) is shown open.
+    """
+    grouped: dict[str, dict[Any, Any]] = {name: {} for name in SETTINGS_SECTIONS}
+    for key, validator in schema.schema.items():
+        grouped[settings_section(str(key))][key] = validator
+    return vol.Schema(
+        {
+            vol.Required(name): section(
+                vol.Schema(fields),
+                {"collapsed": SETTINGS_SECTIONS[name][1] and not any(str(key) in open_fields for key in fields)},
+            )
+            for name, fields in grouped.items()
+            if fields
+        }
+    )
+
+
+def flatten_sections(user_input: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Return the Settings form's input (validated: one mapping per section) as flat settings."""
+    return {key: value for part in user_input.values() for key, value in part.items()}
+
+
+def section_errors(errors: Mapping[str, str]) -> dict[str, str]:
+    """Show field errors on their sections: the frontend shows a section's error, not its fields'."""
+    shown: dict[str, str] = {}
+    for field, error in errors.items():
+        shown.setdefault(field if field == "base" else settings_section(field), error)
+    return shown
 
 
 def bind_problem(host: str, port: int) -> str | None:
@@ -280,77 +342,3 @@ def clean_settings(user_input: Mapping[str, Any]) -> dict[str, Any]:
         for key, value in user_input.items()
         if value not in ("", None) and not (key == CONF_UPSTREAM_SKIP_VERIFY and value is False)
     }
-
-
-# --- the Site step (site energy management, site.py) ------------------------------------------
-
-CONF_MIN_CURRENT = "min_current"
-SITE_PHASES = ["1", "3"]
-GRID_POWER_UNITS = ("W", "kW")
-
-
-def site_schema(config: Mapping[str, Any]) -> vol.Schema:
-    """Return the Site step's form, filled with the current values (every field optional)."""
-    amperes = vol.All(vol.Coerce(float), vol.Range(min=1, max=2000))
-    seconds = vol.All(vol.Coerce(int), vol.Range(min=0, max=3600))
-    return vol.Schema(
-        {
-            optional_field(CONF_MAIN_FUSE_CURRENT, config): amperes,
-            vol.Required(
-                CONF_SITE_PHASES, default=str(config.get(CONF_SITE_PHASES) or DEFAULT_SITE_PHASES)
-            ): select_field(SITE_PHASES, CONF_SITE_PHASES),
-            optional_field(CONF_GRID_CURRENT_ENTITIES, config): selector.EntitySelector(
-                selector.EntitySelectorConfig(domain="sensor", multiple=True)
-            ),
-            optional_field(CONF_GRID_POWER_ENTITY, config): selector.EntitySelector(
-                selector.EntitySelectorConfig(domain="sensor")
-            ),
-            vol.Required(
-                CONF_FALLBACK_CURRENT, default=config.get(CONF_FALLBACK_CURRENT) or DEFAULT_FALLBACK_CURRENT
-            ): vol.All(vol.Coerce(float), vol.Range(min=0, max=500)),
-            vol.Required(
-                CONF_SOLAR_START_DELAY, default=config.get(CONF_SOLAR_START_DELAY) or DEFAULT_SOLAR_START_DELAY
-            ): seconds,
-            vol.Required(
-                CONF_SOLAR_STOP_DELAY, default=config.get(CONF_SOLAR_STOP_DELAY) or DEFAULT_SOLAR_STOP_DELAY
-            ): seconds,
-        }
-    )
-
-
-def validate_site(hass: HomeAssistant, user_input: Mapping[str, Any]) -> dict[str, str]:
-    """Check the Site step; return form errors by field."""
-    errors: dict[str, str] = {}
-    fuse = user_input.get(CONF_MAIN_FUSE_CURRENT)
-    currents = list(user_input.get(CONF_GRID_CURRENT_ENTITIES) or [])
-    power = user_input.get(CONF_GRID_POWER_ENTITY)
-    phases = int(user_input.get(CONF_SITE_PHASES) or DEFAULT_SITE_PHASES)
-    if currents and len(currents) != phases:
-        # One current sensor per phase of the site, L1..L3 in order.
-        errors[CONF_GRID_CURRENT_ENTITIES] = "grid_current_count"
-    if power:
-        state = hass.states.get(power)
-        if state is None or state.attributes.get("unit_of_measurement") not in GRID_POWER_UNITS:
-            errors[CONF_GRID_POWER_ENTITY] = "grid_power_unit"
-    if fuse and not (currents or power):
-        errors["base"] = "grid_measurement_required"
-    elif (currents or power) and not fuse:
-        errors[CONF_MAIN_FUSE_CURRENT] = "main_fuse_required"
-    if fuse and float(user_input.get(CONF_FALLBACK_CURRENT) or 0) > float(fuse):
-        errors[CONF_FALLBACK_CURRENT] = "fallback_above_fuse"
-    return errors
-
-
-def site_options(user_input: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the Site step's options as stored: every site key, None where left empty."""
-    stored: dict[str, Any] = dict.fromkeys(SITE_OPTIONS)
-    for key, value in user_input.items():
-        if value in ("", None, []):
-            continue
-        stored[key] = int(value) if key == CONF_SITE_PHASES else value
-    return stored
-
-
-def kept_site_options(options: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the Site step's options of an entry: the Settings step keeps them as they are."""
-    return {key: options[key] for key in SITE_OPTIONS if key in options}

@@ -33,14 +33,13 @@ from .flow_forms import (
     clean_settings,
     cleared_settings,
     detected_quirk_profile,
-    kept_site_options,
+    flatten_sections,
     optional_field,
+    section_errors,
+    sectioned_schema,
     select_field,
     settings_schema,
-    site_options,
-    site_schema,
     validate_settings,
-    validate_site,
 )
 from .hub import OcppHub
 from .local_controller import async_test_upstream
@@ -48,6 +47,7 @@ from .options_id_tags import IdTagSteps
 from .runtime import OcppRuntime
 from .security import PROFILE_REJECTED, PROFILE_SAVED, async_set_security_profile
 from .settings import entry_config
+from .site_forms import kept_site_options, site_options, site_schema, validate_site
 
 
 class OcppOptionsFlow(IdTagSteps):
@@ -59,29 +59,47 @@ class OcppOptionsFlow(IdTagSteps):
         self._charger: str | None = None
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Offer the settings and the id tag steps."""
+        """Offer the settings and the id tag steps (only those that can apply)."""
         return self.async_show_menu(
             step_id="init",
             menu_options=[
-                "settings",
-                "charger_settings",
-                "site",
-                "add_id_tag",
-                "add_presented_id_tag",
-                "edit_id_tag",
-                "remove_id_tag",
-                "test_upstream",
+                step
+                for step in (
+                    "settings",
+                    "charger_settings",
+                    "site",
+                    "add_id_tag",
+                    "add_presented_id_tag",
+                    "edit_id_tag",
+                    "remove_id_tag",
+                    "test_upstream",
+                )
+                if self._menu_step_applies(step)
             ],
         )
 
+    def _menu_step_applies(self, step: str) -> bool:
+        """Return False for a step that could only abort: no id tag to edit, no upstream to test.
+
+        While the entry is not loaded its id tags are unknown: those steps stay, and say so.
+        """
+        if step == "test_upstream":
+            return bool(entry_config(self.config_entry).get(CONF_UPSTREAM_URL))
+        if step in ("edit_id_tag", "remove_id_tag"):
+            hub = self._loaded_hub()
+            return hub is None or bool(hub.central.id_tags)
+        return True
+
     async def async_step_settings(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Edit every setting of the entry."""
+        """Edit every setting of the entry (a form in sections; the options are stored flat)."""
         config = entry_config(self.config_entry)
-        errors: dict[str, str] = {}
+        field_errors: dict[str, str] = {}
+        settings: dict[str, Any] = {}
         if user_input is not None:
-            errors = await validate_settings(self.hass, user_input, own_entry=self.config_entry)
-            if not errors:
-                new_port = int(user_input[CONF_PORT])
+            settings = flatten_sections(user_input)
+            field_errors = await validate_settings(self.hass, settings, own_entry=self.config_entry)
+            if not field_errors:
+                new_port = int(settings[CONF_PORT])
                 if str(new_port) != self.config_entry.unique_id:
                     self.hass.config_entries.async_update_entry(
                         self.config_entry, unique_id=str(new_port), title=f"OCPP Central System :{new_port}"
@@ -92,15 +110,19 @@ class OcppOptionsFlow(IdTagSteps):
                     data={
                         **kept_site_options(self.config_entry.options),
                         **cleared_settings(),
-                        **clean_settings(user_input),
+                        **clean_settings(settings),
                     }
                 )
         # Troubleshooting (options only): also log every frame at DEBUG level (troubleshooting.py).
         schema = settings_schema(config).extend({optional_field(CONF_DEBUG, config): selector.BooleanSelector()})
         if user_input is not None:
             # Show the form again as submitted: a field the user emptied stays empty.
-            schema = self.add_suggested_values_to_schema(schema, {**cleared_settings(), **user_input})
-        return self.async_show_form(step_id="settings", data_schema=schema, errors=errors)
+            schema = self.add_suggested_values_to_schema(schema, {**cleared_settings(), **settings})
+        return self.async_show_form(
+            step_id="settings",
+            data_schema=sectioned_schema(schema, open_fields=field_errors),
+            errors=section_errors(field_errors),
+        )
 
     # --- per-charger settings -----------------------------------------------------------
 
