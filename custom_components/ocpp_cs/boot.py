@@ -11,7 +11,7 @@ from ocpp.v16.enums import MessageTrigger
 from . import commands
 from .engine.configuration import STANDARD_KEYS
 from .engine.relay import RelaySession
-from .engine.session import ChargePointSession
+from .engine.session import AnySession, ChargePointSession
 from .ports import Hub
 from .smart_charging import LimitController
 
@@ -77,7 +77,7 @@ async def _trigger_statuses(hub: Hub, charge_point_id: str) -> None:
         _LOGGER.debug("%s: TriggerMessage StatusNotification failed: %s", charge_point_id, err)
 
 
-async def on_connected(hub: Hub, limits: LimitController, session: ChargePointSession) -> None:
+async def on_connected(hub: Hub, limits: LimitController, session: AnySession) -> None:
     """A charger connected: if it does not boot within a few seconds, ask it to.
 
     After Home Assistant restarts, chargers reconnect without booting; asking for

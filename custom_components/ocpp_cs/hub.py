@@ -45,10 +45,10 @@ from .engine.persist import DelayedSave
 from .engine.relay import RelayManager
 from .engine.schemas import preload as preload_schemas
 from .engine.server import CentralSystemServer, SecurityRequirement
-from .engine.session import ChargePointSession
+from .engine.session import AnySession, ChargePointSession
 from .engine.state import Transaction
 from .engine.util import snake
-from .ports import ChangeCallback, ChangeHook, SessionHook
+from .ports import ChangeCallback, ChangeHook, ConnectedHook, SessionHook
 from .settings import build_ssl_context, central_settings, entry_config, entry_security_profile, pending_issue_id
 from .state_writes import StateWrites
 
@@ -92,7 +92,7 @@ class OcppHub(HubDevices):
         self._placeholders: dict[str, dict[str, str]] = {}
         # Work to run (in the session's background) after an accepted boot and on connect.
         self.on_accepted_boot: list[SessionHook] = []
-        self.on_connected: list[SessionHook] = []
+        self.on_connected: list[ConnectedHook] = []
         # Called with every change the engine announces: (charge point id, connector id, keys).
         self.on_change: list[ChangeHook] = []
         # Seconds a charger has to send BootNotification after connecting before it is asked to.
@@ -199,7 +199,7 @@ class OcppHub(HubDevices):
         for hook in self.on_accepted_boot:
             await hook(session)
 
-    def _session_started(self, session: ChargePointSession) -> None:
+    def _session_started(self, session: AnySession) -> None:
         for hook in self.on_connected:
             session.run_in_background(hook(session))
 

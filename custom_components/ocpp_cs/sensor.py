@@ -164,6 +164,14 @@ CHARGER_SENSORS: tuple[OcppSensorDescription, ...] = (
     _boot("imsi"),
     _boot("meter_serial_number"),
     _boot("meter_type"),
+    OcppSensorDescription(
+        key="ocpp_version",
+        translation_key="ocpp_version",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        watch=frozenset({"ocpp_version"}),
+        value_fn=lambda ch, _co: ch.ocpp_version,
+    ),
 )
 
 

@@ -76,6 +76,7 @@ class CentralSystem(CentralStore):
         self.set_limit = registry.set_limit
         self.clear_limit = registry.clear_limit
         self.set_quirk_profile = registry.set_quirk_profile
+        self.set_ocpp_version_choice = registry.set_ocpp_version_choice
         self.observe_id_tags = registry.observe_id_tags
         self.password_of = credentials.password_of
         self.previous_password_of = credentials.previous_password_of

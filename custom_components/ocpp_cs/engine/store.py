@@ -16,7 +16,7 @@ from .settings import CentralSettings
 from .state import ChargerState, IdTag, Transaction
 
 if TYPE_CHECKING:
-    from .v16.session import ChargePointSession
+    from .session import AnySession
 
 # In the state since the `energy` sensors: state without it is from an install before them.
 ENERGY_VERSION = 1
@@ -53,7 +53,7 @@ class CentralStore:
         self._stops_recorded = 0
         self._stops_unwritten = 0
         self.next_transaction_id = 1
-        self.sessions: dict[str, ChargePointSession] = {}
+        self.sessions: dict[str, AnySession] = {}
         # Chargers answered Pending/Rejected in this run (not persisted: they may boot again).
         self.registration: dict[str, str] = {}
         # Reservations, presented unknown id tags and local list records (authorization.py).
