@@ -192,7 +192,7 @@ async def _profile_after_start(hub: Hub, watch: _StartWatch, profile: dict[str, 
         _LOGGER.warning("%s: the remote start's profile was not set: %s", charge_point_id, err)
 
 
-async def remote_stop(hub: Hub, charge_point_id: str, transaction_id: int) -> dict[str, Any]:
+async def remote_stop(hub: Hub, charge_point_id: str, transaction_id: int | str) -> dict[str, Any]:
     """Ask the charger to stop a transaction (RemoteStopTransaction)."""
     result = await async_call(hub, charge_point_id, call.RemoteStopTransaction(transaction_id=transaction_id))
     expect_status(charge_point_id, "RemoteStopTransaction", result)

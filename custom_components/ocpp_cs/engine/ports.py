@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from .configuration import ConfigurationValue
 from .message_log import MessageLogs
-from .reports import ConnectorStatus, Readings, TransactionStart, TransactionStop
-from .state import BootInfo, ChargerState
+from .reports import ConnectorStatus, Readings, TransactionEvent, TransactionStart, TransactionStop
+from .state import BootInfo, ChargerState, Transaction
 
 
 class Core(Protocol):
@@ -44,7 +44,7 @@ class Core(Protocol):
         """Record a connector's status."""
 
     def meter_values(
-        self, charge_point_id: str, connector_id: int, readings: Readings, transaction_id: int | None
+        self, charge_point_id: str, connector_id: int, readings: Readings, transaction_id: int | str | None
     ) -> None:
         """Record meter readings."""
 
@@ -84,6 +84,11 @@ class Core(Protocol):
         """Announce an id tag the upstream answered for a relayed charger."""
 
     async def start_transaction_observed(
-        self, charge_point_id: str, started: TransactionStart, transaction_id: int, status: str
+        self, charge_point_id: str, started: TransactionStart, transaction_id: int | str, status: str
     ) -> None:
         """Record a relayed charger's start under the upstream's transaction id."""
+
+    async def transaction_event(
+        self, charge_point_id: str, event: TransactionEvent
+    ) -> tuple[dict[str, Any] | None, Transaction | None]:
+        """Record a 2.0.1 TransactionEvent; return (the id token's answer, if one was sent; the transaction)."""

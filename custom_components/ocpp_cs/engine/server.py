@@ -38,7 +38,7 @@ from .handshake import (
     plain_http_answer,
 )
 from .message_log import format_address
-from .negotiation import SUBPROTOCOL_V201, SUBPROTOCOLS, choose_subprotocol
+from .negotiation import SUBPROTOCOL_V16, SUBPROTOCOL_V201, SUBPROTOCOLS, choose_subprotocol
 from .paths import charge_point_id_from_path
 from .session import AnySession, ChargePointSession, V201Session
 from .state import OCPP_VERSION_AUTO
@@ -322,7 +322,10 @@ class CentralSystemServer:
     ) -> Subprotocol | None:
         charge_point_id = charge_point_id_from_path(connection.request.path if connection.request else "")
         charger = self.central.chargers.get(charge_point_id or "")
-        chosen = choose_subprotocol(subprotocols, charger.ocpp_version_choice if charger else OCPP_VERSION_AUTO)
+        # A relayed charger (local controller mode) speaks 1.6 with its upstream: relay.py relays 1.6 only.
+        relayed = self._relay is not None and self._relay.relayed(charge_point_id or "")
+        offered = [name for name in subprotocols if name == SUBPROTOCOL_V16] if relayed else subprotocols
+        chosen = choose_subprotocol(offered, charger.ocpp_version_choice if charger else OCPP_VERSION_AUTO)
         if chosen is not None:
             return Subprotocol(chosen)
         if not subprotocols:

@@ -36,7 +36,7 @@ from ..settings import REGISTRATION_ACCEPTED
 from ..util import format_datetime, parse_datetime, utcnow
 from ..v16.framing import FramedSession
 from .checks import KNOWN_ACTIONS, OCPP_VERSION, request_error
-from .translate import boot_info, connector_status
+from .translate import boot_info, connector_status, id_token_info, parse_meter_values, transaction_event
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -179,10 +179,42 @@ class V201Session(FramedSession):
             ),
         )
 
+    # --- E: transactions, J: meter values, C: authorization ----------------------------------
+
+    async def on_transaction_event(self, payload: dict[str, Any]) -> call_result.TransactionEvent:
+        """Record a transaction's start, update or end (E01-E15); the idToken is answered as Authorize is."""
+        event = transaction_event(payload)
+        info, transaction = await self.central.transaction_event(self.id, event)
+        evse_id = transaction.connector_id if transaction is not None else event.connector_id
+        if evse_id is not None and evse_id > 0:
+            if event.event_type == "Ended":
+                self.charging_states.pop(evse_id, None)
+                self.transaction_ended.add(evse_id)
+            else:
+                self.transaction_ended.discard(evse_id)
+                if event.charging_state is not None:
+                    self.charging_states[evse_id] = event.charging_state
+            self.publish_status(evse_id)
+        return call_result.TransactionEvent(id_token_info=id_token_info(info) if info is not None else None)
+
+    async def on_meter_values(self, payload: dict[str, Any]) -> call_result.MeterValues:
+        """Record sampled values of an EVSE (0: the station's main meter) outside transactions (J01)."""
+        readings = parse_meter_values(payload["meterValue"], utcnow())
+        self.central.meter_values(self.id, int(payload["evseId"]), readings, None)
+        return call_result.MeterValues()
+
+    async def on_authorize(self, payload: dict[str, Any]) -> call_result.Authorize:
+        """Answer from the entry's id tags and policies: an id tag is idToken.idToken, of any type (C01)."""
+        info = self.central.authorize(self.id, str(payload["idToken"]["idToken"]))
+        return call_result.Authorize(id_token_info=id_token_info(info))
+
 
 # The charging station's requests this CSMS answers, by action (anything else: NotSupported/NotImplemented).
 HANDLERS: dict[str, Handler] = {
     "BootNotification": V201Session.on_boot_notification,
     "Heartbeat": V201Session.on_heartbeat,
     "StatusNotification": V201Session.on_status_notification,
+    "TransactionEvent": V201Session.on_transaction_event,
+    "MeterValues": V201Session.on_meter_values,
+    "Authorize": V201Session.on_authorize,
 }

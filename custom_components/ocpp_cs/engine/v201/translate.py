@@ -9,8 +9,9 @@ import math
 from typing import Any
 
 from ..meter import DEFAULT_MEASURAND, MeterReading, meter_key, normalize_unit
+from ..reports import TransactionEvent
 from ..state import BootInfo
-from ..util import parse_datetime
+from ..util import parse_datetime, utcnow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,3 +133,36 @@ def parse_meter_values(
             readings.append((meter_key(measurand, phase, location), reading))
     readings.sort(key=lambda item: item[1].timestamp)
     return readings
+
+
+def transaction_event(request: Mapping[str, Any]) -> TransactionEvent:
+    """Return a TransactionEventRequest (as sent) as the core's transaction event, its meterValue parsed."""
+    info = request["transactionInfo"]
+    evse = request.get("evse") or {}
+    id_token = request.get("idToken") or {}
+    return TransactionEvent(
+        event_type=request["eventType"],
+        transaction_id=str(info["transactionId"]),
+        seq_no=int(request["seqNo"]),
+        trigger_reason=request["triggerReason"],
+        timestamp=parse_datetime(request.get("timestamp")),
+        connector_id=evse.get("id"),
+        # Our id tags are what 2.0.1 calls idToken.idToken, whatever its type.
+        id_tag=id_token.get("idToken") or None,
+        readings=parse_meter_values(request.get("meterValue") or (), utcnow()),
+        offline=bool(request.get("offline")),
+        charging_state=info.get("chargingState"),
+        stopped_reason=info.get("stoppedReason"),
+        reservation_id=request.get("reservationId"),
+    )
+
+
+def id_token_info(info: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the core's id tag answer (1.6's IdTagInfo, snake_case) as a 2.0.1 IdTokenInfoType."""
+    token_info: dict[str, Any] = {"status": info["status"]}
+    if info.get("expiry_date"):
+        token_info["cache_expiry_date_time"] = info["expiry_date"]
+    if info.get("parent_id_tag"):
+        # A 1.6 parent id tag is what 2.0.1 calls the group id token (C09).
+        token_info["group_id_token"] = {"id_token": info["parent_id_tag"], "type": "Central"}
+    return token_info
