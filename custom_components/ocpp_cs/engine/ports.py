@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from .authorization import AuthorizationState, Reservation
 from .configuration import ConfigurationValue
 from .message_log import MessageLogs
 from .reports import ConnectorStatus, Readings, TransactionEvent, TransactionStart, TransactionStop
@@ -22,6 +23,13 @@ class Core(Protocol):
     @property
     def message_logs(self) -> MessageLogs:
         """Return each charger's log of frames."""
+
+    @property
+    def auth(self) -> AuthorizationState:
+        """Return the reservations, presented id tags and local lists."""
+
+    def end_reservation(self, reservation_id: int, why: str) -> Reservation | None:
+        """Forget a reservation (used, cancelled, expired); return it, None when unknown."""
 
     def is_accepted(self, charge_point_id: str) -> bool:
         """Return True when the charger may use the whole protocol."""

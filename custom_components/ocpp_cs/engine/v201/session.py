@@ -36,6 +36,7 @@ from ..settings import REGISTRATION_ACCEPTED
 from ..util import format_datetime, parse_datetime, utcnow
 from ..v16.framing import FramedSession
 from .checks import KNOWN_ACTIONS, OCPP_VERSION, request_error
+from .notifications import NOTIFICATIONS, Notification
 from .translate import boot_info, connector_status, id_token_info, parse_meter_values, transaction_event
 
 _LOGGER = logging.getLogger(__name__)
@@ -209,6 +210,15 @@ class V201Session(FramedSession):
         return call_result.Authorize(id_token_info=id_token_info(info))
 
 
+def _notification_handler(notification: Notification) -> Handler:
+    """Return a handler that answers a notification (notifications.py) for the session's station."""
+
+    async def handler(session: V201Session, payload: dict[str, Any]) -> Any:
+        return await notification(session.central, session.id, payload)
+
+    return handler
+
+
 # The charging station's requests this CSMS answers, by action (anything else: NotSupported/NotImplemented).
 HANDLERS: dict[str, Handler] = {
     "BootNotification": V201Session.on_boot_notification,
@@ -217,4 +227,5 @@ HANDLERS: dict[str, Handler] = {
     "TransactionEvent": V201Session.on_transaction_event,
     "MeterValues": V201Session.on_meter_values,
     "Authorize": V201Session.on_authorize,
+    **{action: _notification_handler(notification) for action, notification in NOTIFICATIONS.items()},
 }
