@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import contextlib
 from typing import Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
 from websockets.asyncio.client import ClientConnection, connect
@@ -34,6 +34,9 @@ class Sim201Charger(ChargePoint):
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.answers: dict[str, Any] = {}
         self.seq_no = 0
+        # The device model its NotifyReport sends after GetBaseReport (ReportDataType dicts).
+        self.device_model: list[dict[str, Any]] = []
+        self.tasks: list[asyncio.Task[Any]] = []
 
     async def raw(self, frame: str) -> Any:
         """Send a raw frame and return the next CALLRESULT/CALLERROR the CSMS sends back."""
@@ -98,6 +101,41 @@ class Sim201Charger(ChargePoint):
         meter_value = [{"timestamp": timestamp or now_iso(), "sampled_value": sampled}]
         await self.send(call.MeterValues(evse_id=evse_id, meter_value=meter_value))
 
+    @on(Action.get_base_report)
+    def on_get_base_report(self, request_id: int, report_base: str) -> Any:
+        self.received.append(("GetBaseReport", {"request_id": request_id, "report_base": report_base}))
+        return call_result.GetBaseReport(status=self.answers.get("GetBaseReport", "Accepted"))
+
+    @after(Action.get_base_report)
+    def after_get_base_report(self, request_id: int, report_base: str) -> None:
+        if self.answers.get("GetBaseReport", "Accepted") != "Accepted":
+            return
+        # In two parts (tbc), as stations with large device models do.
+        half = len(self.device_model) // 2
+        parts = [self.device_model[:half], self.device_model[half:]]
+
+        async def report() -> None:
+            for seq_no, part in enumerate(parts):
+                await self.send(call.NotifyReport(
+                    request_id=request_id, generated_at=now_iso(), seq_no=seq_no, report_data=part or None,
+                    tbc=seq_no < len(parts) - 1,
+                ))
+
+        self.tasks.append(asyncio.get_running_loop().create_task(report()))
+
+    @on(Action.set_variables)
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]]) -> Any:
+        self.received.append(("SetVariables", {"set_variable_data": set_variable_data}))
+        refused = self.answers.get("SetVariables", ())
+        return call_result.SetVariables(set_variable_result=[
+            {
+                "attribute_status": "Rejected" if item["variable"]["name"] in refused else "Accepted",
+                "component": item["component"],
+                "variable": item["variable"],
+            }
+            for item in set_variable_data
+        ])
+
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None) -> Any:
         self.received.append(("TriggerMessage", {"requested_message": requested_message, "evse": evse}))
@@ -126,6 +164,7 @@ async def charger201(
         try:
             yield sim
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            for item in (task, *sim.tasks):
+                item.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await item

@@ -152,7 +152,7 @@ async def test_a_station_session_survives_replays_and_a_restart() -> None:
     assert system.observed_transactions == {}
     # The Ended sent again, and a late Updated: recorded once.
     await system.transaction_event(CP, event("Ended", 3, 30, readings=register201(13.0, 30, "Transaction.End")))
-    info, late = await system.transaction_event(CP, event("Updated", 4, 31))
+    _, late = await system.transaction_event(CP, event("Updated", 4, 31))
     assert (len(recorder.stopped), len(recorder.started), late) == (1, 1, None)
     assert system.chargers[CP].connectors[1].energy_wh == 3000.0
     assert [record.transaction_id for record in system.history] == ["TX-1"]

@@ -85,9 +85,8 @@ class CentralSystemServer:
         security_requirement: Callable[[str], SecurityRequirement] | None = None,
         security_profile_confirmed: Callable[[str], None] = lambda _charge_point_id: None,
         claimed_elsewhere: Callable[[str], bool] = lambda _charge_point_id: False,
-        on_accepted_boot: Callable[[ChargePointSession], Awaitable[None]] | None = None,
+        on_accepted_boot: Callable[[AnySession], Awaitable[None]] | None = None,
         on_session_started: Callable[[AnySession], None] | None = None,
-        on_accepted_boot_v201: Callable[[V201Session], Awaitable[None]] | None = None,
         ping_interval: float | None = 30,
         ping_timeout: float | None = 30,
         response_timeout: float = 30,
@@ -119,7 +118,6 @@ class CentralSystemServer:
         self._claimed_elsewhere = claimed_elsewhere
         self._on_accepted_boot = on_accepted_boot
         self._on_session_started = on_session_started
-        self._on_accepted_boot_v201 = on_accepted_boot_v201
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self.response_timeout = response_timeout
@@ -355,7 +353,7 @@ class CentralSystemServer:
                 connection,
                 self.central,
                 response_timeout=self.response_timeout,
-                on_accepted_boot=self._on_accepted_boot_v201,
+                on_accepted_boot=self._on_accepted_boot,
             )
         else:
             relay_session = self._relay.session_factory(connection) if self._relay is not None else None

@@ -4,7 +4,8 @@ NotifyEvent (N07: problems become the `error_code`), NotifyReport (B07/B08: the 
 kept as the charger's configuration under `Component/Variable` names), firmware and log
 progress, security events and CSRs (A02, A04), reservations (H04), charging limits and needs
 (K09, K15-K17) and DataTransfer (P01). Each handler takes the core, the station's id and the
-request as sent, and returns the `ocpp.v201.call_result` answer.
+request as sent, and returns the `ocpp.v201.call_result` answer (the session answers NotifyReport
+with `notify_report`, and notes when a report is complete).
 """
 
 from __future__ import annotations
@@ -85,7 +86,16 @@ async def notify_event(central: Core, charge_point_id: str, payload: dict[str, A
 
 async def notify_report(central: Core, charge_point_id: str, payload: dict[str, Any]) -> Any:
     """Keep a report's variables (GetBaseReport, GetReport) with the charger's configuration (B07, B08)."""
-    central.update_configuration(charge_point_id, report_values(payload.get("reportData") or []))
+    report_data = payload.get("reportData") or []
+    values = report_values(report_data)
+    # An EVSE is what a 1.6 connector is: the highest EVSE reported (in any part of the report)
+    # is the core's connector count, under 1.6's name, so that each EVSE gets its device at once.
+    evse_ids = [int(evse["id"]) for item in report_data if (evse := item["component"].get("evse"))]
+    charger = central.chargers.get(charge_point_id)
+    known = (charger.config_int("NumberOfConnectors") if charger is not None else None) or 0
+    if evse_ids and max(evse_ids) > known:
+        values["NumberOfConnectors"] = ConfigurationValue(value=str(max(evse_ids)), readonly=True)
+    central.update_configuration(charge_point_id, values)
     return call_result.NotifyReport()
 
 
@@ -150,7 +160,6 @@ async def data_transfer(central: Core, charge_point_id: str, payload: dict[str, 
 
 NOTIFICATIONS: dict[str, Notification] = {
     "NotifyEvent": notify_event,
-    "NotifyReport": notify_report,
     "FirmwareStatusNotification": firmware_status,
     "LogStatusNotification": log_status,
     "SecurityEventNotification": security_event,

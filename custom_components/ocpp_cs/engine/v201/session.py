@@ -13,6 +13,7 @@ of another OCPP version raises `WrongOcppVersion` and nothing is sent.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 import logging
 from typing import Any
@@ -28,7 +29,7 @@ from ocpp.exceptions import (
     SecurityError,
 )
 from ocpp.messages import Call
-from ocpp.v201 import call_result
+from ocpp.v201 import call, call_result
 
 from ..ports import Core
 from ..reports import ConnectorStatus
@@ -36,7 +37,7 @@ from ..settings import REGISTRATION_ACCEPTED
 from ..util import format_datetime, parse_datetime, utcnow
 from ..v16.framing import FramedSession
 from .checks import KNOWN_ACTIONS, OCPP_VERSION, request_error
-from .notifications import NOTIFICATIONS, Notification
+from .notifications import NOTIFICATIONS, Notification, notify_report
 from .translate import boot_info, connector_status, id_token_info, parse_meter_values, transaction_event
 
 _LOGGER = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class V201Session(FramedSession):
         self.connector_statuses: dict[int, str] = {}
         self.charging_states: dict[int, str] = {}
         self.transaction_ended: set[int] = set()
+        # Reports (GetBaseReport, GetReport) asked for, by request id: set once complete.
+        self._reports: dict[int, asyncio.Event] = {}
 
     async def call(
         self, payload: Any, suppress: bool = True, unique_id: str | None = None, skip_schema_validation: bool = False
@@ -87,6 +90,14 @@ class V201Session(FramedSession):
         return await super().call(
             payload, suppress=suppress, unique_id=unique_id, skip_schema_validation=skip_schema_validation
         )
+
+    async def request_boot(self) -> None:
+        """Ask the station to send BootNotification again (TriggerMessage, F06; a CALLERROR is logged)."""
+        await self.call(call.TriggerMessage(requested_message="BootNotification"))
+
+    def expect_report(self, request_id: int) -> asyncio.Event:
+        """Return the event set once the report of `request_id` (its NotifyReport messages) is complete."""
+        return self._reports.setdefault(request_id, asyncio.Event())
 
     def _check(self, msg: Call) -> Handler:
         """Return the request's handler, or raise the CALLERROR it earns (action, registration, payload)."""
@@ -148,6 +159,15 @@ class V201Session(FramedSession):
     async def on_heartbeat(self, _payload: dict[str, Any]) -> call_result.Heartbeat:
         """Answer with the CSMS's time (G02)."""
         return call_result.Heartbeat(current_time=format_datetime(utcnow()))
+
+    async def on_notify_report(self, payload: dict[str, Any]) -> Any:
+        """Keep a report's part in the device model (B07, B08); its last part completes it."""
+        answer = await notify_report(self.central, self.id, payload)
+        if not payload.get("tbc"):
+            complete = self._reports.pop(int(payload["requestId"]), None)
+            if complete is not None:
+                complete.set()
+        return answer
 
     # --- G: availability --------------------------------------------------------------------
 
@@ -227,5 +247,6 @@ HANDLERS: dict[str, Handler] = {
     "TransactionEvent": V201Session.on_transaction_event,
     "MeterValues": V201Session.on_meter_values,
     "Authorize": V201Session.on_authorize,
+    "NotifyReport": V201Session.on_notify_report,
     **{action: _notification_handler(notification) for action, notification in NOTIFICATIONS.items()},
 }
