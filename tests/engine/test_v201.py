@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from custom_components.ocpp_cs.engine.central import CentralSystem
+from custom_components.ocpp_cs.engine.history import HistoryRecord, TransactionHistory
 from custom_components.ocpp_cs.engine.reports import TransactionEvent
 from custom_components.ocpp_cs.engine.station_transactions import register_wh, stop_reason
 from custom_components.ocpp_cs.engine.v201.checks import request_error
@@ -168,3 +169,15 @@ async def test_an_unknown_transaction_ending_and_a_new_one_on_a_busy_evse() -> N
     # A is superseded: in the history with a reconstructed stop, not stopped by the station.
     assert [record.transaction_id for record in system.history] == ["GHOST", "A"]
     assert [t.transaction_id for t in recorder.stopped] == ["GHOST"]
+
+
+def test_history_records_keep_a_station_s_string_id() -> None:
+    history = TransactionHistory()
+    record = {"charge_point_id": "CS", "transaction_id": "TX-9", "start": at(0).isoformat(),
+              "stop": at(30).isoformat(), "meter_start": 0, "meter_stop": 500, "energy_wh": 500}
+    history.restore({"records": [{**record, "ocpp_version": "2.0.1"}, {**record, "transaction_id": "damaged"}]})
+    (kept,) = list(history)
+    assert kept.transaction_id == "TX-9"
+    assert kept.to_dict()["ocpp_version"] == "2.0.1"
+    again = HistoryRecord.from_dict(kept.to_dict())
+    assert again is not None and again.transaction_id == "TX-9"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .records import TransactionId, transaction_id_from
+from .records import TransactionId
 from .state import Transaction
 from .util import parse_datetime, snake
 
@@ -150,16 +150,23 @@ class HistoryRecord:
             "reason": self.reason,
             "start_seen": self.start_seen,
             "stop_seen": self.stop_seen,
+            # A 2.0.1 station's own id (a string) says so: any other string is a damaged record.
+            **({"ocpp_version": "2.0.1"} if isinstance(self.transaction_id, str) else {}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HistoryRecord | None:
         """Restore from persistence; None for a record this version cannot read."""
+        transaction_id = data.get("transaction_id")
         try:
             return cls(
                 charge_point_id=str(data["charge_point_id"]),
                 connector_id=int(data.get("connector_id") or 0),
-                transaction_id=transaction_id_from(data["transaction_id"]),
+                transaction_id=(
+                    transaction_id
+                    if isinstance(transaction_id, str) and data.get("ocpp_version") == "2.0.1"
+                    else int(data["transaction_id"])
+                ),
                 id_tag=data.get("id_tag"),
                 id_tag_name=data.get("id_tag_name"),
                 start=parse_datetime(data.get("start")),
