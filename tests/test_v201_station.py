@@ -20,6 +20,7 @@ from .charger201 import charger201
 from .conftest import EntryFactory, hub_of, port_of
 from .flow_helpers import configure, form_values, options_step
 from .helpers import action, call_frame, device_id, find_device, has_entity, state
+from .upstream import Upstream, upstream_fixture  # noqa: F401 (the fixture)
 
 
 async def test_boot_heartbeat_and_statuses_on_the_same_entities(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
@@ -168,3 +169,20 @@ async def test_basic_auth_applies_to_2_0_1(hass: HomeAssistant, setup_entry: Ent
     token = base64.b64encode(b"CS-S:s3cret-pass").decode()
     async with charger201(port, "CS-S", additional_headers={"Authorization": f"Basic {token}"}) as cs:
         assert (await cs.boot()).status == "Accepted"
+
+
+async def test_local_controller_mode_relays_1_6_and_serves_2_0_1_when_not_relayed(
+    hass: HomeAssistant, setup_entry: EntryFactory, upstream: Upstream
+) -> None:
+    entry = await setup_entry(upstream_url=upstream.url)
+    port = port_of(entry)
+    # Relayed (the default): the upstream speaks 1.6 with it, so 1.6 is chosen.
+    async with charger(port, "CS-R", subprotocols=["ocpp1.6", "ocpp2.0.1"]) as cp:
+        assert cp.connection.subprotocol == "ocpp1.6"
+        assert (await cp.boot()).status == "Accepted"
+    assert upstream.state.paths == ["/backend/CS-R"]
+    # Relaying turned off: served here, as 2.0.1.
+    hub_of(entry).central.set_relay_settings("CS-R", relayed=False, upstream_password=None)
+    async with charger201(port, "CS-R", subprotocols=["ocpp1.6", "ocpp2.0.1"]) as cs:
+        assert (await cs.boot()).status == "Accepted"
+    assert upstream.state.paths == ["/backend/CS-R"]
