@@ -52,10 +52,13 @@ class Sim201Charger(ChargePoint):
         station.setdefault("model", "Sim-201")
         return await self.send(call.BootNotification(charging_station=station, reason=reason))
 
-    async def status(self, evse_id: int, connector_status: str, connector_id: int = 1) -> None:
+    async def status(
+        self, evse_id: int, connector_status: str, connector_id: int = 1, timestamp: str | None = None
+    ) -> None:
         await self.send(
             call.StatusNotification(
-                timestamp=now_iso(), connector_status=connector_status, evse_id=evse_id, connector_id=connector_id
+                timestamp=timestamp or now_iso(), connector_status=connector_status, evse_id=evse_id,
+                connector_id=connector_id,
             )
         )
 

@@ -173,3 +173,18 @@ async def test_authorize_id_tokens_of_any_type_under_the_same_policies(
         # Meter values outside a transaction: EVSE 0 is the station's main meter.
         await cs.meter(0, [sampled201(1234.0, "Energy.Active.Import.Register")])
         assert central.chargers["CS-A"].connectors[0].meters["energy_active_import_register"].value == 1234.0
+
+
+async def test_a_station_clock_behind_ours_keeps_its_statuses(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry()
+    behind = datetime.now(UTC) - timedelta(minutes=2)
+    async with charger201(port_of(entry), "CS-CLK") as cs:
+        await cs.boot()
+        await cs.status(1, "Occupied", timestamp=iso(behind))
+        await cs.transaction_event("Started", "T-1", "Authorized", id_token="CARD", charging_state="Charging")
+        await hass.async_block_till_done()
+        assert state(hass, "CS-CLK_1_status") == "charging"
+        await cs.transaction_event("Ended", "T-1", "EVDeparted", stopped_reason="EVDisconnected")
+        await cs.status(1, "Available", timestamp=iso(behind + timedelta(seconds=30)))
+        await hass.async_block_till_done()
+        assert state(hass, "CS-CLK_1_status") == "available"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 import logging
 from typing import Any
 
@@ -179,7 +180,7 @@ class V201Session(FramedSession):
         self.publish_status(evse_id, parse_datetime(payload.get("timestamp")))
         return call_result.StatusNotification()
 
-    def publish_status(self, evse_id: int, timestamp: Any = None) -> None:
+    def publish_status(self, evse_id: int, timestamp: datetime | None = None) -> None:
         """Hand an EVSE's status (its connector status with its transaction's charging state) to the core."""
         reported = self.connector_statuses.get(evse_id)
         if reported is None:
@@ -196,7 +197,9 @@ class V201Session(FramedSession):
                 error_code=error_code,
                 info=connector.info if connector is not None else None,
                 vendor_error_code=connector.vendor_error_code if connector is not None else None,
-                timestamp=timestamp or utcnow(),
+                # A change of charging state keeps the status's own time: a station's clock behind
+                # ours must not make its next StatusNotification look older than this.
+                timestamp=timestamp or (connector.status_timestamp if connector is not None else None) or utcnow(),
             ),
         )
 
