@@ -8,10 +8,10 @@ import logging
 from homeassistant.exceptions import HomeAssistantError
 from ocpp.v16.enums import MessageTrigger
 
-from . import commands
+from . import boot201, commands
 from .engine.configuration import STANDARD_KEYS
 from .engine.relay import RelaySession
-from .engine.session import ChargePointSession
+from .engine.session import AnySession, V201Session
 from .ports import Hub
 from .smart_charging import LimitController
 
@@ -55,8 +55,11 @@ async def apply_meter_value_options(hub: Hub, charge_point_id: str) -> None:
             _LOGGER.warning("%s: could not set %s to %s: %s", charge_point_id, key, value, err)
 
 
-async def after_accepted_boot(hub: Hub, limits: LimitController, session: ChargePointSession) -> None:
+async def after_accepted_boot(hub: Hub, limits: LimitController, session: AnySession) -> None:
     """After BootNotification: read the configuration, apply options, ask for statuses."""
+    if isinstance(session, V201Session):
+        await boot201.after_accepted_boot(hub, session)
+        return
     charge_point_id = session.id
     await read_all_configuration(hub, charge_point_id)
     limits.configuration_read(charge_point_id)
@@ -77,7 +80,7 @@ async def _trigger_statuses(hub: Hub, charge_point_id: str) -> None:
         _LOGGER.debug("%s: TriggerMessage StatusNotification failed: %s", charge_point_id, err)
 
 
-async def on_connected(hub: Hub, limits: LimitController, session: ChargePointSession) -> None:
+async def on_connected(hub: Hub, limits: LimitController, session: AnySession) -> None:
     """A charger connected: if it does not boot within a few seconds, ask it to.
 
     After Home Assistant restarts, chargers reconnect without booting; asking for
@@ -85,6 +88,9 @@ async def on_connected(hub: Hub, limits: LimitController, session: ChargePointSe
     """
     await asyncio.sleep(hub.boot_grace_seconds)
     if session.booted or hub.central.sessions.get(session.id) is not session:
+        return
+    if isinstance(session, V201Session):
+        await boot201.ask_to_boot(hub, session)
         return
     charge_point_id = session.id
     if isinstance(session, RelaySession) and charge_point_id in hub.central.chargers:

@@ -25,7 +25,7 @@ from .engine.configuration import (
     password_of_authorization_key,
 )
 from .engine.quirks import NO_QUIRKS
-from .engine.session import DisconnectedBeforeAnswer
+from .engine.session import DisconnectedBeforeAnswer, WrongOcppVersion
 from .engine.state import Transaction
 from .errors import error
 from .ports import Hub
@@ -49,6 +49,9 @@ async def async_call(
         raise error("not_connected", charge_point_id=charge_point_id, action=action)
     try:
         return await session.call(payload, suppress=False, skip_schema_validation=skip_schema_validation)
+    except WrongOcppVersion as err:
+        # Until the actions speak 2.0.1 (issue 17, item 4): said plainly, and nothing is sent.
+        raise error("not_for_v201", charge_point_id=charge_point_id, action=action) from err
     except TimeoutError as err:
         raise error(
             "timeout", charge_point_id=charge_point_id, action=action, seconds=int(session.response_timeout)
@@ -189,7 +192,7 @@ async def _profile_after_start(hub: Hub, watch: _StartWatch, profile: dict[str, 
         _LOGGER.warning("%s: the remote start's profile was not set: %s", charge_point_id, err)
 
 
-async def remote_stop(hub: Hub, charge_point_id: str, transaction_id: int) -> dict[str, Any]:
+async def remote_stop(hub: Hub, charge_point_id: str, transaction_id: int | str) -> dict[str, Any]:
     """Ask the charger to stop a transaction (RemoteStopTransaction)."""
     result = await async_call(hub, charge_point_id, call.RemoteStopTransaction(transaction_id=transaction_id))
     expect_status(charge_point_id, "RemoteStopTransaction", result)

@@ -14,8 +14,6 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.storage import Store
-from ocpp.v16 import call
-from ocpp.v16.enums import MessageTrigger
 
 from .const import (
     CONF_METER_VALUE_SAMPLE_INTERVAL,
@@ -45,10 +43,10 @@ from .engine.persist import DelayedSave
 from .engine.relay import RelayManager
 from .engine.schemas import preload as preload_schemas
 from .engine.server import CentralSystemServer, SecurityRequirement
-from .engine.session import ChargePointSession
+from .engine.session import AnySession
 from .engine.state import Transaction
 from .engine.util import snake
-from .ports import ChangeCallback, ChangeHook, SessionHook
+from .ports import ChangeCallback, ChangeHook, ConnectedHook, SessionHook
 from .settings import build_ssl_context, central_settings, entry_config, entry_security_profile, pending_issue_id
 from .state_writes import StateWrites
 
@@ -92,7 +90,7 @@ class OcppHub(HubDevices):
         self._placeholders: dict[str, dict[str, str]] = {}
         # Work to run (in the session's background) after an accepted boot and on connect.
         self.on_accepted_boot: list[SessionHook] = []
-        self.on_connected: list[SessionHook] = []
+        self.on_connected: list[ConnectedHook] = []
         # Called with every change the engine announces: (charge point id, connector id, keys).
         self.on_change: list[ChangeHook] = []
         # Seconds a charger has to send BootNotification after connecting before it is asked to.
@@ -195,11 +193,11 @@ class OcppHub(HubDevices):
             return False
         return any(charge_point_id in central.chargers for central in self._other_centrals())
 
-    async def _accepted_boot(self, session: ChargePointSession) -> None:
+    async def _accepted_boot(self, session: AnySession) -> None:
         for hook in self.on_accepted_boot:
             await hook(session)
 
-    def _session_started(self, session: ChargePointSession) -> None:
+    def _session_started(self, session: AnySession) -> None:
         for hook in self.on_connected:
             session.run_in_background(hook(session))
 
@@ -242,8 +240,8 @@ class OcppHub(HubDevices):
         if session is not None:
             session.run_in_background(self._trigger_boot(session))
 
-    async def _trigger_boot(self, session: ChargePointSession) -> None:
-        await session.call(call.TriggerMessage(requested_message=MessageTrigger.boot_notification))
+    async def _trigger_boot(self, session: AnySession) -> None:
+        await session.request_boot()
 
     # --- persistence port ---------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from .engine.authorization import (
     differences,
 )
 from .engine.configuration import PROFILE_LOCAL_AUTH
-from .engine.session import ChargePointSession
+from .engine.session import AnySession, ChargePointSession
 from .engine.util import format_datetime, parse_datetime, snake, utcnow
 from .errors import error, invalid
 from .ports import Hub
@@ -215,9 +215,10 @@ class LocalListSync:
         if self._enabled and not was_enabled:
             self.request_all()
 
-    async def _after_boot(self, session: ChargePointSession) -> None:
+    async def _after_boot(self, session: AnySession) -> None:
         # Runs after the configuration was read (hooks run in order), so the profiles are known.
-        if self.enabled:
+        # (Local lists of 2.0.1 stations come with the 2.0.1 actions.)
+        if self.enabled and isinstance(session, ChargePointSession):
             self.request(session.id)
 
     @callback

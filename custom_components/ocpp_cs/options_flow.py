@@ -17,12 +17,13 @@ from .const import (
 )
 from .engine.quirks import CHOICES, QUIRKS_AUTO
 from .engine.server import PROFILE_TLS_BASIC, PROFILE_TLS_CLIENT_CERTIFICATE
-from .engine.state import ChargerState
+from .engine.state import OCPP_VERSION_AUTO, OCPP_VERSION_CHOICES, ChargerState
 from .flow_forms import (
     CONF_CHARGE_POINT_ID,
     CONF_CHARGER,
     CONF_MAX_CURRENT,
     CONF_MIN_CURRENT,
+    CONF_OCPP_VERSION,
     CONF_PHASES,
     CONF_QUIRK_PROFILE,
     CONF_RELAYED,
@@ -204,12 +205,20 @@ class OcppOptionsFlow(IdTagSteps):
             phases=int(user_input[CONF_PHASES]),
         )
         hub.central.set_min_current(charger.charge_point_id, float(user_input[CONF_MIN_CURRENT]))
-        choice = user_input.get(CONF_QUIRK_PROFILE, QUIRKS_AUTO)
-        if choice != charger.quirk_profile:
-            hub.central.set_quirk_profile(charger.charge_point_id, choice)
+        self._save_protocol_choices(hub, charger, user_input)
         if upstream:
             self._save_relay_settings(self._loaded_runtime(), charger, user_input)
         hub.central.changed(charger.charge_point_id, 0, frozenset({"settings"}))
+
+    @staticmethod
+    def _save_protocol_choices(hub: OcppHub, charger: ChargerState, user_input: Mapping[str, Any]) -> None:
+        """Apply the charger's quirk profile and OCPP version choices (engine methods validate them)."""
+        choice = user_input.get(CONF_QUIRK_PROFILE, QUIRKS_AUTO)
+        if choice != charger.quirk_profile:
+            hub.central.set_quirk_profile(charger.charge_point_id, choice)
+        hub.central.set_ocpp_version_choice(
+            charger.charge_point_id, user_input.get(CONF_OCPP_VERSION, OCPP_VERSION_AUTO)
+        )
 
     @staticmethod
     def _charger_details_schema(charger: ChargerState, *, with_profile: bool, upstream: bool) -> vol.Schema:
@@ -226,6 +235,9 @@ class OcppOptionsFlow(IdTagSteps):
                     vol.Coerce(float), vol.Range(min=1, max=500)
                 ),
                 vol.Required(CONF_QUIRK_PROFILE, default=quirk_choice): select_field(list(CHOICES), CONF_QUIRK_PROFILE),
+                vol.Required(CONF_OCPP_VERSION, default=charger.ocpp_version_choice): select_field(
+                    list(OCPP_VERSION_CHOICES), CONF_OCPP_VERSION
+                ),
             }
         )
         if with_profile:

@@ -16,10 +16,12 @@ from homeassistant.helpers.device_registry import DeviceInfo
 
 from .engine.central import CentralSystem
 from .engine.server import CentralSystemServer, SecurityRequirement
-from .engine.session import ChargePointSession
+from .engine.session import AnySession
 from .state_writes import StateWrites
 
-type SessionHook = Callable[[ChargePointSession], Awaitable[None]]
+# Run for a charger of either OCPP version after an accepted boot, and as it connects.
+type SessionHook = Callable[[AnySession], Awaitable[None]]
+type ConnectedHook = SessionHook
 type ChangeHook = Callable[[str, int, frozenset[str]], None]
 type ChangeCallback = Callable[[frozenset[str]], None]
 
@@ -44,7 +46,7 @@ class Hub(Protocol):
         """Return the work run after an accepted BootNotification."""
 
     @property
-    def on_connected(self) -> list[SessionHook]:
+    def on_connected(self) -> list[ConnectedHook]:
         """Return the work run when a charger connects."""
 
     @property

@@ -20,6 +20,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, DiagnosticsStatus, FirmwareStatus, Reason
+from ocpp.v201.enums import ReasonEnumType
 
 from .devices import NewEntities
 from .engine.energy import ENERGY, ENERGY_KEYS, charger_energy_wh
@@ -38,7 +39,11 @@ STATUS_OPTIONS = [snake(v.value) for v in ChargePointStatus]
 ERROR_CODE_OPTIONS = [snake(v.value) for v in ChargePointErrorCode]
 FIRMWARE_STATUS_OPTIONS = [snake(v.value) for v in FirmwareStatus]
 DIAGNOSTICS_STATUS_OPTIONS = [snake(v.value) for v in DiagnosticsStatus]
-STOP_REASON_OPTIONS = [snake(v.value) for v in Reason]
+# 1.6's stop reasons, then 2.0.1's others (its ImmediateReset is recorded as 1.6's HardReset).
+STOP_REASON_OPTIONS = [snake(v.value) for v in Reason] + [
+    snake(v.value) for v in ReasonEnumType if snake(v.value) not in {snake(r.value) for r in Reason}
+    and v.value != "ImmediateReset"
+]
 
 type ValueFn = Callable[[ChargerState, ConnectorState], StateType | datetime]
 
@@ -165,6 +170,14 @@ CHARGER_SENSORS: tuple[OcppSensorDescription, ...] = (
     _boot("imsi"),
     _boot("meter_serial_number"),
     _boot("meter_type"),
+    OcppSensorDescription(
+        key="ocpp_version",
+        translation_key="ocpp_version",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        always_available=True,
+        watch=frozenset({"ocpp_version"}),
+        value_fn=lambda ch, _co: ch.ocpp_version,
+    ),
 )
 
 

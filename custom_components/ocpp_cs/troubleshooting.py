@@ -23,7 +23,7 @@ from .const import (
     EVENT_CHARGER_DISCONNECTED,
 )
 from .engine.message_log import format_address
-from .engine.session import ChargePointSession
+from .engine.session import AnySession
 from .engine.util import snake
 from .ports import Hub
 from .runtime import OcppConfigEntry
@@ -73,7 +73,7 @@ def _charger_changed(hub: Hub, charge_point_id: str, _connector_id: int, keys: f
         )
 
 
-async def _connected(hub: Hub, session: ChargePointSession) -> None:
+async def _connected(hub: Hub, session: AnySession) -> None:
     charge_point_id = session.id
     data: dict[str, Any] = {
         "charge_point_id": charge_point_id,

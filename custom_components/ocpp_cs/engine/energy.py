@@ -65,7 +65,7 @@ def charger_energy_wh(charger: ChargerState) -> float:
 def seed(
     chargers: Mapping[str, ChargerState],
     records: Iterable[HistoryRecord],
-    open_transactions: Mapping[tuple[str, int], Transaction],
+    open_transactions: Mapping[tuple[str, int | str], Transaction],
 ) -> set[tuple[str, int]]:
     """
     Start the `energy` of an install from before it at the energy of the recorded sessions.

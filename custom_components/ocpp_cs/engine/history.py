@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .records import TransactionId
 from .state import Transaction
 from .util import parse_datetime, snake
 
@@ -61,7 +62,7 @@ class HistoryRecord:
 
     charge_point_id: str
     connector_id: int
-    transaction_id: int
+    transaction_id: TransactionId
     id_tag: str | None
     id_tag_name: str | None
     start: datetime | None
@@ -77,7 +78,7 @@ class HistoryRecord:
     stop_seen: bool = True
 
     @property
-    def key(self) -> tuple[str, int]:
+    def key(self) -> tuple[str, TransactionId]:
         """Return what identifies the session: a charger's transaction id."""
         return (self.charge_point_id, self.transaction_id)
 
@@ -149,16 +150,23 @@ class HistoryRecord:
             "reason": self.reason,
             "start_seen": self.start_seen,
             "stop_seen": self.stop_seen,
+            # A 2.0.1 station's own id (a string) says so: any other string is a damaged record.
+            **({"ocpp_version": "2.0.1"} if isinstance(self.transaction_id, str) else {}),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> HistoryRecord | None:
         """Restore from persistence; None for a record this version cannot read."""
+        transaction_id = data.get("transaction_id")
         try:
             return cls(
                 charge_point_id=str(data["charge_point_id"]),
                 connector_id=int(data.get("connector_id") or 0),
-                transaction_id=int(data["transaction_id"]),
+                transaction_id=(
+                    transaction_id
+                    if isinstance(transaction_id, str) and data.get("ocpp_version") == "2.0.1"
+                    else int(data["transaction_id"])
+                ),
                 id_tag=data.get("id_tag"),
                 id_tag_name=data.get("id_tag_name"),
                 start=parse_datetime(data.get("start")),
@@ -206,7 +214,7 @@ class TransactionHistory:
         self.max_records = max_records
         self._records: list[HistoryRecord] = []
         self._keys: list[datetime] = []
-        self._by_key: dict[tuple[str, int], HistoryRecord] = {}
+        self._by_key: dict[tuple[str, TransactionId], HistoryRecord] = {}
         # Energy per id tag (tag_key) of every session ever recorded, dropped ones included.
         self._totals_wh: dict[str, float] = {}
         # Called for every record added or replaced (persistence, totals sensors).
@@ -226,17 +234,19 @@ class TransactionHistory:
 
     # --- recording ----------------------------------------------------------------------
 
-    def stopped(self, charge_point_id: str, transaction_id: int) -> bool:
+    def stopped(self, charge_point_id: str, transaction_id: TransactionId) -> bool:
         """Return True when the charger's StopTransaction for this id is already on record."""
         found = self._by_key.get((charge_point_id, transaction_id))
         return found is not None and found.stop_seen
 
-    def stopped_as(self, charge_point_id: str, transaction_id: int, meter_stop: float, stop: datetime) -> bool:
+    def stopped_as(
+        self, charge_point_id: str, transaction_id: TransactionId, meter_stop: float, stop: datetime
+    ) -> bool:
         """Return True when this very StopTransaction (same id, meterStop and time) is on record."""
         found = self._by_key.get((charge_point_id, transaction_id))
         return found is not None and found.stop_seen and found.meter_stop == meter_stop and found.stop == stop
 
-    def recorded(self, charge_point_id: str, transaction_id: int) -> bool:
+    def recorded(self, charge_point_id: str, transaction_id: TransactionId) -> bool:
         """Return True when the history holds a session of the charger under this id."""
         return (charge_point_id, transaction_id) in self._by_key
 

@@ -38,7 +38,9 @@ class Metering:
         if not self._store.energy_unseeded:
             return
         self._store.energy_unseeded = False
-        open_transactions = {(t.charge_point_id, t.transaction_id): t for t in self._store.open_transactions.values()}
+        open_transactions: dict[tuple[str, int | str], Transaction] = {
+            (t.charge_point_id, t.transaction_id): t for t in self._store.open_transactions.values()
+        }
         open_transactions.update(self._store.observed_transactions)
         for charge_point_id, connector_id in energy.seed(self._store.chargers, self._store.history, open_transactions):
             self._store.listener.charger_changed(charge_point_id, connector_id, energy.ENERGY_KEYS)

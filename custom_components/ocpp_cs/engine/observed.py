@@ -31,7 +31,7 @@ class ObservedTransactions:
         self._store.listener.id_tag_presented(IdTagPresented(charge_point_id, None, id_tag, snake(status)))
 
     async def start_transaction_observed(
-        self, charge_point_id: str, started: TransactionStart, transaction_id: int, status: str
+        self, charge_point_id: str, started: TransactionStart, transaction_id: int | str, status: str
     ) -> None:
         """
         Record a relayed charger's StartTransaction under the transaction id the upstream gave.
@@ -76,7 +76,9 @@ class ObservedTransactions:
         self._store.listener.transaction_started(transaction)
         self._store.listener.charger_changed(charge_point_id, connector_id, TRANSACTION_KEYS)
 
-    async def _moved_by_upstream(self, charge_point_id: str, started: TransactionStart, transaction_id: int) -> bool:
+    async def _moved_by_upstream(
+        self, charge_point_id: str, started: TransactionStart, transaction_id: int | str
+    ) -> bool:
         """Move an observed session the upstream answered again under a new id; True when it did."""
         for (owner, old_id), running in list(self._store.observed_transactions.items()):
             if (

@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from .authorization import AuthorizationState, Reservation
 from .configuration import ConfigurationValue
 from .message_log import MessageLogs
-from .reports import ConnectorStatus, Readings, TransactionStart, TransactionStop
-from .state import BootInfo, ChargerState
+from .reports import ConnectorStatus, Readings, TransactionEvent, TransactionStart, TransactionStop
+from .state import BootInfo, ChargerState, Transaction
 
 
 class Core(Protocol):
@@ -22,6 +23,13 @@ class Core(Protocol):
     @property
     def message_logs(self) -> MessageLogs:
         """Return each charger's log of frames."""
+
+    @property
+    def auth(self) -> AuthorizationState:
+        """Return the reservations, presented id tags and local lists."""
+
+    def end_reservation(self, reservation_id: int, why: str) -> Reservation | None:
+        """Forget a reservation (used, cancelled, expired); return it, None when unknown."""
 
     def is_accepted(self, charge_point_id: str) -> bool:
         """Return True when the charger may use the whole protocol."""
@@ -44,7 +52,7 @@ class Core(Protocol):
         """Record a connector's status."""
 
     def meter_values(
-        self, charge_point_id: str, connector_id: int, readings: Readings, transaction_id: int | None
+        self, charge_point_id: str, connector_id: int, readings: Readings, transaction_id: int | str | None
     ) -> None:
         """Record meter readings."""
 
@@ -84,6 +92,11 @@ class Core(Protocol):
         """Announce an id tag the upstream answered for a relayed charger."""
 
     async def start_transaction_observed(
-        self, charge_point_id: str, started: TransactionStart, transaction_id: int, status: str
+        self, charge_point_id: str, started: TransactionStart, transaction_id: int | str, status: str
     ) -> None:
         """Record a relayed charger's start under the upstream's transaction id."""
+
+    async def transaction_event(
+        self, charge_point_id: str, event: TransactionEvent
+    ) -> tuple[dict[str, Any] | None, Transaction | None]:
+        """Record a 2.0.1 TransactionEvent; return (the id token's answer, if one was sent; the transaction)."""

@@ -51,11 +51,20 @@ class BootInfo:
         return cls(**{name: data.get(name) for name in cls.__slots__})
 
 
+# Our transaction ids are integers (OCPP 1.6); an OCPP 2.0.1 station's own are strings, kept as sent.
+type TransactionId = int | str
+
+
+def transaction_id_from(value: Any) -> TransactionId:
+    """Return a stored transaction id: a string stays one (2.0.1), anything else is an integer (1.6)."""
+    return value if isinstance(value, str) else int(value)
+
+
 @dataclass(slots=True)
 class Transaction:
     """A charging session as this central system knows it."""
 
-    transaction_id: int
+    transaction_id: TransactionId
     charge_point_id: str
     connector_id: int
     id_tag: str | None
@@ -74,7 +83,8 @@ class Transaction:
     stop_id_tag: str | None = None
     # False when the stop was not seen (a StopTransaction for an unknown transaction).
     start_seen: bool = True
-    # True for a relayed charger's transaction: its id is the upstream's (local controller mode).
+    # True for a transaction under an id we did not give: a relayed charger's (its upstream's,
+    # local controller mode) or an OCPP 2.0.1 station's own.
     observed: bool = False
     # False when StartTransaction was answered other than Accepted (the charger may stop it).
     authorized: bool = True
@@ -83,6 +93,13 @@ class Transaction:
     counted_wh: float = 0.0
     # The id the charger itself used for it in place of ours (the `own_transaction_ids` quirk).
     charger_transaction_id: int | None = None
+
+    @property
+    def our_id(self) -> int:
+        """Return the id we gave it (open_transactions are keyed by it); ValueError for an observed one."""
+        if isinstance(self.transaction_id, int) and not self.observed:
+            return self.transaction_id
+        raise ValueError(f"transaction {self.transaction_id!r} has no id of ours")
 
     @property
     def is_open(self) -> bool:
@@ -188,7 +205,7 @@ class Transaction:
     def from_dict(cls, data: Mapping[str, Any]) -> Transaction:
         """Restore from persistence."""
         return cls(
-            transaction_id=int(data["transaction_id"]),
+            transaction_id=transaction_id_from(data["transaction_id"]),
             charge_point_id=str(data["charge_point_id"]),
             connector_id=int(data["connector_id"]),
             id_tag=data.get("id_tag"),

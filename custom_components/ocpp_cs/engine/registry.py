@@ -19,12 +19,12 @@ from .settings import (
     REGISTRATION_REJECTED,
     CentralSettings,
 )
-from .state import BootInfo, ChargerState, ChargingLimit, ConnectorState
+from .state import OCPP_VERSION_CHOICES, BootInfo, ChargerState, ChargingLimit, ConnectorState
 from .store import CentralStore
 from .util import utcnow
 
 if TYPE_CHECKING:
-    from .v16.session import ChargePointSession
+    from .session import AnySession
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class ChargerRegistry:
         self._store.message_logs.forget(charge_point_id)
         self._store.save_later()
 
-    def session_opened(self, session: ChargePointSession) -> ChargePointSession | None:
+    def session_opened(self, session: AnySession) -> AnySession | None:
         """Register a new connection; return the one it replaces, if any."""
         charge_point_id = session.id
         previous = self._store.sessions.get(charge_point_id)
@@ -109,10 +109,13 @@ class ChargerRegistry:
             self._store.listener.charger_changed(charge_point_id, 0, frozenset({"connected"}))
         elif self._store.settings.new_chargers == NEW_CHARGERS_ACCEPT:
             # Known at once, even before BootNotification, so its device appears.
-            self.ensure_charger(charge_point_id, accepted=True)
+            charger = self.ensure_charger(charge_point_id, accepted=True)
+        if charger is not None and charger.ocpp_version != session.ocpp_version:
+            charger.ocpp_version = session.ocpp_version
+            self.changed(charge_point_id, 0, frozenset({"ocpp_version"}))
         return previous
 
-    def session_closed(self, session: ChargePointSession) -> None:
+    def session_closed(self, session: AnySession) -> None:
         """Forget a connection, unless a newer one for the same charger replaced it."""
         charge_point_id = session.id
         if self._store.sessions.get(charge_point_id) is not session:
@@ -292,6 +295,15 @@ class ChargerRegistry:
         self._store.id_tag_observers.append(observer)
         observers = self._store.id_tag_observers
         return lambda: observers.remove(observer) if observer in observers else None
+
+    def set_ocpp_version_choice(self, charge_point_id: str, choice: str) -> None:
+        """Choose the OCPP version of a known charger that offers both: `auto` (2.0.1), `1.6` or `2.0.1`."""
+        if choice not in OCPP_VERSION_CHOICES:
+            raise ValueError(f"unknown OCPP version choice {choice!r}")
+        charger = self._store.chargers[charge_point_id]
+        if charger.ocpp_version_choice != choice:
+            charger.ocpp_version_choice = choice
+            self.changed(charge_point_id, 0, frozenset({"settings"}))
 
     def set_quirk_profile(self, charge_point_id: str, choice: str) -> None:
         """Choose a known charger's quirk profile: `auto` (detected), `none` or a profile's name."""

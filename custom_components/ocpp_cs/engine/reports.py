@@ -41,10 +41,32 @@ class TransactionStart:
 class TransactionStop:
     """A transaction a charger stopped, with the readings it sent along (transaction data)."""
 
-    transaction_id: int
+    transaction_id: int | str  # (OCPP 2.0.1: the station's own, a string)
     meter_stop: int
     timestamp: datetime | None
     id_tag: str | None = None
     # None: the charger gave no reason (recorded as "Local", the spec's default).
     reason: str | None = None
     readings: Readings = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionEvent:
+    """An OCPP 2.0.1 TransactionEvent: a station's transaction under its own (string) id.
+
+    `connector_id` is the EVSE (None when the event names none); `seq_no` counts the
+    station's transaction messages, so a repeated one is a replay (E01-E07, offline queues).
+    """
+
+    event_type: str
+    transaction_id: str
+    seq_no: int
+    trigger_reason: str
+    timestamp: datetime | None
+    connector_id: int | None = None
+    id_tag: str | None = None
+    readings: Readings = field(default=())
+    offline: bool = False
+    charging_state: str | None = None
+    stopped_reason: str | None = None
+    reservation_id: int | None = None

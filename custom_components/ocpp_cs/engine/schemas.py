@@ -17,6 +17,8 @@ from jsonschema import Draft4Validator
 from ocpp.messages import MessageType, get_validator
 from ocpp.v16.enums import Action
 
+from .v201.checks import preload as preload_v201
+
 OCPP_VERSION = "1.6"
 
 # The schemas the library validates with Decimal numbers (ocpp.messages._validate_payload):
@@ -46,3 +48,4 @@ def preload() -> None:
     for action in Action:
         for message_type in (MessageType.Call, MessageType.CallResult):
             validator(message_type, action.value)
+    preload_v201()  # and those of OCPP 2.0.1 (v201/checks.py), read the same way

@@ -38,8 +38,10 @@ from .handshake import (
     plain_http_answer,
 )
 from .message_log import format_address
+from .negotiation import SUBPROTOCOL_V16, SUBPROTOCOL_V201, SUBPROTOCOLS, choose_subprotocol
 from .paths import charge_point_id_from_path
-from .session import ChargePointSession
+from .session import AnySession, ChargePointSession, V201Session
+from .state import OCPP_VERSION_AUTO
 from .util import utcnow
 
 if TYPE_CHECKING:
@@ -83,8 +85,8 @@ class CentralSystemServer:
         security_requirement: Callable[[str], SecurityRequirement] | None = None,
         security_profile_confirmed: Callable[[str], None] = lambda _charge_point_id: None,
         claimed_elsewhere: Callable[[str], bool] = lambda _charge_point_id: False,
-        on_accepted_boot: Callable[[ChargePointSession], Awaitable[None]] | None = None,
-        on_session_started: Callable[[ChargePointSession], None] | None = None,
+        on_accepted_boot: Callable[[AnySession], Awaitable[None]] | None = None,
+        on_session_started: Callable[[AnySession], None] | None = None,
         ping_interval: float | None = 30,
         ping_timeout: float | None = 30,
         response_timeout: float = 30,
@@ -152,7 +154,7 @@ class CentralSystemServer:
             self._handle,
             self.host,
             self.port,
-            subprotocols=[SUBPROTOCOL],
+            subprotocols=[Subprotocol(name) for name in SUBPROTOCOLS],
             select_subprotocol=self._select_subprotocol,
             # Relayed chargers: after our checks, their upstream is dialled during the handshake.
             process_request=(
@@ -316,9 +318,14 @@ class CentralSystemServer:
     def _select_subprotocol(
         self, connection: ServerConnection, subprotocols: Sequence[Subprotocol]
     ) -> Subprotocol | None:
-        if SUBPROTOCOL in subprotocols:
-            return SUBPROTOCOL
         charge_point_id = charge_point_id_from_path(connection.request.path if connection.request else "")
+        charger = self.central.chargers.get(charge_point_id or "")
+        # A relayed charger (local controller mode) speaks 1.6 with its upstream: relay.py relays 1.6 only.
+        relayed = self._relay is not None and self._relay.relayed(charge_point_id or "")
+        offered = [name for name in subprotocols if name == SUBPROTOCOL_V16] if relayed else subprotocols
+        chosen = choose_subprotocol(offered, charger.ocpp_version_choice if charger else OCPP_VERSION_AUTO)
+        if chosen is not None:
+            return Subprotocol(chosen)
         if not subprotocols:
             # Some chargers omit the header; they speak 1.6 all the same.
             key = charge_point_id or ""
@@ -327,8 +334,10 @@ class CentralSystemServer:
                 _LOGGER.info("%s offered no subprotocol; serving it as OCPP 1.6", charge_point_id)
             return None
         self.rejected_handshakes += 1
-        _LOGGER.warning("Refused %s: it offers only %s, not ocpp1.6", charge_point_id, ", ".join(subprotocols))
-        raise NegotiationError("unsupported subprotocol; this central system speaks ocpp1.6")
+        _LOGGER.warning(
+            "Refused %s: it offers only %s, not ocpp1.6 or ocpp2.0.1", charge_point_id, ", ".join(subprotocols)
+        )
+        raise NegotiationError("unsupported subprotocol; this central system speaks ocpp1.6 and ocpp2.0.1")
 
     # --- sessions -----------------------------------------------------------------------
 
@@ -336,14 +345,25 @@ class CentralSystemServer:
         assert connection.request is not None
         charge_point_id = charge_point_id_from_path(connection.request.path)
         assert charge_point_id is not None
-        relay_session = self._relay.session_factory(connection) if self._relay is not None else None
-        session = (relay_session or ChargePointSession)(
-            charge_point_id,
-            connection,
-            self.central,
-            response_timeout=self.response_timeout,
-            on_accepted_boot=self._on_accepted_boot,
-        )
+        session: AnySession
+        if connection.subprotocol == SUBPROTOCOL_V201:
+            # Served here: relaying (local controller mode) is for 1.6 chargers only.
+            session = V201Session(
+                charge_point_id,
+                connection,
+                self.central,
+                response_timeout=self.response_timeout,
+                on_accepted_boot=self._on_accepted_boot,
+            )
+        else:
+            relay_session = self._relay.session_factory(connection) if self._relay is not None else None
+            session = (relay_session or ChargePointSession)(
+                charge_point_id,
+                connection,
+                self.central,
+                response_timeout=self.response_timeout,
+                on_accepted_boot=self._on_accepted_boot,
+            )
         session.frames.event(f"connected from {format_address(connection.remote_address)}")
         if connection in self._confirming:
             self._confirming.discard(connection)

@@ -198,7 +198,7 @@ def limit_profile(
     *,
     profile_id: int,
     stack_level: int = LIMIT_STACK_LEVEL,
-    transaction_id: int | None = None,
+    transaction_id: int | str | None = None,
     number_phases: int | None = None,
     absolute: bool = False,
 ) -> dict[str, Any]:

@@ -40,6 +40,10 @@ __all__ = [
     "is_register_drop",
 ]
 
+# The per-charger choice of OCPP version (Charger settings): which one a charger offering both speaks.
+OCPP_VERSION_AUTO = "auto"
+OCPP_VERSION_CHOICES = (OCPP_VERSION_AUTO, "1.6", "2.0.1")
+
 # How many lower energy-register readings in a row confirm a real meter reset.
 REGISTER_DROP_CONFIRMATIONS = 3
 
@@ -163,6 +167,10 @@ class ChargerState:
     upstream_password: str | None = None
     # The user's choice of quirk profile (engine/quirks.py): `auto`, `none` or a profile's name.
     quirk_profile: str = QUIRKS_AUTO
+    # The OCPP version of its last connection ("1.6", "2.0.1"; None: never connected since
+    # versions were recorded), and the user's choice when it offers both: auto (2.0.1), 1.6, 2.0.1.
+    ocpp_version: str | None = None
+    ocpp_version_choice: str = OCPP_VERSION_AUTO
 
     def quirk_profile_in_force(self) -> QuirkProfile | None:
         """Return the quirk profile that applies: the chosen one, else the one its BootNotification matches."""
@@ -333,6 +341,8 @@ class ChargerState:
             "relayed": self.relayed,
             "upstream_password": self.upstream_password,
             "quirk_profile": self.quirk_profile,
+            "ocpp_version": self.ocpp_version,
+            "ocpp_version_choice": self.ocpp_version_choice,
         }
 
     @classmethod
@@ -359,6 +369,8 @@ class ChargerState:
             relayed=data.get("relayed") if isinstance(data.get("relayed"), bool) else None,
             upstream_password=data.get("upstream_password") or None,
             quirk_profile=str(data.get("quirk_profile") or QUIRKS_AUTO),
+            ocpp_version=data.get("ocpp_version"),
+            ocpp_version_choice=str(data.get("ocpp_version_choice") or OCPP_VERSION_AUTO),
         )
         for connector_id, raw_limit in (data.get("limits") or {}).items():
             limit = ChargingLimit.from_dict(raw_limit)

@@ -16,7 +16,7 @@ from .settings import CentralSettings
 from .state import ChargerState, IdTag, Transaction
 
 if TYPE_CHECKING:
-    from .v16.session import ChargePointSession
+    from .session import AnySession
 
 # In the state since the `energy` sensors: state without it is from an install before them.
 ENERGY_VERSION = 1
@@ -44,7 +44,7 @@ class CentralStore:
         self.open_transactions: dict[int, Transaction] = {}
         # Local controller mode: open transactions of relayed chargers, under the upstream's ids
         # (apart from ours, so that they neither collide with nor advance `next_transaction_id`).
-        self.observed_transactions: dict[tuple[str, int], Transaction] = {}
+        self.observed_transactions: dict[tuple[str, int | str], Transaction] = {}
         self.recent_transactions: deque[Transaction] = deque()
         # StopTransactions recorded in this run, and how many of the newest recent transactions
         # the history on disk may lack: those stay in the state (saved before each StopTransaction
@@ -53,7 +53,7 @@ class CentralStore:
         self._stops_recorded = 0
         self._stops_unwritten = 0
         self.next_transaction_id = 1
-        self.sessions: dict[str, ChargePointSession] = {}
+        self.sessions: dict[str, AnySession] = {}
         # Chargers answered Pending/Rejected in this run (not persisted: they may boot again).
         self.registration: dict[str, str] = {}
         # Reservations, presented unknown id tags and local list records (authorization.py).
@@ -100,18 +100,18 @@ class CentralStore:
             self.remember_stopped(Transaction.from_dict(raw))
         for raw in data.get("open_transactions") or ():
             transaction = Transaction.from_dict(raw)
-            self.open_transactions[transaction.transaction_id] = transaction
+            self.open_transactions[transaction.our_id] = transaction
             owner = self.chargers.get(transaction.charge_point_id)
             if owner is not None:
                 connector, _ = owner.connector(transaction.connector_id)
                 current = connector.transaction
-                if current is None or current.transaction_id < transaction.transaction_id:
+                if current is None or current.our_id < transaction.our_id:
                     connector.transaction = transaction
         for raw in data.get("observed_transactions") or ():
             self._restore_observed(Transaction.from_dict(raw))
         # Never hand out an id that is in use, whatever the counter says.
-        used = [t.transaction_id for t in self.open_transactions.values()]
-        used += [t.transaction_id for t in self.recent_transactions if t.start_seen and not t.observed]
+        used = [t.our_id for t in self.open_transactions.values()]
+        used += [t.our_id for t in self.recent_transactions if t.start_seen and not t.observed]
         if used:
             self.next_transaction_id = max(self.next_transaction_id, max(used) + 1)
 

@@ -45,7 +45,7 @@ class Transactions:
         charge_point_id: str,
         connector_id: int,
         readings: Readings,
-        transaction_id: int | None,
+        transaction_id: int | str | None,
     ) -> None:
         """Record meter readings; they update sensors and the transaction's energy."""
         charger = self._registry.accepted_charger(charge_point_id)
@@ -59,14 +59,15 @@ class Transactions:
             transaction = connector.transaction
         self._metering.apply_readings(charger, connector, readings, transaction)
 
-    def _open_transaction_of(self, charge_point_id: str, transaction_id: int) -> Transaction | None:
+    def _open_transaction_of(self, charge_point_id: str, transaction_id: int | str) -> Transaction | None:
         """Return an open transaction of this charger; another charger's id is not its own."""
-        transaction = self._store.open_transactions.get(transaction_id)
+        # Ours are integers; a 2.0.1 station's (strings) are among the observed ones.
+        transaction = self._store.open_transactions.get(transaction_id) if isinstance(transaction_id, int) else None
         if transaction is None or transaction.charge_point_id != charge_point_id:
             return self._store.observed_transactions.get((charge_point_id, transaction_id))
         return transaction
 
-    def _stopped_transaction(self, charge_point_id: str, transaction_id: int) -> Transaction | None:
+    def _stopped_transaction(self, charge_point_id: str, transaction_id: int | str) -> Transaction | None:
         """Return the charger's recently stopped transaction with this id (ours, or its own for it)."""
         for recent in reversed(self._store.recent_transactions):
             if recent.charge_point_id == charge_point_id and transaction_id in (
@@ -77,7 +78,7 @@ class Transactions:
         return None
 
     def _replayed_stop(
-        self, charger: ChargerState, transaction_id: int, meter_stop: int, stop: datetime
+        self, charger: ChargerState, transaction_id: int | str, meter_stop: int, stop: datetime
     ) -> tuple[bool, Transaction | None]:
         """
         Return whether a StopTransaction for no open transaction is a replay (and the stopped one).
@@ -102,7 +103,7 @@ class Transactions:
     def _by_charger_id(
         self,
         charger: ChargerState,
-        transaction_id: int,
+        transaction_id: int | str,
         *,
         connector_id: int | None = None,
         meter_stop: int | None = None,
@@ -120,7 +121,7 @@ class Transactions:
         meterStart, a stop not before its start.
         """
         charge_point_id = charger.charge_point_id
-        if not charger.quirks.own_transaction_ids:
+        if not charger.quirks.own_transaction_ids or not isinstance(transaction_id, int):
             return None
         mine = [recent for recent in self._store.recent_transactions if recent.charge_point_id == charge_point_id]
         if any(recent.charger_transaction_id == transaction_id for recent in mine):
@@ -164,6 +165,7 @@ class Transactions:
                 and transaction.id_tag == id_tag
                 and transaction.meter_start == meter_start
                 and transaction.start == start
+                and isinstance(transaction.transaction_id, int)  # (a 2.0.1 session's string id is no answer)
             ):
                 return transaction
         return None
@@ -184,11 +186,12 @@ class Transactions:
                 "%s: StartTransaction replayed, answering transaction %s again",
                 charge_point_id, replay.transaction_id,
             )
-            return replay.transaction_id, info
+            return int(replay.transaction_id), info
         charger = self._registry.accepted_charger(charge_point_id)
         connector = self._registry.connector(charger, connector_id)
+        transaction_id = self._store.next_transaction_id
         transaction = Transaction(
-            transaction_id=self._store.next_transaction_id,
+            transaction_id=transaction_id,
             charge_point_id=charge_point_id,
             connector_id=connector_id,
             id_tag=id_tag,
@@ -198,7 +201,7 @@ class Transactions:
             authorized=info["status"] == "Accepted",
         )
         self._store.next_transaction_id += 1
-        self._store.open_transactions[transaction.transaction_id] = transaction
+        self._store.open_transactions[transaction_id] = transaction
         if connector.transaction is not None:
             _LOGGER.warning(
                 "%s connector %s: transaction %s started while %s had no StopTransaction yet",
@@ -220,7 +223,7 @@ class Transactions:
         )
         self._store.listener.transaction_started(transaction)
         self._store.listener.charger_changed(charge_point_id, connector_id, TRANSACTION_KEYS)
-        return transaction.transaction_id, info
+        return transaction_id, info
 
     async def stop_transaction(
         self, charge_point_id: str, stopped: TransactionStop, *, observed: bool = False
@@ -260,7 +263,7 @@ class Transactions:
         """Take a stopped transaction off the open ones; one never seen starting is made up here."""
         charge_point_id, transaction_id = charger.charge_point_id, stopped.transaction_id
         if transaction is not None and not transaction.observed:
-            del self._store.open_transactions[transaction.transaction_id]
+            del self._store.open_transactions[transaction.our_id]
         elif transaction is not None:
             del self._store.observed_transactions[(charge_point_id, transaction_id)]
         if transaction is None:

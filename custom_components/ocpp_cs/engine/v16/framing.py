@@ -50,7 +50,15 @@ def action_of(payload: Any) -> str:
 
 
 class FramedSession(ChargePoint):  # type: ignore[misc]
-    """A charger's WebSocket: frames in and out, our calls and their answers."""
+    """A charger's WebSocket: frames in and out, our calls and their answers.
+
+    The framing is the same for OCPP 1.6 and 2.0.1 (OCPP-J); a subclass for another version
+    sets `ocpp_version` (which schemas check our calls and their answers) and `call_results`
+    (the module whose classes answers are returned as).
+    """
+
+    ocpp_version: str = OCPP_VERSION
+    call_results: Any = call_result
 
     def __init__(self, charge_point_id: str, connection: Any, frames: MessageLog, *, response_timeout: float) -> None:
         """Wrap an accepted WebSocket connection (`frames`: the charger's message log)."""
@@ -167,7 +175,7 @@ class FramedSession(ChargePoint):  # type: ignore[misc]
         self, payload: Any, suppress: bool = True, unique_id: str | None = None, skip_schema_validation: bool = False
     ) -> Any:
         """
-        Send a call and return the answer (a `ocpp.v16.call_result` object, as `ocpp.ChargePoint.call`).
+        Send a call and return the answer (a `call_results` object, as `ocpp.ChargePoint.call`).
 
         A CALLERROR returns None with `suppress`, else raises its exception. Raise ConnectionClosed
         as soon as the connection ends; DisconnectedBeforeAnswer (a ConnectionClosed) when it ends
@@ -202,14 +210,14 @@ class FramedSession(ChargePoint):  # type: ignore[misc]
             raise answer.to_exception()
         if not skip_schema_validation:
             answer.action = request.action
-            await validate_payload(answer, OCPP_VERSION)
-        return getattr(call_result, request.action)(**camel_to_snake_case(answer.payload))
+            await validate_payload(answer, self.ocpp_version)
+        return getattr(self.call_results, request.action)(**camel_to_snake_case(answer.payload))
 
     async def _exchange(self, payload: Any, unique_id: str, skip_schema_validation: bool) -> tuple[Call, Answer]:
         """Validate and send a call once no other call of ours is in flight; return it and its answer."""
         request = Call(unique_id, action_of(payload), remove_nones(snake_to_camel_case(serialize_as_dict(payload))))
         if not skip_schema_validation:
-            await validate_payload(request, OCPP_VERSION)
+            await validate_payload(request, self.ocpp_version)
         async with self._one_call:
             await self._send(request.to_json())
             try:

@@ -18,8 +18,8 @@ from ocpp.exceptions import (
 )
 from ocpp.messages import Call
 from ocpp.routing import on as _on
-from ocpp.v16 import call_result
-from ocpp.v16.enums import Action
+from ocpp.v16 import call, call_result
+from ocpp.v16.enums import Action, MessageTrigger
 
 from ..payload import snake_case_keys
 from ..ports import Core
@@ -108,6 +108,10 @@ class ChargePointSession(FramedSession):
             return
         payload = snake_to_camel_case(remove_nones(serialize_as_dict(response)))
         await self._send(msg.create_call_result(payload).to_json())
+
+    async def request_boot(self) -> None:
+        """Ask the charger to send BootNotification again (TriggerMessage; a CALLERROR is logged)."""
+        await self.call(call.TriggerMessage(requested_message=MessageTrigger.boot_notification))
 
     # --- Core profile: charger-initiated messages ------------------------------------------
 
