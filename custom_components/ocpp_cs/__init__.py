@@ -19,6 +19,7 @@ from . import boot, security, transfer_views
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
 from .engine.central import CentralSystem
 from .errors import error, translated
+from .expiry import setup_engine_clock
 from .history import async_remove_history, async_setup_entry_history
 from .hub import OcppHub
 from .local_controller import LocalController
@@ -52,6 +53,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+# One function, read top to bottom: the order of the steps (state, history, server, clock,
+# platforms) is what matters.
 async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
     """Load the state, open the port and create the entities."""
     def other_centrals() -> list[CentralSystem]:
@@ -88,6 +91,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
             "cannot_listen", ConfigEntryNotReady, host=config.get("host"), port=config.get("port"), error=err
         ) from err
     entry.runtime_data = runtime
+    entry.async_on_unload(setup_engine_clock(hass, hub.central))
     server_config = {key: entry_config(entry).get(key) for key in SERVER_OPTIONS}
 
     async def _stop_on_ha_stop(_event: Event) -> None:

@@ -37,7 +37,8 @@ STATUS_OPTIONS = [snake(v.value) for v in ChargePointStatus]
 ERROR_CODE_OPTIONS = [snake(v.value) for v in ChargePointErrorCode]
 FIRMWARE_STATUS_OPTIONS = [snake(v.value) for v in FirmwareStatus]
 DIAGNOSTICS_STATUS_OPTIONS = [snake(v.value) for v in DiagnosticsStatus]
-STOP_REASON_OPTIONS = [snake(v.value) for v in Reason]
+# `reconstructed`: closed without its StopTransaction (engine/orphans.py).
+STOP_REASON_OPTIONS = [*(snake(v.value) for v in Reason), "reconstructed"]
 
 type ValueFn = Callable[[ChargerState, ConnectorState], StateType | datetime]
 
