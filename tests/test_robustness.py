@@ -362,9 +362,11 @@ async def test_charger_replays_two_hundred_queued_messages_after_being_offline(
         assert all(answer[0] == 3 for answer in answers), [a for a in answers if a[0] != 3][:3]
         await heartbeat_works(bystander)
         await hass.async_block_till_done()
-        # Statuses did not go back in time; the newest reading is shown.
+        # Statuses did not go back in time; the newest reading is shown (Wh in kWh), and the power
+        # read during the first session ended with it (issue 19: no stale power).
         assert state(hass, "CP-Q_1_status") == "available"
-        assert float(state(hass, "CP-Q_1_power_active_import")) == pytest.approx((7000 + 179) / 1000)  # W in kW
+        assert float(state(hass, "CP-Q_1_energy_active_import_register")) == pytest.approx((1000 + 1790) / 1000)
+        assert float(state(hass, "CP-Q_1_power_active_import")) == 0
 
     # The first session: one transaction, the replayed start got its id, stopped once.
     assert answers[0][2]["transactionId"] == first_id

@@ -146,7 +146,9 @@ async def test_stop_transaction_events_and_sensors(hass: HomeAssistant, setup_en
         assert float(state(hass, "CP-E_1_session_energy")) == 7.25
         assert state(hass, "CP-E_1_stop_reason") == "ev_disconnected"
         assert float(state(hass, "CP-E_1_energy_active_import_register")) == 17.25
-        assert float(state(hass, "CP-E_1_power_active_import")) == pytest.approx(7.2)  # W, shown in kW
+        # The power read during the session (W, shown in kW) ended with it (issue 19: no stale power).
+        power = full_state(hass, "CP-E_1_power_active_import")
+        assert (float(power.state), power.attributes["unit_of_measurement"]) == (0, "kW")
         # The last session stays visible.
         assert state(hass, "CP-E_1_transaction_id") == str(tx)
 

@@ -19,6 +19,7 @@ from . import boot, security, transfer_views
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
 from .engine.central import CentralSystem
 from .errors import error, translated
+from .expiry import setup_engine_clock
 from .history import async_remove_history, async_setup_entry_history
 from .hub import OcppHub
 from .local_controller import LocalController
@@ -54,6 +55,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+# One function, read top to bottom: the order of the steps (state, history, server, clock,
+# platforms) is what matters.
 async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool:
     """Load the state, open the port and create the entities."""
     def other_centrals() -> list[CentralSystem]:
@@ -91,6 +94,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
             "cannot_listen", ConfigEntryNotReady, host=config.get("host"), port=config.get("port"), error=err
         ) from err
     entry.runtime_data = runtime
+    entry.async_on_unload(setup_engine_clock(hass, hub.central))
     _follow_stop_and_options(hass, entry, runtime)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     hub.populate()

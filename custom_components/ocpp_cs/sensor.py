@@ -39,10 +39,16 @@ STATUS_OPTIONS = [snake(v.value) for v in ChargePointStatus]
 ERROR_CODE_OPTIONS = [snake(v.value) for v in ChargePointErrorCode]
 FIRMWARE_STATUS_OPTIONS = [snake(v.value) for v in FirmwareStatus]
 DIAGNOSTICS_STATUS_OPTIONS = [snake(v.value) for v in DiagnosticsStatus]
-# 1.6's stop reasons, then 2.0.1's others (its ImmediateReset is recorded as 1.6's HardReset).
-STOP_REASON_OPTIONS = [snake(v.value) for v in Reason] + [
-    snake(v.value) for v in ReasonEnumType if snake(v.value) not in {snake(r.value) for r in Reason}
-    and v.value != "ImmediateReset"
+# 1.6's stop reasons, then 2.0.1's others (its ImmediateReset is recorded as 1.6's HardReset), and
+# `reconstructed`: closed without its StopTransaction (engine/orphans.py).
+STOP_REASON_OPTIONS = [
+    *(snake(v.value) for v in Reason),
+    *(
+        snake(v.value)
+        for v in ReasonEnumType
+        if snake(v.value) not in {snake(r.value) for r in Reason} and v.value != "ImmediateReset"
+    ),
+    "reconstructed",
 ]
 
 type ValueFn = Callable[[ChargerState, ConnectorState], StateType | datetime]

@@ -238,7 +238,8 @@ class LimitController:
         charger = self.hub.central.chargers[charge_point_id]
         connector = charger.connectors.get(connector_id)
         transaction = connector.transaction if connector else None
-        if transaction is None:
+        if transaction is None or self.hub.central.transaction_in_doubt(transaction):
+            # (One the charger may no longer have, after it rebooted: it would refuse the profile.)
             return
         tx_profile = limit_profile(
             PURPOSE_TX,

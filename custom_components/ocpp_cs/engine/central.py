@@ -10,12 +10,17 @@ Its public methods are theirs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from .credentials import Credentials
 from .id_tag_authority import IdTagAuthority
 from .listener import CentralSystemListener, Persistence
 from .metering import Metering
 from .observed import ObservedTransactions
+from .orphans import OrphanedTransactions
 from .registry import ChargerRegistry
+from .reports import ConnectorStatus
 from .reservation_book import ReservationBook
 from .settings import (
     NEW_CHARGERS_ACCEPT,
@@ -55,6 +60,7 @@ class CentralSystem(CentralStore):
         self.id_tag_authority = id_tags = IdTagAuthority(self)
         self.transactions = transactions = Transactions(self, registry, metering, id_tags, reservations)
         self.observed = observed = ObservedTransactions(self, registry, metering)
+        self.orphans = orphans = OrphanedTransactions(self, metering, id_tags)
         self.station_transactions = StationTransactions(
             self,
             registry=registry,
@@ -103,7 +109,7 @@ class CentralSystem(CentralStore):
         self.end_reservation = reservations.end_reservation
         self.expire_reservations = reservations.expire_reservations
         self.seed_energy = metering.seed_energy
-        self.status_notification = metering.status_notification
+        self.expire_readings = metering.expire_readings
         self.id_tag_info = id_tags.id_tag_info
         self.authorize = id_tags.authorize
         self.set_id_tag = id_tags.set_id_tag
@@ -114,3 +120,16 @@ class CentralSystem(CentralStore):
         self.authorize_observed = observed.authorize_observed
         self.start_transaction_observed = observed.start_transaction_observed
         self.transaction_event = self.station_transactions.transaction_event
+        self.charger_rebooted = orphans.charger_rebooted
+        self.transaction_in_doubt = orphans.in_doubt
+        self.close_overdue_transactions = orphans.close_overdue
+
+    def restore(self, data: Mapping[str, Any] | None) -> None:
+        """Load persisted state; restored power and current of idle connectors are not current."""
+        super().restore(data)
+        self.metering.zero_restored()
+
+    def status_notification(self, charge_point_id: str, report: ConnectorStatus) -> None:
+        """Record a StatusNotification; one that says a connector has no transaction puts ours in doubt."""
+        self.metering.status_notification(charge_point_id, report)
+        self.orphans.status_reported(charge_point_id, report)

@@ -110,8 +110,8 @@ class HistoryRecord:
     def from_transaction(
         cls, transaction: Transaction, id_tag_name: str | None, *, stop: datetime | None = None
     ) -> HistoryRecord:
-        """Record a stopped transaction; `stop` reconstructs the end of one that never stopped."""
-        reconstructed = transaction.stop is None
+        """Record a stopped transaction; `stop` (or its `stop_reconstructed`) reconstructs an end never seen."""
+        reconstructed = transaction.stop is None or transaction.stop_reconstructed
         meter_stop: float | None = transaction.meter_stop
         if reconstructed:
             # The last reading seen is all that is known of its end: the energy is a lower bound.
@@ -125,7 +125,7 @@ class HistoryRecord:
             id_tag=transaction.id_tag,
             id_tag_name=id_tag_name,
             start=transaction.start,
-            stop=stop if reconstructed else transaction.stop,
+            stop=stop if stop is not None else transaction.stop,
             meter_start=transaction.meter_start,
             meter_stop=meter_stop,
             energy_wh=transaction.energy_wh(),

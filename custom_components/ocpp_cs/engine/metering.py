@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 import logging
 
-from . import energy
+from . import energy, live_readings
 from .meter import DEFAULT_MEASURAND, ENERGY_REGISTER, MeterReading, drop_key
 from .registry import ChargerRegistry
 from .reports import ConnectorStatus, Readings
@@ -91,6 +92,10 @@ class Metering:
         connector.vendor_id = report.vendor_id
         connector.vendor_error_code = report.vendor_error_code
         connector.status_timestamp = timestamp
+        keys = STATUS_KEYS
+        if connector.connector_id != 0 and connector.status not in live_readings.DRAWING_STATUSES:
+            # Whatever power and current it reported while charging flow no longer.
+            keys = keys | live_readings.zero_at(connector, timestamp)
         if connector.status in ("Faulted", "Unavailable"):
             # The charger ends reservations of a connector that turns faulted or unavailable (5.13).
             for reservation in list(self._store.auth.reservations.values()):
@@ -100,8 +105,29 @@ class Metering:
                 ):
                     why = "connector " + connector.status.lower()
                     self._reservations.end_reservation(reservation.reservation_id, why)
-        self._store.listener.charger_changed(charge_point_id, connector.connector_id, STATUS_KEYS)
+        self._store.listener.charger_changed(charge_point_id, connector.connector_id, keys)
         self._store.save_later()
+
+    def expire_readings(self, now: datetime | None = None) -> None:
+        """Zero the instantaneous readings of idle connectors that are too old to be true (a timer calls it)."""
+        now = now or utcnow()
+        for charger in self._store.chargers.values():
+            for connector_id, keys in live_readings.expire_stale(charger, now).items():
+                self._store.listener.charger_changed(charger.charge_point_id, connector_id, keys)
+                self._store.save_later()
+
+    def zero_restored(self) -> None:
+        """After a restart, show no restored power or current of an idle connector as if it flowed now."""
+        for charger in self._store.chargers.values():
+            for connector in charger.connectors.values():
+                if live_readings.is_idle(charger, connector):
+                    live_readings.zero_older_than(connector, None)
+
+    def transaction_ended(self, connector: ConnectorState, moment: datetime) -> frozenset[str]:
+        """Zero a connector's power and current as of its transaction's end; return the keys that changed."""
+        if connector.connector_id == 0:
+            return frozenset()
+        return live_readings.zero_at(connector, moment)
 
     def apply_readings(
         self,

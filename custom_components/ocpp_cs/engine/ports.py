@@ -48,6 +48,9 @@ class Core(Protocol):
     ) -> tuple[str, int]:
         """Record a boot; return (registration status, heartbeat interval)."""
 
+    def charger_rebooted(self, charge_point_id: str, now: datetime | None = None) -> None:
+        """Note that a charger booted on its own: the transactions held open for it are in doubt."""
+
     def status_notification(self, charge_point_id: str, report: ConnectorStatus) -> None:
         """Record a connector's status."""
 

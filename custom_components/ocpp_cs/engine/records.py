@@ -93,6 +93,10 @@ class Transaction:
     counted_wh: float = 0.0
     # The id the charger itself used for it in place of ours (the `own_transaction_ids` quirk).
     charger_transaction_id: int | None = None
+    # True when its end was reconstructed (the charger rebooted or went idle without a
+    # StopTransaction, orphans.py): `stop` and `meter_stop` are what was known then, until (unless)
+    # the charger's queued StopTransaction brings the real ones.
+    stop_reconstructed: bool = False
 
     @property
     def our_id(self) -> int:
@@ -199,6 +203,7 @@ class Transaction:
                 if self.charger_transaction_id is not None
                 else {}
             ),
+            **({"stop_reconstructed": True} if self.stop_reconstructed else {}),
         }
 
     @classmethod
@@ -226,6 +231,7 @@ class Transaction:
             charger_transaction_id=(
                 int(data["charger_transaction_id"]) if data.get("charger_transaction_id") is not None else None
             ),
+            stop_reconstructed=bool(data.get("stop_reconstructed", False)),
         )
 
 

@@ -236,6 +236,14 @@ class Transactions:
         stop = stopped.timestamp or utcnow()
         charger = self._registry.accepted_charger(charge_point_id)
         transaction = self._open_transaction_of(charge_point_id, transaction_id)
+        late = self._stopped_transaction(charge_point_id, transaction_id) if transaction is None else None
+        if late is not None and late.stop_reconstructed and not observed:
+            await self._complete_reconstructed(charger, late, stopped, stop)
+            return (
+                self._id_tags.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=late)
+                if id_tag
+                else None
+            )
         if transaction is None:
             # A replayed StopTransaction (under our id, or the charger's own one for it): answer
             # it again, record nothing twice. Checked before the charger's own ids are mapped, so
@@ -256,6 +264,35 @@ class Transactions:
         if not id_tag:
             return None
         return self._id_tags.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=transaction)
+
+    async def _complete_reconstructed(
+        self, charger: ChargerState, transaction: Transaction, stopped: TransactionStop, stop: datetime
+    ) -> None:
+        """
+        Take the real end of a transaction closed as reconstructed (orphans.py) from its late StopTransaction.
+
+        Its history record is replaced (the id tag's total corrected), its connector's `energy`
+        gets only what the reconstruction lacked, and `transaction_stopped` is not announced
+        again: automations that add up the events would count the session twice.
+        """
+        _LOGGER.info(
+            "%s: StopTransaction %s came after its end was reconstructed; recorded as sent",
+            charger.charge_point_id,
+            transaction.transaction_id,
+        )
+        connector = self._registry.connector(charger, transaction.connector_id)
+        transaction.meter_stop = stopped.meter_stop
+        transaction.stop = stop
+        transaction.reason = stopped.reason or "Local"
+        transaction.stop_id_tag = stopped.id_tag
+        transaction.stop_reconstructed = False
+        energy.count_stopped(connector, transaction)
+        energy_keys = self._metering.energy_changed(charger, connector.connector_id)
+        self._store.history.add(transaction, self._id_tags.id_tag_name(transaction.id_tag))
+        await self._store.save_now()
+        self._store.listener.charger_changed(
+            charger.charge_point_id, connector.connector_id, TRANSACTION_KEYS | energy_keys
+        )
 
     def _closed(
         self, charger: ChargerState, transaction: Transaction | None, stopped: TransactionStop, *, observed: bool
@@ -302,6 +339,8 @@ class Transactions:
         ):
             connector.transaction = None
             connector.pending_restart = None
+        # Its power and current end with it, unless the charger reported them after the stop.
+        zeroed = self._metering.transaction_ended(connector, stop) if transaction.start_seen else frozenset()
         # Counted once: a replayed StopTransaction was answered above.
         energy.count_stopped(connector, transaction)
         energy_keys = self._metering.energy_changed(charger, connector.connector_id)
@@ -310,4 +349,6 @@ class Transactions:
         connector.last_transaction = transaction
         await self._store.save_now()
         self._store.listener.transaction_stopped(transaction)
-        self._store.listener.charger_changed(charge_point_id, connector.connector_id, TRANSACTION_KEYS | energy_keys)
+        self._store.listener.charger_changed(
+            charge_point_id, connector.connector_id, TRANSACTION_KEYS | energy_keys | zeroed
+        )

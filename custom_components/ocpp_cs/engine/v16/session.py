@@ -26,7 +26,7 @@ from ..ports import Core
 from ..settings import REGISTRATION_ACCEPTED
 from ..util import format_datetime, utcnow
 from .checks import KNOWN_ACTIONS, request_error
-from .framing import FramedSession
+from .framing import FramedSession, action_of
 from .translate import boot_info, connector_status, parse_meter_values, transaction_start, transaction_stop
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ class ChargePointSession(FramedSession):
         self.booted = False
         # True once a StatusNotification arrived since the last BootNotification.
         self.status_seen = False
+        # True from a TriggerMessage for BootNotification of ours to the BootNotification it asked
+        # for: that one is no reboot (the charger keeps its transactions).
+        self.boot_requested = False
 
     def _check(self, msg: Call) -> None:
         """Raise the CALLERROR a request earns before its handler runs (action, registration, payload)."""
@@ -88,6 +91,14 @@ class ChargePointSession(FramedSession):
             raise PropertyConstraintViolationError(
                 description=f"connectorId: {connector_id} is above the charger's connectors"
             )
+
+    async def call(self, payload: Any, *args: Any, **kwargs: Any) -> Any:
+        """Send a call (FramedSession.call), noting a TriggerMessage that asks for BootNotification."""
+        if action_of(payload) == Action.trigger_message and getattr(payload, "requested_message", None) == (
+            MessageTrigger.boot_notification
+        ):
+            self.boot_requested = True
+        return await super().call(payload, *args, **kwargs)
 
     async def answer_call(self, msg: Call) -> None:
         """Check the request, hand it to its handler and send the answer (or the CALLERROR it earned)."""
@@ -120,8 +131,13 @@ class ChargePointSession(FramedSession):
         """Register the charger per the entry's new-charger policy."""
         self.booted = True
         self.status_seen = False
+        rebooted = not self.boot_requested
+        self.boot_requested = False
         status, interval = self.central.boot_notification(self.id, boot_info(payload))
         if status == REGISTRATION_ACCEPTED:
+            if rebooted:
+                # It rebooted: the transactions it had are over, their stops (if any) queued.
+                self.central.charger_rebooted(self.id)
             self.central.message_received(self.id)
             if self._on_accepted_boot is not None:
                 self.run_in_background(self._on_accepted_boot(self))
