@@ -186,9 +186,12 @@ async def test_no_tx_profile_for_a_transaction_the_rebooted_charger_no_longer_ha
         sent = len(profiles_sent(cp))
         await cp.boot()  # it rebooted: the limits go again, but no TxProfile for the old session
         # The TxDefaultProfile, then the composite schedule read back: its TxProfile would be between.
+        # (The read-back of the limit set before the reboot may still be on its way: counted after.)
+        await wait_for(lambda: len(profiles_sent(cp)) > sent, what="limits resent")
         composites = sum(name == "GetCompositeSchedule" for name, _ in cp.received)
         await wait_for(
-            lambda: sum(name == "GetCompositeSchedule" for name, _ in cp.received) > composites, what="limits resent"
+            lambda: sum(name == "GetCompositeSchedule" for name, _ in cp.received) > composites,
+            what="the composite schedule read after the resent limits",
         )
         purposes = [r["profile"]["charging_profile_purpose"] for r in profiles_sent(cp)[sent:]]
         assert purposes == ["TxDefaultProfile"]
