@@ -183,15 +183,14 @@ async def test_no_tx_profile_for_a_transaction_the_rebooted_charger_no_longer_ha
         started = await cp.start_transaction(1, "CARD", 100)
         await set_number(hass, "CP-L_1_current_limit", 10)
         assert profiles_sent(cp)[-1]["profile"].get("transaction_id") == started.transaction_id
+        # The limit's composite schedule is read back: let that finish before the reboot.
+        await wait_for(lambda: cp.received[-1][0] == "GetCompositeSchedule", what="the limit read back")
         sent = len(profiles_sent(cp))
+        composites = sum(name == "GetCompositeSchedule" for name, _ in cp.received)
         await cp.boot()  # it rebooted: the limits go again, but no TxProfile for the old session
         # The TxDefaultProfile, then the composite schedule read back: its TxProfile would be between.
-        # (The read-back of the limit set before the reboot may still be on its way: counted after.)
-        await wait_for(lambda: len(profiles_sent(cp)) > sent, what="limits resent")
-        composites = sum(name == "GetCompositeSchedule" for name, _ in cp.received)
         await wait_for(
-            lambda: sum(name == "GetCompositeSchedule" for name, _ in cp.received) > composites,
-            what="the composite schedule read after the resent limits",
+            lambda: sum(name == "GetCompositeSchedule" for name, _ in cp.received) > composites, what="limits resent"
         )
         purposes = [r["profile"]["charging_profile_purpose"] for r in profiles_sent(cp)[sent:]]
         assert purposes == ["TxDefaultProfile"]
