@@ -13,6 +13,7 @@ from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
+import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components.ocpp_cs.const import DOMAIN
@@ -473,3 +474,54 @@ async def test_no_repair_issue_while_home_assistant_starts(hass: HomeAssistant, 
     grid(hass, 5, 5, 5)
     await hass.async_block_till_done()
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+class SwitchingCharger(SiteCharger):
+    """A three-phase charger that says it switches to one phase during a session (OCPP 1.6 9.4.4)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.configuration.append({"key": "ConnectorSwitch3to1PhaseSupported", "readonly": True, "value": "true"})
+
+
+def phases_sent(cp: ControlCharger) -> list[int | None]:
+    """Return the numberPhases of the steering profiles the charger got, oldest first (None: not set)."""
+    return [p["charging_schedule"]["charging_schedule_period"][0].get("number_phases") for p in profiles(cp, STEERING)]
+
+
+@pytest.mark.parametrize(("cls", "expected"), [(SwitchingCharger, 1), (SiteCharger, None)])
+async def test_solar_switches_to_one_phase_where_the_charger_can(
+    hass: HomeAssistant,
+    setup_entry: EntryFactory,
+    freezer: FrozenDateTimeFactory,
+    cls: type[SiteCharger],
+    expected: int | None,
+) -> None:
+    def power(watts: float) -> None:
+        hass.states.async_set("sensor.grid_power", str(watts), {"unit_of_measurement": "W"})
+
+    # 2.5 kW of export: one phase's minimum (6 A x 230 V = 1380 W) fits, three phases' (4140 W) not.
+    power(-2500)
+    entry = await setup_entry(main_fuse_current=25, grid_power_entity="sensor.grid_power")
+    sender = runtime_of(entry).site.sender
+    async with charger(port_of(entry), "CP-1", cls=cls) as cp:
+        assert isinstance(cp, SiteCharger)
+        await plugged_in(hass, entry, cp)
+        await set_mode(hass, "CP-1", "solar")
+        await settle(lambda: bool(limits(cp)) and sender.idle, "the first site limit")
+        for _ in range(12):  # two minutes: past the start delay
+            freezer.tick(timedelta(seconds=10))
+            # The meter sees the car draw what it was last allowed, on the phases it was given.
+            drawn = limits(cp)[-1] * 230 * (phases_sent(cp)[-1] or 3)
+            power(-2500 + drawn)
+            async_fire_time_changed(hass)
+            for _ in range(200):
+                await asyncio.sleep(0)
+            await settle(lambda: sender.idle, "answers")
+        if expected is None:
+            # It cannot switch: it waits for three phases' worth, paused, and no numberPhases is sent.
+            assert set(limits(cp)) == {0.0}
+            assert set(phases_sent(cp)) == {None}
+        else:
+            assert limits(cp)[-1] == pytest.approx(2500 / 230, abs=0.1)
+            assert phases_sent(cp)[-1] == 1

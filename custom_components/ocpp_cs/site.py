@@ -337,7 +337,7 @@ class SiteManager:
                     min_current=charger.min_current,
                     max_current=charger.max_current,
                     wired_phases=tuple(range(1, charger.phases + 1)),
-                    can_switch_phases=charger.quirks.phase_switching,
+                    can_switch_phases=charger.can_switch_phases,
                     measured_current=_measured_current(charger, connector, wall),
                     sent=self.sender.sent.get(key),
                     vehicle_connected=connector.transaction is not None or connector.status in PLUGGED_IN,

@@ -192,6 +192,15 @@ class ChargerState:
         """Return a boolean configuration key (true/false or 1/0), None when unknown."""
         return parse_bool(self.config_value(key))
 
+    @property
+    def can_switch_phases(self) -> bool:
+        """Return True when the charger switches between 3 and 1 phases during a session.
+
+        Its ConnectorSwitch3to1PhaseSupported key says so (OCPP 1.6 section 9.4.4, optional),
+        or its quirk profile does for chargers that do without the key.
+        """
+        return bool(self.config_bool("ConnectorSwitch3to1PhaseSupported")) or self.quirks.phase_switching
+
     def config_int(self, key: str) -> int | None:
         """Return an integer configuration key, None when unknown."""
         return parse_int(self.config_value(key))
