@@ -17,6 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import boot, security, transfer_views
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
+from .costs import async_remove_costs, async_setup_costs, price_source
 from .engine.central import CentralSystem
 from .errors import error, translated
 from .history import async_remove_history, async_setup_entry_history
@@ -69,6 +70,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
     hub.on_accepted_boot.append(partial(boot.after_accepted_boot, hub, limits))
     hub.on_connected.append(partial(boot.on_connected, hub, limits))
     await hub.async_load()
+    # Costs before the history: the stops the history adds on loading are costed too.
+    costs = await async_setup_costs(hub)
     history = await async_setup_entry_history(hub)
     setup_troubleshooting(hub)
     runtime = OcppRuntime(
@@ -79,6 +82,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
         reservations=ReservationTimers(hub),
         history=history,
         site=SiteManager(hub, limits),
+        costs=costs,
     )
     runtime.reservations.reschedule()
     # A repair issue when the wss:// certificate is missing or expires (now and daily).
@@ -103,6 +107,7 @@ def _follow_stop_and_options(hass: HomeAssistant, entry: OcppConfigEntry, runtim
     """Stop with Home Assistant; apply option changes live, or reload for the server's own options."""
     hub = runtime.hub
     server_config = {key: entry_config(entry).get(key) for key in SERVER_OPTIONS}
+    costs_enabled = runtime.costs.enabled
 
     async def _stop_on_ha_stop(_event: Event) -> None:
         await runtime.async_stop()
@@ -114,7 +119,10 @@ def _follow_stop_and_options(hass: HomeAssistant, entry: OcppConfigEntry, runtim
     async def _options_updated(hass: HomeAssistant, entry: OcppConfigEntry) -> None:
         # Policies apply live; only a change of what the server binds to needs a reload,
         # so chargers stay connected when the user edits id tags or policies.
-        if {key: entry_config(entry).get(key) for key in SERVER_OPTIONS} != server_config:
+        # The cost sensors exist only with a price source: turning costs on or off reloads too.
+        if {key: entry_config(entry).get(key) for key in SERVER_OPTIONS} != server_config or (
+            price_source(entry_config(entry)).enabled != costs_enabled
+        ):
             # The fallback of chargers raised with the entry's profile goes into the state the
             # unload writes (a new certificate and profile 3 saved together must not lock them out).
             hub.follow_default_security_profile(entry_config(entry))
@@ -122,6 +130,7 @@ def _follow_stop_and_options(hass: HomeAssistant, entry: OcppConfigEntry, runtim
         else:
             hub.apply_options()
             runtime.site.apply_options()
+            runtime.costs.apply_options()
 
     entry.async_on_unload(entry.add_update_listener(_options_updated))
 
@@ -138,6 +147,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> Non
     """Forget a removed entry: its stored state and its pending-charger repair issues."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
     await async_remove_history(hass, entry.entry_id)
+    await async_remove_costs(hass, entry.entry_id)
     registry = ir.async_get(hass)
     for (domain, issue_id), issue in list(registry.issues.items()):
         if domain == DOMAIN and (issue.data or {}).get("entry_id") == entry.entry_id:

@@ -21,6 +21,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, DiagnosticsStatus, FirmwareStatus, Reason
 
+from .cost_sensor import IdTagCostSensors, SessionCostSensor
+from .costs import CostKeeper
 from .devices import NewEntities
 from .engine.energy import ENERGY, ENERGY_KEYS, charger_energy_wh
 from .engine.state import ChargerState, ConnectorState
@@ -287,7 +289,9 @@ class CompositeLimitSensor(OcppEntity, SensorEntity):
         return {"schedule_limit": found.limit, "schedule_unit": found.unit} if found else None
 
 
-def build_sensors(limits: LimitController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
+def build_sensors(
+    limits: LimitController, costs: CostKeeper, hub: EntityHub, new: NewEntities
+) -> Iterable[Entity]:
     """Return the sensors for what appeared."""
     charger = hub.central.chargers[new.charge_point_id]
     connector = charger.connector(new.connector_id)[0]
@@ -302,6 +306,8 @@ def build_sensors(limits: LimitController, hub: EntityHub, new: NewEntities) -> 
         yield OcppSensor(hub, new.charge_point_id, new.connector_id, description)
     if new.connector_id > 0:
         yield CompositeLimitSensor(hub, limits, new.charge_point_id, new.connector_id)
+        if costs.enabled:
+            yield SessionCostSensor(hub, costs, new.charge_point_id, new.connector_id)
 
 
 async def async_setup_entry(
@@ -309,6 +315,8 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors now and whenever chargers, connectors or measurands appear."""
     runtime = entry.runtime_data
-    runtime.hub.register_platform(partial(build_sensors, runtime.limits), async_add_entities)
+    runtime.hub.register_platform(partial(build_sensors, runtime.limits, runtime.costs), async_add_entities)
     runtime.history.attach_platform(async_add_entities)
+    if runtime.costs.enabled:
+        IdTagCostSensors(runtime.hub, runtime.costs, async_add_entities)
     async_add_entities(site_sensors(runtime.hub, runtime.site))

@@ -43,6 +43,8 @@ CSV_COLUMNS = (
     "reason",
     "start_seen",
     "stop_seen",
+    "cost",
+    "currency",
 )
 CSV_TOTAL_COLUMNS = ("id_tag", "id_tag_name", "sessions", "energy", "duration")
 
@@ -183,6 +185,8 @@ def csv_rows(hub: Hub, records: list[HistoryRecord]) -> tuple[list[list[str]], l
                 record.reason_snake or "",
                 str(record.start_seen).lower(),
                 str(record.stop_seen).lower(),
+                "" if record.cost is None else f"{record.cost:.2f}",
+                record.currency or "",
             ]
         )
         key = tag_key(record.id_tag) if record.id_tag else ""

@@ -150,6 +150,10 @@ class CostLedger:
         session.readings[at] = value
         return True
 
+    def is_open(self, key: SessionKey) -> bool:
+        """Return True while a session is open here (started, not settled)."""
+        return key in self._open
+
     def running_cost(self, key: SessionKey) -> SessionCost | None:
         """Return the cost so far of an open session (None when not open)."""
         session = self._open.get(key)
