@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import timedelta
+import io
+from pathlib import Path
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +13,8 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.util import dt as dt_util
 from ocpp.v16 import call
 import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
@@ -21,7 +26,7 @@ from custom_components.ocpp_cs.engine.state import IdTag
 from .charger import SimCharger, charger
 from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .flow_helpers import configure, form_values, options_step
-from .helpers import full_state, has_entity, sampled, state
+from .helpers import action, full_state, has_entity, sampled, state
 from .test_history import export, get_transactions
 
 PRICE = "sensor.electricity_price"
@@ -189,3 +194,38 @@ async def test_prices_step_validates_and_applies(hass: HomeAssistant, setup_entr
     result = await configure(hass, form["flow_id"], form_values(form))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options["price_entity"] == PRICE
+
+
+@pytest.mark.usefixtures("config_dir")
+async def test_get_statement_per_tag_and_as_csv(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
+    entry = await setup_entry(fixed_price=0.25)
+    async with charger(port_of(entry), "CP-S") as cp:
+        await cp.boot()
+        await cp.status(1, "Charging")
+        for id_tag, wh in (("CARD-A", 4000), ("CARD-B", 2000), ("CARD-A", 2000)):
+            answer = await cp.start_transaction(1, id_tag, 10_000)
+            await cp.stop_transaction(answer.transaction_id, 10_000 + wh)
+        await hass.async_block_till_done()
+    today = dt_util.now().date()
+    period = {"config_entry_id": entry.entry_id, "start": str(today), "end": str(today)}
+    statement = await action(hass, "get_statement", **period)
+    assert statement["currency"] == hass.config.currency
+    assert statement["tags"] == [
+        {"id_tag": "CARD-A", "sessions": 2, "energy": 6.0, "cost": 1.5, "uncosted_sessions": 0},
+        {"id_tag": "CARD-B", "sessions": 1, "energy": 2.0, "cost": 0.5, "uncosted_sessions": 0},
+    ]
+    one = await action(hass, "get_statement", **period, id_tag="card-b", file=True)
+    assert [line["id_tag"] for line in one["tags"]] == ["CARD-B"]
+    text = await hass.async_add_executor_job(Path(one["path"]).read_text, "utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [(row["id_tag"], row["charge_point_id"], row["cost"]) for row in rows] == [
+        ("CARD-B", "CP-S", "0.50"),
+        ("CARD-B", "total", "0.50"),
+    ]
+    earlier = str(today - timedelta(days=40))
+    empty = await action(hass, "get_statement", config_entry_id=entry.entry_id, start=earlier, end=earlier)
+    assert empty["tags"] == []
+    with pytest.raises(ServiceValidationError):
+        await action(hass, "get_statement", config_entry_id=entry.entry_id, start=str(today), end=earlier)
+    with pytest.raises(ServiceValidationError):
+        await action(hass, "get_statement", config_entry_id="nope", start=str(today), end=str(today))
