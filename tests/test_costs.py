@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 from datetime import timedelta
+from decimal import Decimal
 import io
 from pathlib import Path
-from decimal import Decimal
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
