@@ -24,6 +24,7 @@ from .history import async_remove_history, async_setup_entry_history
 from .hub import OcppHub
 from .local_controller import LocalController
 from .local_list import LocalListSync
+from .plans import PlanKeeper
 from .reservations import ReservationTimers
 from .runtime import OcppConfigEntry, OcppRuntime
 from .services import async_setup_services
@@ -43,6 +44,7 @@ PLATFORMS: list[Platform] = [
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.TIME,
     Platform.UPDATE,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -81,7 +83,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
         local_lists=LocalListSync(hub),
         reservations=ReservationTimers(hub),
         history=history,
-        site=SiteManager(hub, limits),
+        site=SiteManager(hub, limits, PlanKeeper(hub, costs)),
         costs=costs,
     )
     runtime.reservations.reschedule()

@@ -29,8 +29,10 @@ from .engine.state import ChargerState, ConnectorState
 from .engine.util import snake
 from .entity import OcppEntity, OcppEntityDescription
 from .meter_sensor import MeterSensorDescription, OcppMeterSensor
+from .plan_entities import PlanCostSensor
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
+from .site import SiteManager
 from .site_sensor import site_sensors
 from .smart_charging import LimitController
 
@@ -290,7 +292,7 @@ class CompositeLimitSensor(OcppEntity, SensorEntity):
 
 
 def build_sensors(
-    limits: LimitController, costs: CostKeeper, hub: EntityHub, new: NewEntities
+    limits: LimitController, costs: CostKeeper, site: SiteManager, hub: EntityHub, new: NewEntities
 ) -> Iterable[Entity]:
     """Return the sensors for what appeared."""
     charger = hub.central.chargers[new.charge_point_id]
@@ -308,6 +310,7 @@ def build_sensors(
         yield CompositeLimitSensor(hub, limits, new.charge_point_id, new.connector_id)
         if costs.enabled:
             yield SessionCostSensor(hub, costs, new.charge_point_id, new.connector_id)
+        yield PlanCostSensor(hub, site, new.charge_point_id, new.connector_id)
 
 
 async def async_setup_entry(
@@ -315,7 +318,8 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors now and whenever chargers, connectors or measurands appear."""
     runtime = entry.runtime_data
-    runtime.hub.register_platform(partial(build_sensors, runtime.limits, runtime.costs), async_add_entities)
+    build = partial(build_sensors, runtime.limits, runtime.costs, runtime.site)
+    runtime.hub.register_platform(build, async_add_entities)
     runtime.history.attach_platform(async_add_entities)
     if runtime.costs.enabled:
         IdTagCostSensors(runtime.hub, runtime.costs, async_add_entities)
