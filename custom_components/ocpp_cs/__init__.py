@@ -17,6 +17,7 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import boot, security, transfer_views
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
+from .cost_display import CostDisplay
 from .costs import async_remove_costs, async_setup_costs, price_source
 from .engine.central import CentralSystem
 from .errors import error, translated
@@ -85,6 +86,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
         history=history,
         site=SiteManager(hub, limits, PlanKeeper(hub, costs)),
         costs=costs,
+        cost_display=CostDisplay(hub, costs),
     )
     runtime.reservations.reschedule()
     # A repair issue when the wss:// certificate is missing or expires (now and daily).

@@ -91,8 +91,8 @@ class CostKeeper:
         self.currency: str = hub.hass.config.currency
         # The price sensor's forecast (empty without one): the plans use it.
         self.forecast: list[PriceInterval] = []
-        # Called after the forecast changed (the plans re-plan).
-        self.on_forecast: list[Callable[[], None]] = []
+        # Called with each session settled here the first time (the cost display).
+        self.on_settled: list[Callable[[HistoryRecord, SessionCost], None]] = []
         # Sensors that show a connector's session cost and an id tag's total (cost_sensor.py).
         self.connector_entities: dict[tuple[str, int], Entity] = {}
         self.tag_entities: dict[str, Entity] = {}
@@ -164,10 +164,8 @@ class CostKeeper:
         self.ledger.prices.record_timeline([interval for interval in forecast if interval.start > now])
         self.ledger.prices.record(now, price)
         self._writes.schedule()
-        if forecast != self.forecast:
-            self.forecast = forecast
-            for listener in self.on_forecast:
-                listener()
+        # The plans compare it with the one they planned with (plans.py).
+        self.forecast = forecast
 
     # --- sessions ---------------------------------------------------------------------------
 
@@ -225,8 +223,12 @@ class CostKeeper:
         record.cost = float(result.cost)
         record.currency = self.currency
         self._writes.schedule()
-        if result.first and result.id_tag is not None and (sensor := self.tag_entities.get(result.id_tag)):
+        if not result.first:
+            return
+        if result.id_tag is not None and (sensor := self.tag_entities.get(result.id_tag)):
             sensor.async_write_ha_state()
+        for listener in self.on_settled:
+            listener(record, result)
 
     # --- reading ----------------------------------------------------------------------------
 
