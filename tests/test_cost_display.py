@@ -13,7 +13,7 @@ from custom_components.ocpp_cs.engine.costs.display import VENDOR_ID
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
-from .control_charger import ControlCharger
+from .control_charger import CALLERROR, ControlCharger
 from .helpers import wait_for
 
 
@@ -58,6 +58,13 @@ async def test_the_final_cost_goes_to_a_charger_that_shows_it(hass: HomeAssistan
         assert answer.status == "UnknownMessageId"
         answer = await cp.send(call.DataTransfer(vendor_id="com.example", message_id="Hello"))
         assert answer.status == "UnknownVendorId"
+        # A charger that refuses it, or fails on it: a log line, nothing else.
+        for count, refusal in ((2, "Rejected"), (3, CALLERROR)):
+            cp.answers["DataTransfer"] = refusal
+            started = await cp.start_transaction(1, "CARD", 20_000)
+            await cp.stop_transaction(started.transaction_id, 21_000)
+            await wait_for(lambda count=count: len(cost_messages(cp)) == count, what="FinalCost")
+            await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_no_final_cost_for_a_charger_that_does_not_show_it(

@@ -20,6 +20,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_capture_events
 
 from custom_components.ocpp_cs.const import EVENT_TRANSACTION_STOPPED
+from custom_components.ocpp_cs.costs import currency_of
 from custom_components.ocpp_cs.engine.history import HistoryRecord
 from custom_components.ocpp_cs.engine.state import IdTag
 
@@ -75,7 +76,10 @@ async def test_cost_is_the_sum_of_the_intervals_to_the_cent_and_a_replayed_stop_
         await cp.stop_transaction(tx, 9500)  # 0.5 kWh: half at 0.40, half at 0.30
         await hass.async_block_till_done()
         # 1.00 + 1.20 + 0.10 + 0.075 + 0.50 = 2.875, rounded once, half up.
-        assert float(state(hass, "CP-C_1_session_cost")) == 2.88
+        session_cost = full_state(hass, "CP-C_1_session_cost")
+        assert float(session_cost.state) == 2.88
+        # Each session is a new total: its start is the sensor's last reset.
+        assert session_cost.attributes["last_reset"] == hub_of(entry).central.history.get("CP-C", tx).start.isoformat()
         tag_sensor = full_state(hass, f"{entry.entry_id}_id_tag_cost_CARD-C")
         assert float(tag_sensor.state) == 2.88
         assert tag_sensor.attributes["unit_of_measurement"] == "EUR"
@@ -229,3 +233,54 @@ async def test_get_statement_per_tag_and_as_csv(hass: HomeAssistant, setup_entry
         await action(hass, "get_statement", config_entry_id=entry.entry_id, start=str(today), end=earlier)
     with pytest.raises(ServiceValidationError):
         await action(hass, "get_statement", config_entry_id="nope", start=str(today), end=str(today))
+
+
+async def test_a_pause_a_late_stop_and_an_unavailable_price(
+    hass: HomeAssistant, setup_entry: EntryFactory, freezer: FrozenDateTimeFactory
+) -> None:
+    price(hass, "0.20")
+    entry = await setup_entry(price_entity=PRICE)
+    hub = hub_of(entry)
+    hub.central.set_id_tag(IdTag("CARD-C"))
+    await hass.async_block_till_done()
+    async with charger(port_of(entry), "CP-L") as cp:
+        first = await started(hass, cp, meter_start=0)
+        freezer.tick(timedelta(hours=1))
+        await register(hass, cp, first, 5000)  # 5 kWh at 0.20
+        price(hass, "unavailable")  # the sensor's integration restarts: 0.20 holds
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(hours=1))
+        await register(hass, cp, first, 5000)  # the car paused an hour
+        price(hass, "0.40")
+        freezer.tick(timedelta(minutes=30))
+        await cp.status(1, "SuspendedEV")  # still paused when the price changed
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(minutes=30))
+        # Its StopTransaction is lost: the next session's start reconstructs its end.
+        second = await cp.start_transaction(1, "CARD-C", 5000)
+        await hass.async_block_till_done()
+        record = hub.central.history.get("CP-L", first)
+        assert record is not None and not record.stop_seen and record.cost == 1.0
+        # The lost stop comes after all (1 kWh more): the session was settled, it is not counted again.
+        await cp.stop_transaction(first, 6000)
+        await hass.async_block_till_done()
+        freezer.tick(timedelta(hours=1))
+        await register(hass, cp, second.transaction_id, 8000)  # 3 kWh at 0.40
+        await cp.stop_transaction(second.transaction_id, 8000)
+        await hass.async_block_till_done()
+    record = hub.central.history.get("CP-L", first)
+    assert record is not None and record.stop_seen and record.cost == 1.0
+    second_record = hub.central.history.get("CP-L", second.transaction_id)
+    assert second_record is not None and second_record.cost == 1.2
+    assert float(state(hass, f"{entry.entry_id}_id_tag_cost_CARD-C")) == 2.2
+    # The tag leaves the list: its cost sensor goes.
+    hub.central.remove_id_tag("CARD-C")
+    await hass.async_block_till_done()
+    assert not has_entity(hass, f"{entry.entry_id}_id_tag_cost_CARD-C")
+
+
+def test_currencies_of_price_units() -> None:
+    assert currency_of("EUR/kWh", "USD") == "EUR"
+    assert currency_of("SEK/MWh", "USD") == "SEK"
+    assert currency_of("ct/kWh", "EUR") == "EUR"  # a subunit: Home Assistant's currency
+    assert currency_of(None, "CHF") == "CHF"

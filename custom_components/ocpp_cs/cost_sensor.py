@@ -7,6 +7,7 @@ reloads the entry). `CostKeeper` (costs.py) writes them when their figure change
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
@@ -56,6 +57,12 @@ class SessionCostSensor(OcppEntity, SensorEntity):
     def native_unit_of_measurement(self) -> str:
         """Return the price source's currency."""
         return self.costs.currency
+
+    @property
+    def last_reset(self) -> datetime | None:
+        """Return the session's start: each session's cost is a new total (statistics count no drop)."""
+        transaction = self.connector.transaction or self.connector.last_transaction
+        return transaction.start if transaction is not None else None
 
     @property
     def native_value(self) -> float | None:
