@@ -118,17 +118,19 @@ async def test_a_restart_in_the_middle_of_a_session_keeps_its_readings(
         tx = await started(hass, cp, meter_start=0)
         freezer.tick(timedelta(hours=1))
         await register(hass, cp, tx, 10_000)  # 10 kWh at 0.10
+        freezer.tick(timedelta(seconds=30))
+        await register(hass, cp, tx, 10_500)  # 0.5 kWh more, 30 s on: kept until the next minute or the unload
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     price(hass, "0.50")
     async with charger(port_of(entry), "CP-R") as cp:
         await cp.boot()
         freezer.tick(timedelta(hours=1))
-        await register(hass, cp, tx, 12_000)  # 2 kWh at 0.50
+        await register(hass, cp, tx, 12_000)  # 1.5 kWh at 0.50
         await cp.stop_transaction(tx, 12_000)
         await hass.async_block_till_done()
     record = hub_of(entry).central.history.get("CP-R", tx)
-    assert record is not None and record.cost == 2.0
+    assert record is not None and record.cost == 1.8  # 1.05 + 0.75
 
 
 async def test_without_a_price_source_nothing_is_costed(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 import logging
 from typing import Any
@@ -31,7 +31,7 @@ from homeassistant.helpers.event import async_track_state_change_event
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_FIXED_PRICE, CONF_PRICE_ENTITY, CONF_SESSION_FEE, DOMAIN, STORAGE_SAVE_DELAY
+from .const import CONF_FIXED_PRICE, CONF_PRICE_ENTITY, CONF_SESSION_FEE, DOMAIN
 from .engine.costs import CostLedger, PriceInterval, SessionCost, current_price, parse_forecast, to_decimal
 from .engine.history import HistoryRecord, tag_key
 from .engine.persist import DelayedSave
@@ -41,6 +41,15 @@ from .settings import entry_config
 _LOGGER = logging.getLogger(__name__)
 
 COSTS_STORAGE_VERSION = 1
+# Readings go into the ledger at most this often per session (and at every price change, pause
+# and stop): the energy between two is spread evenly anyway, and a session of ten hours costs a
+# few hundred readings to keep, to save and to sum, not thousands.
+READING_SPACING = timedelta(seconds=60)
+# The ledger is written at most this long after a change. A crash loses at most this much of the
+# running sessions' readings (their stops still settle them, from fewer points); the history
+# records, with their costs, are written on their own schedule.
+COSTS_SAVE_DELAY = 30.0
+_NEVER = datetime.min.replace(tzinfo=UTC)
 type SessionKey = tuple[str, int]
 
 
@@ -97,13 +106,16 @@ class CostKeeper:
         self.connector_entities: dict[tuple[str, int], Entity] = {}
         self.tag_entities: dict[str, Entity] = {}
         self._store = costs_store(hub)
-        self._writes = DelayedSave(self._save, STORAGE_SAVE_DELAY)
+        self._writes = DelayedSave(self._save, COSTS_SAVE_DELAY)
         self._unsubscribe_price: CALLBACK_TYPE | None = None
         # The energy last recorded per running session, and since when it has stayed the same:
         # only changes are kept, but a pause is recorded as one, so its energy is not spread
         # over the time before it.
         self._last: dict[SessionKey, Decimal] = {}
         self._flat_since: dict[SessionKey, datetime] = {}
+        # The newest reading not in the ledger yet, and when the last one went in (see READING_SPACING).
+        self._pending: dict[SessionKey, tuple[datetime, Decimal]] = {}
+        self._recorded_at: dict[SessionKey, datetime] = {}
 
     @property
     def enabled(self) -> bool:
@@ -125,6 +137,8 @@ class CostKeeper:
         if self._unsubscribe_price is not None:
             self._unsubscribe_price()
             self._unsubscribe_price = None
+        for key in list(self._pending):
+            self._flush(key)
         await self._writes.flush()
 
     @callback
@@ -162,6 +176,9 @@ class CostKeeper:
         forecast = parse_forecast(state.attributes, unit)
         # Only the forecast's future steps: the past is what the sensor said then.
         self.ledger.prices.record_timeline([interval for interval in forecast if interval.start > now])
+        # The readings so far went before the change: the energy after it is priced anew.
+        for key in list(self._pending):
+            self._flush(key)
         self.ledger.prices.record(now, price)
         self._writes.schedule()
         # The plans compare it with the one they planned with (plans.py).
@@ -188,20 +205,36 @@ class CostKeeper:
                 id_tag = tag_key(transaction.id_tag) if transaction.id_tag else None
                 # The charger's start unless its clock is ahead of ours (readings come on our clock).
                 self.ledger.start(key, min(transaction.start or now, now), 0, id_tag)
-            self._reading(key, now, Decimal(str(transaction.energy_wh() or 0)))
+            if not self._reading(key, now, Decimal(str(transaction.energy_wh() or 0))) and "transaction" not in keys:
+                return
         self._write(charge_point_id, connector_id)
 
-    def _reading(self, key: SessionKey, now: datetime, energy: Decimal) -> None:
+    def _reading(self, key: SessionKey, now: datetime, energy: Decimal) -> bool:
+        """Note a running session's energy now; return True when it went into the ledger."""
         last = self._last.get(key)
         if energy == last:
             self._flat_since.setdefault(key, now)
-            return
+            return False
         flat = self._flat_since.pop(key, None)
         if flat is not None and last is not None:
-            self.ledger.reading(key, flat, last)
-        self.ledger.reading(key, now, energy)
+            # A pause ended: where it began is a reading, or its energy would be spread over it.
+            self._flush(key)
+            self._pending[key] = (flat, last)
+            self._flush(key)
         self._last[key] = energy
-        self._writes.schedule()
+        self._pending[key] = (now, energy)
+        if now - self._recorded_at.get(key, _NEVER) < READING_SPACING:
+            return False
+        self._flush(key)
+        return True
+
+    def _flush(self, key: SessionKey) -> None:
+        """Put a session's newest reading into the ledger."""
+        pending = self._pending.pop(key, None)
+        if pending is not None:
+            self.ledger.reading(key, *pending)
+            self._recorded_at[key] = pending[0]
+            self._writes.schedule()
 
     def _annotate(self, record: HistoryRecord) -> None:
         """Settle a session as its history record is made: the record carries its cost."""
@@ -209,7 +242,9 @@ class CostKeeper:
             return
         key = record.key
         energy = Decimal(str(record.energy_wh or 0))
+        self._flush(key)
         last, flat = self._last.pop(key, None), self._flat_since.pop(key, None)
+        self._recorded_at.pop(key, None)
         if last is not None and flat is not None:
             self.ledger.reading(key, flat, last)
         result = self.ledger.stop(key, dt_util.utcnow(), energy)
