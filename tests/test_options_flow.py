@@ -95,7 +95,8 @@ async def test_menu(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
     await add_tag(hass, entry, "CARD-1")
     menu = await options_menu(hass, entry)
     assert menu["menu_options"] == [
-        "settings", "charger_settings", "site", "add_id_tag", "add_presented_id_tag", "edit_id_tag", "remove_id_tag",
+        "settings", "charger_settings", "site", "prices", "add_id_tag", "add_presented_id_tag", "edit_id_tag",
+        "remove_id_tag",
         "test_upstream",
     ]
 

@@ -17,6 +17,8 @@ from homeassistant.helpers.typing import ConfigType
 
 from . import boot, security, transfer_views
 from .const import DOMAIN, SERVER_OPTIONS, STORAGE_VERSION
+from .cost_display import CostDisplay
+from .costs import async_remove_costs, async_setup_costs, price_source
 from .engine.central import CentralSystem
 from .errors import error, translated
 from .expiry import setup_engine_clock
@@ -24,6 +26,7 @@ from .history import async_remove_history, async_setup_entry_history
 from .hub import OcppHub
 from .local_controller import LocalController
 from .local_list import LocalListSync
+from .plans import PlanKeeper
 from .reservations import ReservationTimers
 from .runtime import OcppConfigEntry, OcppRuntime
 from .services import async_setup_services
@@ -43,6 +46,7 @@ PLATFORMS: list[Platform] = [
     Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
+    Platform.TIME,
     Platform.UPDATE,
 ]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -72,6 +76,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
     hub.on_accepted_boot.append(partial(boot.after_accepted_boot, hub, limits))
     hub.on_connected.append(partial(boot.on_connected, hub, limits))
     await hub.async_load()
+    # Costs before the history: the stops the history adds on loading are costed too.
+    costs = await async_setup_costs(hub)
     history = await async_setup_entry_history(hub)
     setup_troubleshooting(hub)
     runtime = OcppRuntime(
@@ -81,7 +87,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> bool
         local_lists=LocalListSync(hub),
         reservations=ReservationTimers(hub),
         history=history,
-        site=SiteManager(hub, limits),
+        site=SiteManager(hub, limits, PlanKeeper(hub, costs)),
+        costs=costs,
+        cost_display=CostDisplay(hub, costs),
     )
     runtime.reservations.reschedule()
     # A repair issue when the wss:// certificate is missing or expires (now and daily).
@@ -107,6 +115,7 @@ def _follow_stop_and_options(hass: HomeAssistant, entry: OcppConfigEntry, runtim
     """Stop with Home Assistant; apply option changes live, or reload for the server's own options."""
     hub = runtime.hub
     server_config = {key: entry_config(entry).get(key) for key in SERVER_OPTIONS}
+    costs_enabled = runtime.costs.enabled
 
     async def _stop_on_ha_stop(_event: Event) -> None:
         await runtime.async_stop()
@@ -118,7 +127,10 @@ def _follow_stop_and_options(hass: HomeAssistant, entry: OcppConfigEntry, runtim
     async def _options_updated(hass: HomeAssistant, entry: OcppConfigEntry) -> None:
         # Policies apply live; only a change of what the server binds to needs a reload,
         # so chargers stay connected when the user edits id tags or policies.
-        if {key: entry_config(entry).get(key) for key in SERVER_OPTIONS} != server_config:
+        # The cost sensors exist only with a price source: turning costs on or off reloads too.
+        if {key: entry_config(entry).get(key) for key in SERVER_OPTIONS} != server_config or (
+            price_source(entry_config(entry)).enabled != costs_enabled
+        ):
             # The fallback of chargers raised with the entry's profile goes into the state the
             # unload writes (a new certificate and profile 3 saved together must not lock them out).
             hub.follow_default_security_profile(entry_config(entry))
@@ -126,6 +138,7 @@ def _follow_stop_and_options(hass: HomeAssistant, entry: OcppConfigEntry, runtim
         else:
             hub.apply_options()
             runtime.site.apply_options()
+            runtime.costs.apply_options()
 
     entry.async_on_unload(entry.add_update_listener(_options_updated))
 
@@ -142,6 +155,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: OcppConfigEntry) -> Non
     """Forget a removed entry: its stored state and its pending-charger repair issues."""
     await Store[dict[str, Any]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
     await async_remove_history(hass, entry.entry_id)
+    await async_remove_costs(hass, entry.entry_id)
     registry = ir.async_get(hass)
     for (domain, issue_id), issue in list(registry.issues.items()):
         if domain == DOMAIN and (issue.data or {}).get("entry_id") == entry.entry_id:

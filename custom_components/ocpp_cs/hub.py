@@ -45,7 +45,7 @@ from .engine.schemas import preload as preload_schemas
 from .engine.server import CentralSystemServer, SecurityRequirement
 from .engine.session import AnySession
 from .engine.state import Transaction
-from .engine.util import snake
+from .events import transaction_event
 from .ports import ChangeCallback, ChangeHook, ConnectedHook, SessionHook
 from .settings import build_ssl_context, central_settings, entry_config, entry_security_profile, pending_issue_id
 from .state_writes import StateWrites
@@ -333,7 +333,8 @@ class OcppHub(HubDevices):
 
     def transaction_stopped(self, transaction: Transaction) -> None:
         """Fire `ocpp_cs_transaction_stopped`."""
-        self.hass.bus.async_fire(EVENT_TRANSACTION_STOPPED, transaction_event(transaction, stopped=True))
+        record = self.central.history.get(transaction.charge_point_id, transaction.transaction_id)
+        self.hass.bus.async_fire(EVENT_TRANSACTION_STOPPED, transaction_event(transaction, stopped=True, record=record))
 
     def id_tag_presented(self, event: IdTagPresented) -> None:
         """Fire `ocpp_cs_id_tag_presented`."""
@@ -373,25 +374,3 @@ class OcppHub(HubDevices):
     def certificate_signing_requested(self, event: CertificateSigningRequested) -> None:
         """Fire `ocpp_cs_sign_certificate` with the CSR, for whoever signs it (then `certificate_signed`)."""
         self.hass.bus.async_fire(EVENT_SIGN_CERTIFICATE, {"charge_point_id": event.charge_point_id, "csr": event.csr})
-
-
-def transaction_event(transaction: Transaction, *, stopped: bool = False) -> dict[str, Any]:
-    """Return the event data of a started or stopped transaction (CONTRACT.md, Events)."""
-    data: dict[str, Any] = {
-        "charge_point_id": transaction.charge_point_id,
-        "connector_id": transaction.connector_id,
-        "transaction_id": transaction.transaction_id,
-        "id_tag": transaction.id_tag,
-        "meter_start": transaction.meter_start,
-        "timestamp": transaction.start.isoformat() if transaction.start else None,
-    }
-    if stopped:
-        energy = transaction.energy_wh()
-        data.update(
-            meter_stop=transaction.meter_stop,
-            energy=round(energy / 1000.0, 3) if energy is not None else None,
-            duration=transaction.duration_s(),
-            reason=snake(transaction.reason or "Local"),
-            stop_timestamp=transaction.stop.isoformat() if transaction.stop else None,
-        )
-    return data

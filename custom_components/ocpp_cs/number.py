@@ -32,6 +32,7 @@ from .engine.smart_charging import (
 from .engine.state import ChargingLimit
 from .entity import OcppEntity, OcppEntityDescription
 from .errors import invalid, translate_errors
+from .plan_entities import TARGET_ENERGY, TargetEnergyNumber
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
 from .site import DEFAULT_PRIORITY, SiteManager
@@ -247,6 +248,7 @@ def build_numbers(limits: LimitController, site: SiteManager, hub: EntityHub, ne
         yield OcppLimitNumber(hub, limits, new.charge_point_id, new.connector_id, description)
     if new.connector_id > 0:
         yield ChargingPriorityNumber(hub, site, new.charge_point_id, new.connector_id)
+        yield TargetEnergyNumber(hub, site, new.charge_point_id, new.connector_id, TARGET_ENERGY)
 
 
 async def async_setup_entry(

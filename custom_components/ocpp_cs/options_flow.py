@@ -42,6 +42,7 @@ from .flow_forms import (
     settings_schema,
     validate_settings,
 )
+from .flow_prices import kept_price_options, price_options, prices_schema, validate_prices
 from .hub import OcppHub
 from .local_controller import async_test_upstream
 from .options_id_tags import IdTagSteps
@@ -69,6 +70,7 @@ class OcppOptionsFlow(IdTagSteps):
                     "settings",
                     "charger_settings",
                     "site",
+                    "prices",
                     "add_id_tag",
                     "add_presented_id_tag",
                     "edit_id_tag",
@@ -110,6 +112,7 @@ class OcppOptionsFlow(IdTagSteps):
                 return self.async_create_entry(
                     data={
                         **kept_site_options(self.config_entry.options),
+                        **kept_price_options(self.config_entry.options),
                         **cleared_settings(),
                         **clean_settings(settings),
                     }
@@ -304,6 +307,20 @@ class OcppOptionsFlow(IdTagSteps):
         if user_input is not None:
             schema = self.add_suggested_values_to_schema(schema, user_input)
         return self.async_show_form(step_id="site", data_schema=schema, errors=errors)
+
+    # --- costs and plans: the price source ---------------------------------------------------
+
+    async def async_step_prices(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Set the price sensor or the fixed price, and the fee per session."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_prices(self.hass, user_input)
+            if not errors:
+                return self.async_create_entry(data={**self.config_entry.options, **price_options(user_input)})
+        schema = prices_schema(entry_config(self.config_entry))
+        if user_input is not None:
+            schema = self.add_suggested_values_to_schema(schema, user_input)
+        return self.async_show_form(step_id="prices", data_schema=schema, errors=errors)
 
     # --- local controller mode: test the upstream connection ------------------------------
 

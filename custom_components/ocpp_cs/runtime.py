@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 
+from .cost_display import CostDisplay
+from .costs import CostKeeper
 from .history import HistoryKeeper
 from .hub import OcppHub
 from .local_controller import LocalController
@@ -33,6 +35,10 @@ class OcppRuntime:
     history: HistoryKeeper
     # Site energy management: the fuse and the solar surplus shared among the chargers.
     site: SiteManager
+    # What sessions cost (issue 18): the ledger fed with prices and readings, the cost sensors.
+    costs: CostKeeper
+    # Shows a stopped session's cost on the chargers that can (FinalCost DataTransfer).
+    cost_display: CostDisplay
 
     async def async_stop(self) -> None:
         """Close every connection and the upstream links, then write the state."""

@@ -22,14 +22,18 @@ from homeassistant.helpers.typing import StateType
 from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus, DiagnosticsStatus, FirmwareStatus, Reason
 from ocpp.v201.enums import ReasonEnumType
 
+from .cost_sensor import IdTagCostSensors, SessionCostSensor
+from .costs import CostKeeper
 from .devices import NewEntities
 from .engine.energy import ENERGY, ENERGY_KEYS, charger_energy_wh
 from .engine.state import ChargerState, ConnectorState
 from .engine.util import snake
 from .entity import OcppEntity, OcppEntityDescription
 from .meter_sensor import MeterSensorDescription, OcppMeterSensor
+from .plan_entities import PlanCostSensor
 from .ports import EntityHub
 from .runtime import OcppConfigEntry
+from .site import SiteManager
 from .site_sensor import site_sensors
 from .smart_charging import LimitController
 
@@ -306,7 +310,9 @@ class CompositeLimitSensor(OcppEntity, SensorEntity):
         return {"schedule_limit": found.limit, "schedule_unit": found.unit} if found else None
 
 
-def build_sensors(limits: LimitController, hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
+def build_sensors(
+    limits: LimitController, costs: CostKeeper, site: SiteManager, hub: EntityHub, new: NewEntities
+) -> Iterable[Entity]:
     """Return the sensors for what appeared."""
     charger = hub.central.chargers[new.charge_point_id]
     connector = charger.connector(new.connector_id)[0]
@@ -321,6 +327,9 @@ def build_sensors(limits: LimitController, hub: EntityHub, new: NewEntities) -> 
         yield OcppSensor(hub, new.charge_point_id, new.connector_id, description)
     if new.connector_id > 0:
         yield CompositeLimitSensor(hub, limits, new.charge_point_id, new.connector_id)
+        if costs.enabled:
+            yield SessionCostSensor(hub, costs, new.charge_point_id, new.connector_id)
+        yield PlanCostSensor(hub, site, new.charge_point_id, new.connector_id)
 
 
 async def async_setup_entry(
@@ -328,6 +337,9 @@ async def async_setup_entry(
 ) -> None:
     """Add sensors now and whenever chargers, connectors or measurands appear."""
     runtime = entry.runtime_data
-    runtime.hub.register_platform(partial(build_sensors, runtime.limits), async_add_entities)
+    build = partial(build_sensors, runtime.limits, runtime.costs, runtime.site)
+    runtime.hub.register_platform(build, async_add_entities)
     runtime.history.attach_platform(async_add_entities)
+    if runtime.costs.enabled:
+        IdTagCostSensors(runtime.hub, runtime.costs, async_add_entities)
     async_add_entities(site_sensors(runtime.hub, runtime.site))

@@ -52,6 +52,7 @@ from .engine.site import (
     SiteDecision,
 )
 from .engine.state import ChargerState, ConnectorState
+from .plans import PlanKeeper
 from .ports import Hub
 from .settings import entry_config
 from .site_send import ProfileSender
@@ -136,9 +137,10 @@ def _measured_current(charger: ChargerState, connector: ConnectorState, now: dat
 class SiteManager:
     """One entry's site controller, fed from Home Assistant, its decisions sent to the chargers."""
 
-    def __init__(self, hub: Hub, limits: LimitController) -> None:
-        """Bind to the hub and the limit path (the user's own limits come back through it)."""
+    def __init__(self, hub: Hub, limits: LimitController, plans: PlanKeeper) -> None:
+        """Bind to the hub, the limit path (the user's own limits come back through it) and the plans."""
         self.hub = hub
+        self.plans = plans
         self.hass: HomeAssistant = hub.hass
         self.limits = limits
         # Set by the charging_mode selects and charging_priority numbers (restored by them).
@@ -297,7 +299,7 @@ class SiteManager:
             return
         controller = self.controller
         wall = dt_util.utcnow()
-        connectors = self._inputs(wall) if controller is not None else []
+        connectors = self.plans.steer(self._inputs(wall), wall, self.decision) if controller is not None else []
         steered = {c.key for c in connectors if c.steered}
         for key in self._steered - steered:
             self.sender.release(key)

@@ -76,6 +76,10 @@ class HistoryRecord:
     # False when the charger never sent StopTransaction: the end was reconstructed from the
     # next session's start and the last meter reading seen.
     stop_seen: bool = True
+    # What the session cost (rounded to the cent) and in which currency, when a price source is
+    # set (engine/costs; the glue fills them in before the record is kept, see `set_annotator`).
+    cost: float | None = None
+    currency: str | None = None
 
     @property
     def key(self) -> tuple[str, TransactionId]:
@@ -152,6 +156,8 @@ class HistoryRecord:
             "stop_seen": self.stop_seen,
             # A 2.0.1 station's own id (a string) says so: any other string is a damaged record.
             **({"ocpp_version": "2.0.1"} if isinstance(self.transaction_id, str) else {}),
+            # Only with a cost: records of entries without a price source stay as they were.
+            **({"cost": self.cost, "currency": self.currency} if self.cost is not None else {}),
         }
 
     @classmethod
@@ -177,6 +183,8 @@ class HistoryRecord:
                 reason=data.get("reason"),
                 start_seen=bool(data.get("start_seen", True)),
                 stop_seen=bool(data.get("stop_seen", True)),
+                cost=_number(data.get("cost")),
+                currency=data.get("currency"),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -195,6 +203,8 @@ class HistoryRecord:
             "energy": self.energy_kwh,
             "duration": self.duration_s,
             "reason": self.reason_snake,
+            # Added keys only where sessions are costed (issue 18): other answers stay as they were.
+            **({"cost": self.cost, "currency": self.currency} if self.cost is not None else {}),
         }
 
 
@@ -204,6 +214,8 @@ def tag_key(id_tag: str) -> str:
 
 
 type HistoryListener = Callable[[HistoryRecord], None]
+# Fills in what a new record carries beyond the transaction (its cost) before it is kept.
+type RecordAnnotator = Callable[[HistoryRecord], None]
 
 
 class TransactionHistory:
@@ -219,6 +231,11 @@ class TransactionHistory:
         self._totals_wh: dict[str, float] = {}
         # Called for every record added or replaced (persistence, totals sensors).
         self.listener: HistoryListener | None = None
+        self.annotator: RecordAnnotator | None = None
+
+    def set_annotator(self, annotator: RecordAnnotator | None) -> None:
+        """Call `annotator` with every new record before it is kept (None: nobody)."""
+        self.annotator = annotator
 
     def set_listener(self, listener: HistoryListener | None) -> None:
         """Call `listener` for every record added or replaced (None: nobody)."""
@@ -245,6 +262,10 @@ class TransactionHistory:
         """Return True when this very StopTransaction (same id, meterStop and time) is on record."""
         found = self._by_key.get((charge_point_id, transaction_id))
         return found is not None and found.stop_seen and found.meter_stop == meter_stop and found.stop == stop
+
+    def get(self, charge_point_id: str, transaction_id: TransactionId) -> HistoryRecord | None:
+        """Return the record of a charger's session under this id, if kept."""
+        return self._by_key.get((charge_point_id, transaction_id))
 
     def recorded(self, charge_point_id: str, transaction_id: TransactionId) -> bool:
         """Return True when the history holds a session of the charger under this id."""
@@ -275,6 +296,8 @@ class TransactionHistory:
             self._count(previous, -1)
         elif not count_dropped and self._dropped_at_once(record):
             return None
+        if self.annotator is not None:
+            self.annotator(record)
         self._count(record, 1)
         self._insert(record)
         if self.listener is not None:

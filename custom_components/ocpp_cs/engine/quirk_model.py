@@ -42,6 +42,9 @@ class Quirks:
     min_meter_interval: int | None = None
     # Takes numberPhases 1 <-> 3 in a profile and switches (the site controller's solar modes).
     phase_switching: bool = False
+    # Shows a session's cost on its display: FinalCost (engine/costs/display.py) goes out after
+    # each stop, as for a charger whose CustomDisplayCostAndPrice key is true.
+    cost_display: bool = False
     # Said with every refused limit: the charger setting that makes it refuse.
     refusal_hint: str | None = None
 

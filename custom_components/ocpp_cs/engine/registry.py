@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from .configuration import ConfigurationValue
+from .costs.display import VENDOR_ID as COST_VENDOR_ID
 from .listener import DataTransferReceived
 from .quirks import CHOICES
 from .settings import (
@@ -232,7 +233,12 @@ class ChargerRegistry:
         self._store.save_later()
 
     def data_transfer(self, charge_point_id: str, vendor_id: str, message_id: str | None, data: Any) -> str:
-        """Announce a DataTransfer; no vendor extension is handled, so the answer is UnknownVendorId."""
+        """Announce a DataTransfer and answer it (OCPP 1.6 section 4.3).
+
+        The one vendor extension spoken here is the cost display's (engine/costs/display.py),
+        whose messages all go to the charger: from it, any message id is UnknownMessageId;
+        every other vendor is UnknownVendorId.
+        """
         self._store.listener.data_transfer(
             DataTransferReceived(
                 charge_point_id,
@@ -241,7 +247,7 @@ class ChargerRegistry:
                 data,
             )
         )
-        return "UnknownVendorId"
+        return "UnknownMessageId" if vendor_id == COST_VENDOR_ID else "UnknownVendorId"
 
     def log_status(self, charge_point_id: str, status: str, request_id: int | None) -> None:
         """Record a LogStatusNotification (the progress of a GetLog upload)."""

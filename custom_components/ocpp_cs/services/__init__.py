@@ -20,7 +20,7 @@ import probatio as vol
 from ..const import DOMAIN
 from ..errors import translate_errors
 from ..ports import Hub
-from . import authorization, charger, charging_profiles, firmware, history, id_tags, security
+from . import authorization, charger, charging_profiles, firmware, history, id_tags, security, statements
 from .firmware import FIRMWARE_SCHEMAS
 from .history import Selection, resolve_selection
 from .id_tags import ID_TAG_SCHEMAS, resolve_hub
@@ -68,7 +68,7 @@ class HistoryAction:
         return await self.handler(hass, resolve_selection(hass, name, data))
 
 
-type Action = ChargerAction | EntryAction | HistoryAction
+type Action = ChargerAction | EntryAction | HistoryAction | statements.StatementAction
 
 
 # The fields of every charger action, by feature.
@@ -123,6 +123,8 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         # Charging history (history.py).
         "get_transactions": HistoryAction(history.get_transactions, SupportsResponse.ONLY),
         "export_transactions": HistoryAction(history.export_transactions),
+        # Costs (statements.py).
+        "get_statement": statements.StatementAction(),
     }
 )
 

@@ -43,6 +43,8 @@ CSV_COLUMNS = (
     "reason",
     "start_seen",
     "stop_seen",
+    "cost",
+    "currency",
 )
 CSV_TOTAL_COLUMNS = ("id_tag", "id_tag_name", "sessions", "energy", "duration")
 
@@ -74,13 +76,17 @@ def _moment(value: Any, *, end: bool) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt_util.get_default_time_zone())
 
 
+# The start and the end of a period (a date alone as `end` is the end of that day); statements too.
+period_start = partial(_moment, end=False)
+period_end = partial(_moment, end=True)
+
 ACTION_SCHEMA = vol.Schema(
     {
         vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string,
         vol.Optional(ATTR_DEVICE_ID): vol.Any(cv.string, vol.All(cv.ensure_list, vol.Length(min=1, max=1))),
         vol.Optional("id_tag"): vol.All(cv.string, vol.Length(min=1, max=20)),
-        vol.Optional("start"): partial(_moment, end=False),
-        vol.Optional("end"): partial(_moment, end=True),
+        vol.Optional("start"): period_start,
+        vol.Optional("end"): period_end,
         vol.Optional("limit"): vol.All(vol.Coerce(int), vol.Range(min=1)),
     }
 )
@@ -183,6 +189,8 @@ def csv_rows(hub: Hub, records: list[HistoryRecord]) -> tuple[list[list[str]], l
                 record.reason_snake or "",
                 str(record.start_seen).lower(),
                 str(record.stop_seen).lower(),
+                "" if record.cost is None else f"{record.cost:.2f}",
+                record.currency or "",
             ]
         )
         key = tag_key(record.id_tag) if record.id_tag else ""
@@ -197,14 +205,20 @@ def csv_rows(hub: Hub, records: list[HistoryRecord]) -> tuple[list[list[str]], l
     return rows, total_rows
 
 
-def write_csv(directory: Path, stem: str, rows: list[list[str]], totals: list[list[str]]) -> Path:
-    """Write the export (blocking: run in the executor); never overwrite an earlier one."""
+def new_csv_path(directory: Path, stem: str) -> Path:
+    """Return a CSV file name in `directory` that no earlier export has (blocking: in the executor)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{stem}.csv"
     number = 2
     while path.exists():
         path = directory / f"{stem}_{number}.csv"
         number += 1
+    return path
+
+
+def write_csv(directory: Path, stem: str, rows: list[list[str]], totals: list[list[str]]) -> Path:
+    """Write the export (blocking: run in the executor); never overwrite an earlier one."""
+    path = new_csv_path(directory, stem)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)

@@ -23,13 +23,20 @@ from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from typing import Any
 
+from ..records import TransactionId
 from .prices import PriceInterval, to_decimal
 
 CENT = Decimal("0.01")
 MAX_SETTLED = 10_000  # settled sessions remembered for replays (the history keeps 5000 records)
 _WH_PER_KWH = Decimal(1000)
 
-type SessionKey = tuple[str, int]
+
+def _transaction_id(value: Any) -> TransactionId:
+    """Return a stored transaction id as it was: 1.6's integers, 2.0.1 stations' strings."""
+    return value if isinstance(value, str) else int(value)
+
+
+type SessionKey = tuple[str, TransactionId]
 
 
 @dataclass(slots=True)
@@ -150,6 +157,10 @@ class CostLedger:
         session.readings[at] = value
         return True
 
+    def is_open(self, key: SessionKey) -> bool:
+        """Return True while a session is open here (started, not settled)."""
+        return key in self._open
+
     def running_cost(self, key: SessionKey) -> SessionCost | None:
         """Return the cost so far of an open session (None when not open)."""
         session = self._open.get(key)
@@ -239,12 +250,13 @@ class CostLedger:
         if self._open or self._settled or self._tag_costs:
             return
         for item in data.get("settled", []):
-            key = (str(item["key"][0]), int(item["key"][1]))
+            key = (str(item["key"][0]), _transaction_id(item["key"][1]))
             self._settled[key] = SessionCost(
                 Decimal(item["energy_wh"]), Decimal(item["energy_cost"]), Decimal(item["fee"]), True, item.get("id_tag")
             )
         for item in data.get("open", []):
-            session = self._open[(str(item["key"][0]), int(item["key"][1]))] = _OpenSession(item.get("id_tag"))
+            key = (str(item["key"][0]), _transaction_id(item["key"][1]))
+            session = self._open[key] = _OpenSession(item.get("id_tag"))
             for at, value in item.get("readings", []):
                 session.readings[datetime.fromisoformat(at)] = Decimal(value)
         self._tag_costs = {tag: Decimal(cost) for tag, cost in data.get("tag_costs", {}).items()}

@@ -18,6 +18,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import io
 from typing import Any
 
+from ..records import TransactionId
 from ..util import parse_datetime
 from .accounting import CENT
 from .prices import to_decimal
@@ -43,7 +44,7 @@ class StatementSession:
     id_tag: str
     charge_point_id: str
     connector_id: int | None
-    transaction_id: int
+    transaction_id: TransactionId
     start: datetime | None
     stop: datetime
     energy_kwh: Decimal
@@ -131,7 +132,7 @@ def build_statement(
 ) -> Statement:
     """Return the statement of the sessions that stopped in [start, end), of one tag or of all."""
     statement = Statement(start, end, None)
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, TransactionId]] = set()
     for record in records:
         session = _session(record)
         if session is None or not start <= session.stop < end:

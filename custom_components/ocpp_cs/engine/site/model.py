@@ -14,6 +14,9 @@ class Mode(StrEnum):
     FAST = "fast"  # as much as the fuse and the charger allow
     SOLAR = "solar"  # only surplus; pauses below the minimum
     MIN_SOLAR = "min_solar"  # the minimum at all times, plus surplus
+    # In the cheapest hours by the departure (engine/costs/plan.py): the glue turns it into
+    # `fast` or `off` before each step (`steer_plan`), so the controller never sees it.
+    PLAN = "plan"
 
 
 SOLAR_MODES = frozenset({Mode.SOLAR, Mode.MIN_SOLAR})
