@@ -105,6 +105,11 @@ class OrphanedTransactions:
             )
             self._doubts[transaction_id] = now
 
+    def still_held(self, transaction: Transaction) -> None:
+        """The charger reported under the transaction's id (MeterValues): it has it, no doubt."""
+        if isinstance(transaction.transaction_id, int):
+            self._doubts.pop(transaction.transaction_id, None)
+
     def in_doubt(self, transaction: Transaction) -> bool:
         """Return True while a transaction's charger may no longer have it (send it no TxProfile)."""
         return transaction.transaction_id in self._doubts and not transaction.stop

@@ -11,6 +11,7 @@ from .authorization import PURPOSE_START, PURPOSE_STOP
 from .id_tag_authority import IdTagAuthority
 from .listener import IdTagPresented
 from .metering import Metering
+from .orphans import OrphanedTransactions
 from .registry import ChargerRegistry
 from .reports import Readings, TransactionStart, TransactionStop
 from .reservation_book import ReservationBook
@@ -32,6 +33,8 @@ class Transactions:
         metering: Metering,
         id_tags: IdTagAuthority,
         reservations: ReservationBook,
+        *,
+        orphans: OrphanedTransactions,
     ) -> None:
         """Work on the central system's state with the parts a transaction touches."""
         self._store = store
@@ -39,6 +42,7 @@ class Transactions:
         self._metering = metering
         self._id_tags = id_tags
         self._reservations = reservations
+        self._orphans = orphans
 
     def meter_values(
         self,
@@ -58,6 +62,9 @@ class Transactions:
         elif connector_id > 0:
             transaction = connector.transaction
         self._metering.apply_readings(charger, connector, readings, transaction)
+        if transaction_id is not None and transaction is not None:
+            # Readings under its id: the charger still has the transaction (engine/orphans.py).
+            self._orphans.still_held(transaction)
 
     def _open_transaction_of(self, charge_point_id: str, transaction_id: int | str) -> Transaction | None:
         """Return an open transaction of this charger; another charger's id is not its own."""
