@@ -176,7 +176,14 @@ async def test_menu_offers_only_steps_that_can_apply(hass: HomeAssistant, setup_
     entry = await setup_entry()
     # A new central system: no id tag to edit or remove, no upstream to test.
     menu = await options_menu(hass, entry)
-    assert menu["menu_options"] == ["settings", "charger_settings", "site", "prices", "add_id_tag", "add_presented_id_tag"]
+    assert menu["menu_options"] == [
+        "settings",
+        "charger_settings",
+        "site",
+        "prices",
+        "add_id_tag",
+        "add_presented_id_tag",
+    ]
     await add_tag(hass, entry, "CARD-1")
     menu = await options_menu(hass, entry)
     assert menu["menu_options"] == [

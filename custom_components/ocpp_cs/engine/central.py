@@ -60,7 +60,9 @@ class CentralSystem(CentralStore):
         self.id_tag_authority = id_tags = IdTagAuthority(self)
         self.observed = observed = ObservedTransactions(self, registry, metering)
         self.orphans = orphans = OrphanedTransactions(self, metering, id_tags)
-        self.transactions = transactions = Transactions(self, registry, metering, id_tags, reservations, orphans=orphans)
+        self.transactions = transactions = Transactions(
+            self, registry, metering, id_tags, reservations, orphans=orphans
+        )
         self.station_transactions = StationTransactions(
             self,
             registry=registry,
