@@ -128,3 +128,21 @@ async def test_relayed_chargers_transactions_are_the_upstreams() -> None:
     assert not system.transaction_in_doubt(system.open_transactions[transaction_id])
     system.charger_rebooted("CP-unknown", at(30))
     assert recorder.stopped == []
+
+
+async def test_readings_under_the_transactions_id_take_the_doubt_away() -> None:
+    system, recorder = central()
+    transaction_id, _ = await system.start_transaction(CP, start(meter_start=1000, minute=0))
+    transaction = system.open_transactions[transaction_id]
+    system.charger_rebooted(CP, at(30))
+    assert system.transaction_in_doubt(transaction)
+    # A charger that sends BootNotification on every reconnect, and goes on metering the session.
+    system.meter_values(CP, 1, register(3000, 31), transaction_id)
+    assert not system.transaction_in_doubt(transaction)
+    system.close_overdue_transactions(at(30) + DEFAULT_GRACE * 10)
+    assert system.open_transactions == {transaction_id: transaction}
+    assert recorder.stopped == []
+    # Readings without a transaction id say nothing about it: the doubt stays.
+    system.charger_rebooted(CP, at(40))
+    system.meter_values(CP, 1, register(3100, 41), None)
+    assert system.transaction_in_doubt(transaction)
