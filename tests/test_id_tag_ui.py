@@ -15,10 +15,14 @@ from homeassistant.helpers.trigger import TriggerData, TriggerInfo
 from homeassistant.setup import async_setup_component
 import probatio as vol
 import pytest
-from pytest_homeassistant_custom_component.common import async_get_device_automations, async_mock_service
+from pytest_homeassistant_custom_component.common import (
+    async_capture_events,
+    async_get_device_automations,
+    async_mock_service,
+)
 
 from custom_components.ocpp_cs import device_trigger
-from custom_components.ocpp_cs.const import DOMAIN
+from custom_components.ocpp_cs.const import DOMAIN, EVENT_ID_TAG_PRESENTED
 
 from .auth_charger import AuthCharger, boot_and_read
 from .charger import charger
@@ -194,6 +198,35 @@ async def test_id_tag_event_entity(hass: HomeAssistant, setup_entry: EntryFactor
         await cp.authorize("ALICE")
         await hass.async_block_till_done()
         assert {entity for entity, kind in changes if kind == "accepted"} == {event_1, event_2}
+
+
+async def test_a_swipe_shows_once_though_authorize_and_start_transaction_both_carry_it(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger(port_of(entry), "CP-SW", cls=AuthCharger) as cp:
+        assert isinstance(cp, AuthCharger)
+        await boot_and_read(hass, entry, cp, connectors=1)
+        event = entity_id(hass, "CP-SW_1_id_tag", "event")
+        changes: list[str | None] = []
+        presented = async_capture_events(hass, EVENT_ID_TAG_PRESENTED)
+
+        @callback
+        def record(changed: Any) -> None:
+            if changed.data["entity_id"] == event:
+                changes.append(changed.data["new_state"].attributes.get("event_type"))
+
+        hass.bus.async_listen("state_changed", record)
+        await cp.authorize("CARD")
+        await cp.start_transaction(1, "CARD", 0)
+        await hass.async_block_till_done()
+        assert changes == ["presented", "accepted"]  # one swipe
+        assert len(presented) == 2  # the bus event still reports each message
+        # A start without an Authorize before it (the charger's own list) is a swipe of its own.
+        await cp.start_transaction(1, "CARD", 0)
+        await hass.async_block_till_done()
+        assert changes == ["presented", "accepted", "presented", "accepted"]
+        assert full_state(hass, "CP-SW_1_id_tag", "event").attributes["source"] == "start_transaction"
 
 
 async def test_device_triggers(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

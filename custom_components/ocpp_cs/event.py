@@ -1,14 +1,18 @@
 """
 Event entities: `id_tag` per connector, so automations can react to an RFID card.
 
-Every id tag a charger presents (Authorize, StartTransaction) fires `presented`, then
-`accepted` or `rejected` by the answer we gave, with the id tag in the attributes.
+Every id tag a charger presents fires `presented`, then `accepted` or `rejected` by the answer
+we gave, with the id tag in the attributes: once per card swipe. A swipe the charger authorized
+with Authorize comes again in its StartTransaction (OCPP 1.6 4.1, 4.8); that second message with
+the same tag and the same answer fires nothing more (automations and the logbook see the swipe
+once). A StartTransaction without an Authorize before it (a charger's local list or cache) fires.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+import time
 from typing import Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
@@ -28,6 +32,9 @@ PARALLEL_UPDATES = 0
 EVENT_PRESENTED = "presented"
 EVENT_ACCEPTED = "accepted"
 EVENT_REJECTED = "rejected"
+# How long after an Authorize its StartTransaction counts as the same swipe. The charger sends it
+# once the cable is in and the EV ready; 1.6's ConnectionTimeOut (a typical 60-180 s) bounds that.
+SAME_SWIPE_SECONDS = 300.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +72,8 @@ class IdTagEvent(OcppEntity, EventEntity):
     """Fires when an id tag is presented at the connector, and whether it was accepted."""
 
     entity_description: OcppEventDescription
+    # The last Authorize shown here (id tag, answer, monotonic time), until its StartTransaction.
+    _authorized: tuple[str, str, float] | None = None
 
     async def async_added_to_hass(self) -> None:
         """Listen for the presented id tags of this charger."""
@@ -84,17 +93,29 @@ class IdTagEvent(OcppEntity, EventEntity):
             return
         id_tag = str(event.data["id_tag"])
         status = str(event.data.get("status"))
+        source = "authorize" if event.data.get("connector_id") is None else "start_transaction"
+        if not self._new_swipe(id_tag, status, source):
+            return
         listed = self.hub.central.id_tags.get(id_tag.casefold())
-        attributes = {
-            "id_tag": id_tag,
-            "status": status,
-            "name": listed.name if listed else None,
-            "source": "authorize" if event.data.get("connector_id") is None else "start_transaction",
-        }
+        attributes = {"id_tag": id_tag, "status": status, "name": listed.name if listed else None, "source": source}
         self._trigger_event(EVENT_PRESENTED, attributes)
         self.write_state()
         self._trigger_event(EVENT_ACCEPTED if status == "accepted" else EVENT_REJECTED, attributes)
         self.write_state()
+
+
+    def _new_swipe(self, id_tag: str, status: str, source: str) -> bool:
+        """Return False for the StartTransaction of a swipe this entity already showed (its Authorize)."""
+        now = time.monotonic()
+        if source == "authorize":
+            self._authorized = (id_tag.casefold(), status, now)
+            return True
+        authorized, self._authorized = self._authorized, None
+        return not (
+            authorized is not None
+            and authorized[:2] == (id_tag.casefold(), status)
+            and now - authorized[2] < SAME_SWIPE_SECONDS
+        )
 
 
 def build_events(hub: EntityHub, new: NewEntities) -> Iterable[Entity]:
