@@ -130,14 +130,56 @@ class Sim201Charger(ChargePoint):
     def on_set_variables(self, set_variable_data: list[dict[str, Any]]) -> Any:
         self.received.append(("SetVariables", {"set_variable_data": set_variable_data}))
         refused = self.answers.get("SetVariables", ())
+        # A variable named in answers["SetVariablesStatus"] gets that status (RebootRequired, ...).
+        statuses = self.answers.get("SetVariablesStatus", {})
         return call_result.SetVariables(set_variable_result=[
             {
-                "attribute_status": "Rejected" if item["variable"]["name"] in refused else "Accepted",
+                "attribute_status": statuses.get(
+                    item["variable"]["name"], "Rejected" if item["variable"]["name"] in refused else "Accepted"
+                ),
                 "component": item["component"],
                 "variable": item["variable"],
             }
             for item in set_variable_data
         ])
+
+    def _variable(self, component: dict[str, Any], variable: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the device model entry of a component (with its EVSE and instance) and variable."""
+        for item in self.device_model:
+            if item["component"] == component and item["variable"] == variable:
+                return item
+        return None
+
+    @on(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> Any:
+        self.received.append(("GetVariables", {"get_variable_data": get_variable_data}))
+        results = []
+        for item in get_variable_data:
+            component, variable = item["component"], item["variable"]
+            attribute_type = item.get("attribute_type", "Actual")
+            result: dict[str, Any] = {"component": component, "variable": variable, "attribute_type": attribute_type}
+            found = self._variable(component, variable)
+            attribute = next(
+                (a for a in (found or {}).get("variable_attribute", ()) if a.get("type", "Actual") == attribute_type),
+                None,
+            )
+            if found is None:
+                known = any(entry["component"]["name"] == component["name"] for entry in self.device_model)
+                result["attribute_status"] = "UnknownVariable" if known else "UnknownComponent"
+            elif attribute is None:
+                result["attribute_status"] = "NotSupportedAttributeType"
+            else:
+                result["attribute_status"] = "Accepted"
+                result["attribute_value"] = attribute["value"]
+            results.append(result)
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: Any = None) -> Any:
+        self.received.append(("DataTransfer", {"vendor_id": vendor_id, "message_id": message_id, "data": data}))
+        if vendor_id != "acme":
+            return call_result.DataTransfer(status="UnknownVendorId")
+        return call_result.DataTransfer(status="Accepted", data=f"echo:{data}")
 
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None) -> Any:

@@ -21,6 +21,17 @@ from .fields import (
     trigger,
 )
 
+# A device model variable as the 2.0.1 actions name it (the station's GetVariables limits).
+_VARIABLE: VolDictType = {
+    vol.Required("component"): bounded_string(50),
+    vol.Required("variable"): bounded_string(50),
+    vol.Optional("attribute_type", default="Actual"): vol.In(["Actual", "Target", "MinSet", "MaxSet"]),
+    vol.Optional("evse"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+    vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=0)),
+    vol.Optional("component_instance"): bounded_string(50),
+    vol.Optional("instance"): bounded_string(50),
+}
+
 CHARGER_SCHEMAS: dict[str, VolDictType] = {
     "remote_start_transaction": {
         vol.Optional("id_tag"): bounded_string(20),
@@ -43,10 +54,24 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("type"): vol.In(["operative", "inoperative"]),
     },
-    "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [bounded_string(50)])},
+    # 2.0.1 names a variable as `Component[instance]@evse.connector/Variable[instance]` (longer than 50).
+    "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [bounded_string(200)])},
     "change_configuration": {
-        vol.Required("key"): bounded_string(50),
+        vol.Required("key"): bounded_string(200),
         vol.Required("value"): vol.All(cv.string, vol.Length(max=500)),
+    },
+    "get_variables": {vol.Required("variables"): vol.All(cv.ensure_list, vol.Length(min=1), [_VARIABLE])},
+    "set_variables": {
+        vol.Required("variables"): vol.All(
+            cv.ensure_list,
+            vol.Length(min=1),
+            [{**_VARIABLE, vol.Required("value"): vol.All(cv.string, vol.Length(max=1000))}],
+        )
+    },
+    "get_base_report": {
+        vol.Optional("report_base", default="ConfigurationInventory"): vol.In(
+            ["ConfigurationInventory", "FullInventory", "SummaryInventory"]
+        )
     },
     "clear_cache": {},
     "trigger_message": {
