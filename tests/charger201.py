@@ -181,6 +181,43 @@ class Sim201Charger(ChargePoint):
             return call_result.DataTransfer(status="UnknownVendorId")
         return call_result.DataTransfer(status="Accepted", data=f"echo:{data}")
 
+    # Management requests: recorded as received, answered with answers[action] (default Accepted).
+
+    @on(Action.update_firmware)
+    def on_update_firmware(self, **request: Any) -> Any:
+        self.received.append(("UpdateFirmware", request))
+        return call_result.UpdateFirmware(status=self.answers.get("UpdateFirmware", "Accepted"))
+
+    @on(Action.get_log)
+    def on_get_log(self, **request: Any) -> Any:
+        self.received.append(("GetLog", request))
+        status = self.answers.get("GetLog", "Accepted")
+        filename = f"{request['log_type']}.zip" if status == "Accepted" else None
+        return call_result.GetLog(status=status, filename=filename)
+
+    @on(Action.install_certificate)
+    def on_install_certificate(self, **request: Any) -> Any:
+        self.received.append(("InstallCertificate", request))
+        return call_result.InstallCertificate(status=self.answers.get("InstallCertificate", "Accepted"))
+
+    @on(Action.certificate_signed)
+    def on_certificate_signed(self, **request: Any) -> Any:
+        self.received.append(("CertificateSigned", request))
+        return call_result.CertificateSigned(status=self.answers.get("CertificateSigned", "Accepted"))
+
+    @on(Action.delete_certificate)
+    def on_delete_certificate(self, **request: Any) -> Any:
+        self.received.append(("DeleteCertificate", request))
+        return call_result.DeleteCertificate(status=self.answers.get("DeleteCertificate", "Accepted"))
+
+    @on(Action.get_installed_certificate_ids)
+    def on_get_installed_certificate_ids(self, **request: Any) -> Any:
+        self.received.append(("GetInstalledCertificateIds", request))
+        chains = self.answers.get("GetInstalledCertificateIds", [])
+        return call_result.GetInstalledCertificateIds(
+            status="Accepted" if chains else "NotFound", certificate_hash_data_chain=chains or None
+        )
+
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None) -> Any:
         self.received.append(("TriggerMessage", {"requested_message": requested_message, "evse": evse}))

@@ -57,6 +57,11 @@ async def by_version[**P](
     return await (v201 if is_v201(hub, charge_point_id) else v16)(*args, **kwargs)
 
 
+def pick[T](hub: Hub, charge_point_id: str, v16: T, v201: T) -> T:
+    """Return the request builder (or anything else) of the charger's OCPP version."""
+    return v201 if is_v201(hub, charge_point_id) else v16
+
+
 def require_v201(hub: Hub, charge_point_id: str, action: str) -> None:
     """Refuse an action of the 2.0.1 device model for a 1.6 charger (nothing is sent)."""
     if not is_v201(hub, charge_point_id):
