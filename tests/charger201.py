@@ -37,6 +37,7 @@ class Sim201Charger(ChargePoint):
         # The device model its NotifyReport sends after GetBaseReport (ReportDataType dicts).
         self.device_model: list[dict[str, Any]] = []
         self.tasks: list[asyncio.Task[Any]] = []
+        self.local_list_version = 0
 
     async def raw(self, frame: str) -> Any:
         """Send a raw frame and return the next CALLRESULT/CALLERROR the CSMS sends back."""
@@ -217,6 +218,29 @@ class Sim201Charger(ChargePoint):
         return call_result.GetInstalledCertificateIds(
             status="Accepted" if chains else "NotFound", certificate_hash_data_chain=chains or None
         )
+
+    @on(Action.reserve_now)
+    def on_reserve_now(self, **request: Any) -> Any:
+        self.received.append(("ReserveNow", request))
+        return call_result.ReserveNow(status=self.answers.get("ReserveNow", "Accepted"))
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, **request: Any) -> Any:
+        self.received.append(("CancelReservation", request))
+        return call_result.CancelReservation(status=self.answers.get("CancelReservation", "Accepted"))
+
+    @on(Action.send_local_list)
+    def on_send_local_list(self, **request: Any) -> Any:
+        self.received.append(("SendLocalList", request))
+        status = self.answers.get("SendLocalList", "Accepted")
+        if status == "Accepted":
+            self.local_list_version = request["version_number"]
+        return call_result.SendLocalList(status=status)
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self) -> Any:
+        self.received.append(("GetLocalListVersion", {}))
+        return call_result.GetLocalListVersion(version_number=self.local_list_version)
 
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None) -> Any:

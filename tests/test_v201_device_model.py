@@ -19,8 +19,8 @@ from .helpers import action, device_id, wait_for
 from .test_v201_after_boot import variable
 
 
-async def booted(hass: HomeAssistant, cs: Sim201Charger) -> str:
-    """Boot the station, let the after-boot read finish and forget it; return the station's device id."""
+async def booted(hass: HomeAssistant, cs: Sim201Charger, *, forget: bool = True) -> str:
+    """Boot the station, let the after-boot read finish (and forget it); return the station's device id."""
     cs.device_model = [
         variable("OCPPCommCtrlr", "HeartbeatInterval", "120"),
         variable("SampledDataCtrlr", "TxUpdatedInterval", "60"),
@@ -33,7 +33,8 @@ async def booted(hass: HomeAssistant, cs: Sim201Charger) -> str:
     ]
     await cs.boot()
     await wait_for(lambda: any(name == "TriggerMessage" for name, _ in cs.received), what="the after-boot read")
-    cs.received.clear()
+    if forget:
+        cs.received.clear()
     await hass.async_block_till_done()
     return device_id(hass, cs.id)
 

@@ -13,6 +13,7 @@ from ..engine.smart_charging import (
     UNIT_A,
     UNIT_W,
 )
+from ..engine.v201.authorization_requests import CONNECTOR_TYPES, TOKEN_TYPES
 from .fields import (
     ALLOW_UNKNOWN_CONNECTOR,
     ATTR_CONNECTOR_ID,
@@ -126,6 +127,9 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         vol.Required("expiry_date"): cv.datetime,
         vol.Optional("parent_id_tag"): bounded_string(20),
         vol.Optional("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+        # OCPP 2.0.1 only: the id tag's idToken type and the connector type wanted.
+        vol.Optional("id_token_type"): vol.In(list(TOKEN_TYPES)),
+        vol.Optional("connector_type"): vol.In(list(CONNECTOR_TYPES)),
     },
     "cancel_reservation": {vol.Required("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0))},
     "send_local_list": {
