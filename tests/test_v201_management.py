@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.ocpp_cs.engine.configuration import ConfigurationValue
+
 from .charger201 import Sim201Charger, charger201
-from .conftest import EntryFactory, port_of
+from .conftest import EntryFactory, hub_of, port_of
 from .helpers import action, http_base
 from .test_v201_device_model import booted
 
@@ -77,9 +79,16 @@ async def test_firmware_and_logs(
             "log": {"remote_location": "ftp://example.com/logs"}, "log_type": "SecurityLog", "request_id": 9,
         }
         assert answer == {"status": "Accepted", "filename": "SecurityLog.zip", "request_id": 9}
+        # The device model's transfer protocols are checked as 1.6's SupportedFileTransferProtocols.
+        hub_of(entry).central.chargers["CS-F"].configuration["OCPPCommCtrlr/FileTransferProtocols"] = (
+            ConfigurationValue(value="HTTPS", readonly=True)
+        )
+        with pytest.raises(ServiceValidationError) as invalid:
+            await action(hass, "update_firmware", device_id=dev, location="ftp://example.com/fw.bin")
+        assert invalid.value.translation_key == "protocol_not_supported"
         cs.answers["GetLog"] = "Rejected"
         with pytest.raises(HomeAssistantError) as raised:
-            await action(hass, "get_diagnostics", device_id=dev, location="ftp://example.com/logs")
+            await action(hass, "get_diagnostics", device_id=dev, location="https://example.com/logs")
         assert raised.value.translation_placeholders["status"] == "Rejected"
 
 

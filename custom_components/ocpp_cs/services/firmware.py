@@ -88,7 +88,10 @@ def check_location(target: Target, location: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in PROTOCOLS or not parts.netloc:
         raise invalid("invalid_location", location=location, protocols=", ".join(PROTOCOLS))
-    supported = target.charger.config_value("SupportedFileTransferProtocols")
+    # 2.0.1's device model names them OCPPCommCtrlr.FileTransferProtocols.
+    supported = target.charger.config_value("SupportedFileTransferProtocols") or target.charger.config_value(
+        "OCPPCommCtrlr/FileTransferProtocols"
+    )
     if supported is not None:
         protocols = [p.lower() for p in parse_list(supported)]
         if protocols and scheme not in protocols:
