@@ -25,6 +25,10 @@ def sampled201(value: float, measurand: str | None = None, unit: str | None = No
     return sampled
 
 
+# Why the station refuses a variable it was told to refuse (SetVariables' attributeStatusInfo).
+READ_ONLY = {"reason_code": "ReadOnly"}
+
+
 class Sim201Charger(ChargePoint):
     """A 2.0.1 charging station that scenarios drive; it records what the CSMS asked of it."""
 
@@ -140,6 +144,7 @@ class Sim201Charger(ChargePoint):
                 ),
                 "component": item["component"],
                 "variable": item["variable"],
+                **({"attribute_status_info": READ_ONLY} if item["variable"]["name"] in refused else {}),
             }
             for item in set_variable_data
         ])

@@ -45,6 +45,12 @@ def only(cs: Sim201Charger, name: str) -> dict[str, Any]:
     return payload
 
 
+def last_set(cs: Sim201Charger) -> dict[str, Any]:
+    """Return the one variable of the last SetVariables the station received."""
+    (item,) = [data for name, data in cs.received if name == "SetVariables"][-1]["set_variable_data"]
+    return item
+
+
 async def test_configuration_actions_read_and_write_the_device_model(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:
@@ -100,6 +106,14 @@ async def test_configuration_actions_read_and_write_the_device_model(
         with pytest.raises(HomeAssistantError) as raised:
             await action(hass, "change_configuration", device_id=dev, key="OCPPCommCtrlr/Foo", value="1")
         assert raised.value.translation_placeholders["status"] == "NotSupported"
+        # A component's instance, EVSE and connector, as the device model read names them.
+        cs.answers["SetVariables"] = ("Enabled",)
+        with pytest.raises(HomeAssistantError) as raised:
+            await action(hass, "change_configuration", device_id=dev, key="Connector[main]@1.1/Enabled", value="0")
+        assert last_set(cs) == {
+            "component": {"name": "Connector", "instance": "main", "evse": {"id": 1, "connector_id": 1}},
+            "variable": {"name": "Enabled"}, "attribute_type": "Actual", "attribute_value": "0",
+        }
         with pytest.raises(ServiceValidationError) as invalid:
             await action(hass, "change_configuration", device_id=dev, key="not a variable", value="1")
         assert invalid.value.translation_key == "invalid_variable_name"
@@ -169,6 +183,7 @@ async def test_variables_and_base_reports(hass: HomeAssistant, setup_entry: Entr
             ]
         }
         assert [item["attribute_status"] for item in answer["set_variable_result"]] == ["Accepted", "Rejected"]
+        assert answer["set_variable_result"][1]["status_info"] == {"reason_code": "ReadOnly"}
         configuration = hub_of(entry).central.chargers["CS-V"].configuration
         assert configuration["OCPPCommCtrlr/HeartbeatInterval"].value == "300"
         assert configuration["SampledDataCtrlr/TxUpdatedInterval"].value == "60"  # refused: unchanged

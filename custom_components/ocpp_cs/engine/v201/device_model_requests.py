@@ -244,5 +244,5 @@ def change_answer(result: Mapping[str, Any]) -> dict[str, Any]:
         "attribute_status": result["attribute_status"],
     }
     if result.get("attribute_status_info"):
-        answer["status_info"] = result["attributeStatusInfo"]
+        answer["status_info"] = result["attribute_status_info"]
     return answer
