@@ -6,11 +6,16 @@ call) do the 2.0.1 equivalent; get_variables, set_variables and get_base_report 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from ocpp.v201 import call as call201
 import pytest
+import yaml
+
+from custom_components.ocpp_cs import commands201
 
 from .charger import charger
 from .charger201 import Sim201Charger, charger201
@@ -280,3 +285,11 @@ async def test_device_model_actions_refused_for_a_16_charger(hass: HomeAssistant
                 await action(hass, name, device_id=dev, **data)
             assert invalid.value.translation_key == "only_for_v201", name
             assert invalid.value.translation_placeholders == {"charge_point_id": "CP-16", "action": name}
+
+
+def test_call_offers_every_201_csms_action() -> None:
+    """The `call` form lists every 2.0.1 CSMS action, and each is a request of the ocpp library."""
+    services = yaml.safe_load((Path(commands201.__file__).parent / "services.yaml").read_text(encoding="utf-8"))
+    options = set(services["call"]["fields"]["action"]["selector"]["select"]["options"])
+    assert options >= commands201.CSMS_ACTIONS
+    assert all(hasattr(call201, name) for name in commands201.CSMS_ACTIONS)
