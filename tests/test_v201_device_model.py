@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from custom_components.ocpp_cs import commands201
+from custom_components.ocpp_cs.engine.configuration import ConfigurationValue
 
 from .charger import charger
 from .charger201 import Sim201Charger, charger201
@@ -136,6 +137,9 @@ async def test_variables_and_base_reports(hass: HomeAssistant, setup_entry: Entr
     entry = await setup_entry()
     async with charger201(port_of(entry), "CS-V") as cs:
         dev = await booted(hass, cs)
+        # The station takes two variables a message (its device model says so): three are two messages.
+        limit = "DeviceDataCtrlr/ItemsPerMessage[GetVariables]"
+        hub_of(entry).central.chargers["CS-V"].configuration[limit] = ConfigurationValue(value="2", readonly=True)
         answer = await action(
             hass,
             "get_variables",
@@ -146,7 +150,9 @@ async def test_variables_and_base_reports(hass: HomeAssistant, setup_entry: Entr
                 {"component": "OCPPCommCtrlr", "variable": "MessageAttempts", "instance": "TransactionEvent"},
             ],
         )
-        assert only(cs, "GetVariables") == {
+        first, second = [data["get_variable_data"] for name, data in cs.received if name == "GetVariables"]
+        assert len(first) == 2
+        assert {"get_variable_data": first + second} == {
             "get_variable_data": [
                 {"component": {"name": "EVSE", "evse": {"id": 1}}, "variable": {"name": "Power"},
                  "attribute_type": "MaxSet"},

@@ -92,6 +92,34 @@ def _keep(hub: Hub, charge_point_id: str, results: list[dict[str, Any]], values:
         hub.central.update_configuration(charge_point_id, kept)
 
 
+async def _get_variables(hub: Hub, charge_point_id: str, refs: list[requests.VariableRef]) -> list[dict[str, Any]]:
+    """Send GetVariables in messages the station takes (DeviceDataCtrlr.ItemsPerMessage); return every result."""
+    results: list[dict[str, Any]] = []
+    for chunk in _chunks(hub, charge_point_id, "GetVariables", refs):
+        result = await commands.async_call(hub, charge_point_id, requests.get_variables_request(chunk))
+        results += result.get_variable_result
+    return results
+
+
+async def _set_variables(
+    hub: Hub, charge_point_id: str, values: list[tuple[requests.VariableRef, str]]
+) -> list[dict[str, Any]]:
+    """Send SetVariables in messages the station takes (DeviceDataCtrlr.ItemsPerMessage); return every result."""
+    results: list[dict[str, Any]] = []
+    for chunk in _chunks(hub, charge_point_id, "SetVariables", values):
+        result = await commands.async_call(hub, charge_point_id, requests.set_variables_request(chunk))
+        results += result.set_variable_result
+    return results
+
+
+def _chunks[T](hub: Hub, charge_point_id: str, action: str, items: list[T]) -> list[list[T]]:
+    # B05/B06: a station may refuse more entries than its ItemsPerMessage (read after boot).
+    charger = hub.central.chargers.get(charge_point_id)
+    limit = charger.config_int(f"DeviceDataCtrlr/ItemsPerMessage[{action}]") if charger is not None else None
+    size = limit if limit is not None and limit > 0 else max(len(items), 1)
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
 # --- configuration (the 1.6 actions) -------------------------------------------------------
 
 
@@ -109,9 +137,9 @@ async def get_configuration(hub: Hub, charge_point_id: str, keys: list[str] | No
     asked = {key: ref for key in keys if (ref := requests.parse_key(key)) is not None}
     answer: dict[str, Any] = {"configuration_key": [], "unknown_key": []}
     if asked:
-        result = await commands.async_call(hub, charge_point_id, requests.get_variables_request(asked.values()))
-        answer = requests.configuration_answer(asked, result.get_variable_result, _readonly_names(hub, charge_point_id))
-        _keep(hub, charge_point_id, answer["configuration_key"], _values_of(result.get_variable_result))
+        results = await _get_variables(hub, charge_point_id, list(asked.values()))
+        answer = requests.configuration_answer(asked, results, _readonly_names(hub, charge_point_id))
+        _keep(hub, charge_point_id, answer["configuration_key"], _values_of(results))
     # Names that are no device model variable could not be asked for: unknown, as 1.6 says.
     answer["unknown_key"] += [key for key in keys if key not in asked]
     return answer
@@ -188,9 +216,9 @@ async def get_variables(hub: Hub, charge_point_id: str, items: list[dict[str, An
     """Read device model variables (GetVariables, B06); each result as the station answered."""
     require_v201(hub, charge_point_id, "get_variables")
     refs = [requests.variable_ref(item) for item in items]
-    result = await commands.async_call(hub, charge_point_id, requests.get_variables_request(refs))
-    _keep(hub, charge_point_id, result.get_variable_result, _values_of(result.get_variable_result))
-    return {"get_variable_result": requests.variable_results(result.get_variable_result)}
+    results = await _get_variables(hub, charge_point_id, refs)
+    _keep(hub, charge_point_id, results, _values_of(results))
+    return {"get_variable_result": requests.variable_results(results)}
 
 
 async def set_variables(hub: Hub, charge_point_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -199,14 +227,14 @@ async def set_variables(hub: Hub, charge_point_id: str, items: list[dict[str, An
     refs = [requests.variable_ref(item) for item in items]
     _refuse_password(refs)
     values = [(ref, str(item["value"])) for ref, item in zip(refs, items, strict=True)]
-    result = await commands.async_call(hub, charge_point_id, requests.set_variables_request(values))
+    results = await _set_variables(hub, charge_point_id, values)
     taken = {
         ref.name: value
-        for (ref, value), item in zip(values, result.set_variable_result, strict=False)
+        for (ref, value), item in zip(values, results, strict=False)
         if item["attribute_status"] in commands.CONFIGURATION_TAKEN and ref.attribute_type == "Actual"
     }
-    _keep(hub, charge_point_id, result.set_variable_result, taken)
-    return {"set_variable_result": requests.variable_results(result.set_variable_result)}
+    _keep(hub, charge_point_id, results, taken)
+    return {"set_variable_result": requests.variable_results(results)}
 
 
 async def get_base_report(hub: Hub, charge_point_id: str, report_base: str) -> dict[str, Any]:
