@@ -80,7 +80,7 @@ def _readonly_names(hub: Hub, charge_point_id: str) -> list[str]:
     return [name for name, value in charger.configuration.items() if value.readonly] if charger else []
 
 
-def _keep(hub: Hub, charge_point_id: str, results: list[dict[str, Any]], values: Mapping[str, str | None]) -> None:
+def _keep(hub: Hub, charge_point_id: str, values: Mapping[str, str | None]) -> None:
     """Keep the values a station read or took (by variable name) with its configuration."""
     readonly = set(_readonly_names(hub, charge_point_id))
     kept = {
@@ -88,7 +88,7 @@ def _keep(hub: Hub, charge_point_id: str, results: list[dict[str, Any]], values:
         for name, value in values.items()
         if name != BASIC_AUTH_PASSWORD.name  # a secret is not kept among the configuration values
     }
-    if kept and results:
+    if kept:
         hub.central.update_configuration(charge_point_id, kept)
 
 
@@ -139,7 +139,7 @@ async def get_configuration(hub: Hub, charge_point_id: str, keys: list[str] | No
     if asked:
         results = await _get_variables(hub, charge_point_id, list(asked.values()))
         answer = requests.configuration_answer(asked, results, _readonly_names(hub, charge_point_id))
-        _keep(hub, charge_point_id, answer["configuration_key"], _values_of(results))
+        _keep(hub, charge_point_id, _values_of(results))
     # Names that are no device model variable could not be asked for: unknown, as 1.6 says.
     answer["unknown_key"] += [key for key in keys if key not in asked]
     return answer
@@ -170,7 +170,7 @@ async def change_configuration(hub: Hub, charge_point_id: str, key: str, value: 
         if password:
             commands.adopt_password(hub, charge_point_id, value)
         else:
-            _keep(hub, charge_point_id, [answer], {ref.name: value})
+            _keep(hub, charge_point_id, {ref.name: value})
     # As for 1.6: RebootRequired is taken, but said (an error) so that the user reboots the charger.
     commands.expect_status(charge_point_id, "SetVariables", _Status(answer["status"]))
     return answer
@@ -217,7 +217,7 @@ async def get_variables(hub: Hub, charge_point_id: str, items: list[dict[str, An
     require_v201(hub, charge_point_id, "get_variables")
     refs = [requests.variable_ref(item) for item in items]
     results = await _get_variables(hub, charge_point_id, refs)
-    _keep(hub, charge_point_id, results, _values_of(results))
+    _keep(hub, charge_point_id, _values_of(results))
     return {"get_variable_result": requests.variable_results(results)}
 
 
@@ -233,7 +233,7 @@ async def set_variables(hub: Hub, charge_point_id: str, items: list[dict[str, An
         for (ref, value), item in zip(values, results, strict=False)
         if item["attribute_status"] in commands.CONFIGURATION_TAKEN and ref.attribute_type == "Actual"
     }
-    _keep(hub, charge_point_id, results, taken)
+    _keep(hub, charge_point_id, taken)
     return {"set_variable_result": requests.variable_results(results)}
 
 
