@@ -25,6 +25,10 @@ def sampled201(value: float, measurand: str | None = None, unit: str | None = No
     return sampled
 
 
+# Why the station refuses a variable it was told to refuse (SetVariables' attributeStatusInfo).
+READ_ONLY = {"reason_code": "ReadOnly"}
+
+
 class Sim201Charger(ChargePoint):
     """A 2.0.1 charging station that scenarios drive; it records what the CSMS asked of it."""
 
@@ -37,6 +41,7 @@ class Sim201Charger(ChargePoint):
         # The device model its NotifyReport sends after GetBaseReport (ReportDataType dicts).
         self.device_model: list[dict[str, Any]] = []
         self.tasks: list[asyncio.Task[Any]] = []
+        self.local_list_version = 0
 
     async def raw(self, frame: str) -> Any:
         """Send a raw frame and return the next CALLRESULT/CALLERROR the CSMS sends back."""
@@ -130,14 +135,117 @@ class Sim201Charger(ChargePoint):
     def on_set_variables(self, set_variable_data: list[dict[str, Any]]) -> Any:
         self.received.append(("SetVariables", {"set_variable_data": set_variable_data}))
         refused = self.answers.get("SetVariables", ())
+        # A variable named in answers["SetVariablesStatus"] gets that status (RebootRequired, ...).
+        statuses = self.answers.get("SetVariablesStatus", {})
         return call_result.SetVariables(set_variable_result=[
             {
-                "attribute_status": "Rejected" if item["variable"]["name"] in refused else "Accepted",
+                "attribute_status": statuses.get(
+                    item["variable"]["name"], "Rejected" if item["variable"]["name"] in refused else "Accepted"
+                ),
                 "component": item["component"],
                 "variable": item["variable"],
+                **({"attribute_status_info": READ_ONLY} if item["variable"]["name"] in refused else {}),
             }
             for item in set_variable_data
         ])
+
+    def _variable(self, component: dict[str, Any], variable: dict[str, Any]) -> dict[str, Any] | None:
+        """Return the device model entry of a component (with its EVSE and instance) and variable."""
+        for item in self.device_model:
+            if item["component"] == component and item["variable"] == variable:
+                return item
+        return None
+
+    @on(Action.get_variables)
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> Any:
+        self.received.append(("GetVariables", {"get_variable_data": get_variable_data}))
+        results = []
+        for item in get_variable_data:
+            component, variable = item["component"], item["variable"]
+            attribute_type = item.get("attribute_type", "Actual")
+            result: dict[str, Any] = {"component": component, "variable": variable, "attribute_type": attribute_type}
+            found = self._variable(component, variable)
+            attribute = next(
+                (a for a in (found or {}).get("variable_attribute", ()) if a.get("type", "Actual") == attribute_type),
+                None,
+            )
+            if found is None:
+                known = any(entry["component"]["name"] == component["name"] for entry in self.device_model)
+                result["attribute_status"] = "UnknownVariable" if known else "UnknownComponent"
+            elif attribute is None:
+                result["attribute_status"] = "NotSupportedAttributeType"
+            else:
+                result["attribute_status"] = "Accepted"
+                result["attribute_value"] = attribute["value"]
+            results.append(result)
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on(Action.data_transfer)
+    def on_data_transfer(self, vendor_id: str, message_id: str | None = None, data: Any = None) -> Any:
+        self.received.append(("DataTransfer", {"vendor_id": vendor_id, "message_id": message_id, "data": data}))
+        if vendor_id != "acme":
+            return call_result.DataTransfer(status="UnknownVendorId")
+        return call_result.DataTransfer(status="Accepted", data=f"echo:{data}")
+
+    # Management requests: recorded as received, answered with answers[action] (default Accepted).
+
+    @on(Action.update_firmware)
+    def on_update_firmware(self, **request: Any) -> Any:
+        self.received.append(("UpdateFirmware", request))
+        return call_result.UpdateFirmware(status=self.answers.get("UpdateFirmware", "Accepted"))
+
+    @on(Action.get_log)
+    def on_get_log(self, **request: Any) -> Any:
+        self.received.append(("GetLog", request))
+        status = self.answers.get("GetLog", "Accepted")
+        filename = f"{request['log_type']}.zip" if status == "Accepted" else None
+        return call_result.GetLog(status=status, filename=filename)
+
+    @on(Action.install_certificate)
+    def on_install_certificate(self, **request: Any) -> Any:
+        self.received.append(("InstallCertificate", request))
+        return call_result.InstallCertificate(status=self.answers.get("InstallCertificate", "Accepted"))
+
+    @on(Action.certificate_signed)
+    def on_certificate_signed(self, **request: Any) -> Any:
+        self.received.append(("CertificateSigned", request))
+        return call_result.CertificateSigned(status=self.answers.get("CertificateSigned", "Accepted"))
+
+    @on(Action.delete_certificate)
+    def on_delete_certificate(self, **request: Any) -> Any:
+        self.received.append(("DeleteCertificate", request))
+        return call_result.DeleteCertificate(status=self.answers.get("DeleteCertificate", "Accepted"))
+
+    @on(Action.get_installed_certificate_ids)
+    def on_get_installed_certificate_ids(self, **request: Any) -> Any:
+        self.received.append(("GetInstalledCertificateIds", request))
+        chains = self.answers.get("GetInstalledCertificateIds", [])
+        return call_result.GetInstalledCertificateIds(
+            status="Accepted" if chains else "NotFound", certificate_hash_data_chain=chains or None
+        )
+
+    @on(Action.reserve_now)
+    def on_reserve_now(self, **request: Any) -> Any:
+        self.received.append(("ReserveNow", request))
+        return call_result.ReserveNow(status=self.answers.get("ReserveNow", "Accepted"))
+
+    @on(Action.cancel_reservation)
+    def on_cancel_reservation(self, **request: Any) -> Any:
+        self.received.append(("CancelReservation", request))
+        return call_result.CancelReservation(status=self.answers.get("CancelReservation", "Accepted"))
+
+    @on(Action.send_local_list)
+    def on_send_local_list(self, **request: Any) -> Any:
+        self.received.append(("SendLocalList", request))
+        status = self.answers.get("SendLocalList", "Accepted")
+        if status == "Accepted":
+            self.local_list_version = request["version_number"]
+        return call_result.SendLocalList(status=status)
+
+    @on(Action.get_local_list_version)
+    def on_get_local_list_version(self) -> Any:
+        self.received.append(("GetLocalListVersion", {}))
+        return call_result.GetLocalListVersion(version_number=self.local_list_version)
 
     @on(Action.trigger_message)
     def on_trigger_message(self, requested_message: str, evse: dict[str, Any] | None = None) -> Any:

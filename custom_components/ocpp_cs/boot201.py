@@ -8,7 +8,6 @@ of its MeterValue options (B05 SetVariables on OCPPCommCtrlr and SampledDataCtrl
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 
 from homeassistant.exceptions import HomeAssistantError
@@ -17,14 +16,13 @@ from ocpp.v201 import call
 from . import commands
 from .engine.configuration import ConfigurationValue
 from .engine.session import V201Session
+from .engine.v201.device_model_requests import REQUEST_IDS
 from .ports import Hub
 
 _LOGGER = logging.getLogger(__name__)
 
 # Seconds a station has to send its whole device model before the options are set regardless.
 REPORT_SECONDS = 30.0
-# Request ids of our GetBaseReport calls (the NotifyReport messages answering them carry it).
-_REQUEST_IDS = itertools.count(1)
 # The 1.6 MeterValue options (hub.meter_value_settings) as 2.0.1 device model variables.
 _SAMPLED_DATA_VARIABLES = {
     "MeterValueSampleInterval": ("SampledDataCtrlr", "TxUpdatedInterval"),
@@ -53,7 +51,7 @@ async def ask_to_boot(hub: Hub, session: V201Session) -> None:
 
 async def read_device_model(hub: Hub, session: V201Session) -> None:
     """Read the station's whole configuration (GetBaseReport ConfigurationInventory, then its NotifyReports)."""
-    request_id = next(_REQUEST_IDS)
+    request_id = next(REQUEST_IDS)
     complete = session.expect_report(request_id)
     try:
         result = await commands.async_call(

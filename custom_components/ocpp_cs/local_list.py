@@ -21,8 +21,9 @@ from homeassistant.exceptions import HomeAssistantError
 from ocpp.charge_point import camel_to_snake_case
 from ocpp.v16 import call
 from ocpp.v16.enums import AuthorizationStatus, UpdateType
+from ocpp.v201 import call as call201
 
-from . import commands
+from . import commands, commands201
 from .const import CONF_SYNC_LOCAL_LIST, DOMAIN
 from .engine.authorization import (
     UPDATE_DIFFERENTIAL,
@@ -34,8 +35,9 @@ from .engine.authorization import (
     differences,
 )
 from .engine.configuration import PROFILE_LOCAL_AUTH
-from .engine.session import AnySession, ChargePointSession
+from .engine.session import AnySession
 from .engine.util import format_datetime, parse_datetime, snake, utcnow
+from .engine.v201 import authorization_requests as requests201
 from .errors import error, invalid
 from .ports import Hub
 from .settings import entry_config
@@ -94,9 +96,12 @@ def normalize_list(raw: list[Mapping[str, Any]], update_type: str) -> list[dict[
 
 
 async def get_local_list_version(hub: Hub, charge_point_id: str) -> dict[str, Any]:
-    """Ask the charger for its list version (GetLocalListVersion): 0 = empty, -1 = no local list."""
-    result = await commands.async_call(hub, charge_point_id, call.GetLocalListVersion())
-    return {"list_version": int(result.list_version)}
+    """Ask the charger for its list version (GetLocalListVersion): 0 = empty, -1 = no local list (1.6)."""
+    build = commands201.pick(hub, charge_point_id, call.GetLocalListVersion, call201.GetLocalListVersion)
+    result = await commands.async_call(hub, charge_point_id, build())
+    # 2.0.1 (D02) names it versionNumber.
+    version = result.version_number if hasattr(result, "version_number") else result.list_version
+    return {"list_version": int(version)}
 
 
 def wanted_list(hub: Hub, charge_point_id: str) -> dict[str, dict[str, Any]]:
@@ -113,7 +118,11 @@ class LocalListSender:
         self.charge_point_id = charge_point_id
         charger = hub.central.chargers[charge_point_id]
         self.max_length = charger.config_int("LocalAuthListMaxLength")
-        self.chunk_size = charger.config_int("SendLocalListMaxLength")
+        # 2.0.1's device model: LocalAuthListCtrlr.ItemsPerMessage (read after boot).
+        self.chunk_size = charger.config_int("SendLocalListMaxLength") or charger.config_int(
+            "LocalAuthListCtrlr/ItemsPerMessage"
+        )
+        self.build = commands201.pick(hub, charge_point_id, _send16, requests201.send_local_list_request)
         found = hub.central.auth.local_lists.get(charge_point_id)
         self.record = LocalListRecord(found.version, dict(found.entries)) if found else LocalListRecord()
         self.messages = 0
@@ -159,9 +168,7 @@ class LocalListSender:
         """Send the first chunk as `update_type`, the rest as Differential; stop at a refusal."""
         for index, chunk in enumerate(chunked(entries, self.chunk_size)):
             kind = update_type if index == 0 else UPDATE_DIFFERENTIAL
-            payload = call.SendLocalList(
-                list_version=version + index, update_type=UpdateType(kind), local_authorization_list=chunk
-            )
+            payload = self.build(version + index, kind, chunk)
             result = await commands.async_call(self.hub, self.charge_point_id, payload)
             self.messages += 1
             status = str(result.status)
@@ -171,6 +178,12 @@ class LocalListSender:
             self.record.version = version + index
             self._save()
         return "Accepted"
+
+
+def _send16(version: int, update_type: str, entries: list[dict[str, Any]]) -> Any:
+    return call.SendLocalList(
+        list_version=version, update_type=UpdateType(update_type), local_authorization_list=entries
+    )
 
 
 class LocalListSync:
@@ -217,8 +230,7 @@ class LocalListSync:
 
     async def _after_boot(self, session: AnySession) -> None:
         # Runs after the configuration was read (hooks run in order), so the profiles are known.
-        # (Local lists of 2.0.1 stations come with the 2.0.1 actions.)
-        if self.enabled and isinstance(session, ChargePointSession):
+        if self.enabled:
             self.request(session.id)
 
     @callback

@@ -15,10 +15,12 @@ from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.util import dt as dt_util
 from ocpp.v16 import call
+from ocpp.v201 import call as call201
 
-from . import commands
+from . import commands, commands201
 from .engine.authorization import Reservation
 from .engine.util import format_datetime, utcnow
+from .engine.v201 import authorization_requests as requests201
 from .errors import error
 from .ports import Hub
 
@@ -47,18 +49,27 @@ async def reserve_now(
     *,
     parent_id_tag: str | None = None,
     reservation_id: int | None = None,
+    token_type: str | None = None,
+    connector_type: str | None = None,
 ) -> dict[str, Any]:
-    """Reserve a connector (0 = any) for an id tag until `expiry_date`; return the reservation."""
+    """Reserve a connector (0 = any) for an id tag until `expiry_date`; return the reservation.
+
+    `token_type` and `connector_type` are 2.0.1's (the id tag's idToken type, the connector
+    type wanted); a 1.6 charger has neither.
+    """
     hub = timers.hub
     central = hub.central
     reservation_id = central.auth.reservation_id(reservation_id)
     central.changed(charge_point_id, connector_id, frozenset({"reservation_counter"}))
-    payload = call.ReserveNow(
-        connector_id=connector_id,
-        expiry_date=format_datetime(expiry_date),
-        id_tag=id_tag,
-        reservation_id=reservation_id,
-        parent_id_tag=parent_id_tag,
+    build = commands201.pick(hub, charge_point_id, _reserve16, requests201.reserve_now_request)
+    payload = build(
+        reservation_id,
+        connector_id,
+        id_tag,
+        format_datetime(expiry_date),
+        parent_id_tag,
+        token_type=token_type or requests201.DEFAULT_TOKEN_TYPE,
+        connector_type=connector_type,
     )
     result = await commands.async_call(hub, charge_point_id, payload)
     status = str(result.status)
@@ -83,6 +94,27 @@ async def reserve_now(
     return {"status": status, **reservation.as_answer()}
 
 
+def _reserve16(
+    reservation_id: int,
+    connector_id: int,
+    id_tag: str,
+    expiry_date: str,
+    parent_id_tag: str | None = None,
+    *,
+    token_type: str = "",
+    connector_type: str | None = None,
+) -> Any:
+    # 1.6 has no token or connector types: they are 2.0.1's alone.
+    del token_type, connector_type
+    return call.ReserveNow(
+        connector_id=connector_id,
+        expiry_date=expiry_date,
+        id_tag=id_tag,
+        reservation_id=reservation_id,
+        parent_id_tag=parent_id_tag,
+    )
+
+
 async def cancel_reservation(timers: ReservationTimers, charge_point_id: str, reservation_id: int) -> dict[str, Any]:
     """
     Cancel a reservation (CancelReservation).
@@ -91,7 +123,9 @@ async def cancel_reservation(timers: ReservationTimers, charge_point_id: str, re
     the refusal is reported.
     """
     hub = timers.hub
-    result = await commands.async_call(hub, charge_point_id, call.CancelReservation(reservation_id=reservation_id))
+    # The same request in both versions (2.0.1: H02).
+    build = commands201.pick(hub, charge_point_id, call.CancelReservation, call201.CancelReservation)
+    result = await commands.async_call(hub, charge_point_id, build(reservation_id=reservation_id))
     status = str(result.status)
     known = hub.central.auth.reservations.get(reservation_id)
     if known is not None and known.charge_point_id == charge_point_id:

@@ -75,8 +75,12 @@ type Action = ChargerAction | EntryAction | HistoryAction | statements.Statement
 _CHARGER_FIELDS: Mapping[str, VolDictType] = {**CHARGER_SCHEMAS, **FIRMWARE_SCHEMAS, **SECURITY_SCHEMAS}
 
 
-def _charger(name: str, handler: Callable[[Target], Awaitable[dict[str, Any]]]) -> ChargerAction:
-    return ChargerAction(_CHARGER_FIELDS[name], handler)
+def _charger(
+    name: str,
+    handler: Callable[[Target], Awaitable[dict[str, Any]]],
+    response: SupportsResponse = SupportsResponse.OPTIONAL,
+) -> ChargerAction:
+    return ChargerAction(_CHARGER_FIELDS[name], handler, response)
 
 
 # Every action of the domain, read top to bottom; nothing adds to it later.
@@ -90,6 +94,10 @@ ACTIONS: Mapping[str, Action] = MappingProxyType(
         "change_availability": _charger("change_availability", charger.change_availability),
         "get_configuration": _charger("get_configuration", charger.get_configuration),
         "change_configuration": _charger("change_configuration", charger.change_configuration),
+        # The OCPP 2.0.1 device model (charger.py; commands201.py).
+        "get_variables": _charger("get_variables", charger.get_variables, SupportsResponse.ONLY),
+        "set_variables": _charger("set_variables", charger.set_variables),
+        "get_base_report": _charger("get_base_report", charger.get_base_report, SupportsResponse.ONLY),
         "clear_cache": _charger("clear_cache", charger.clear_cache),
         "trigger_message": _charger("trigger_message", charger.trigger_message),
         "data_transfer": _charger("data_transfer", charger.data_transfer),

@@ -19,7 +19,11 @@ async def reserve_now(target: Target) -> dict[str, Any]:
     target.require_profile(PROFILE_RESERVATION, "reserve_now")
     connector_id = target.connector_id(default=1, minimum=0)
     assert connector_id is not None
-    if connector_id == 0 and target.charger.config_bool("ReserveConnectorZeroSupported") is not True:
+    # 2.0.1's device model: ReservationCtrlr.NonEvseSpecific.
+    zero = target.charger.config_bool("ReserveConnectorZeroSupported") or target.charger.config_bool(
+        "ReservationCtrlr/NonEvseSpecific"
+    )
+    if connector_id == 0 and zero is not True:
         raise invalid("reserve_connector_zero", charge_point_id=target.charge_point_id)
     expiry = reservations.aware(target.data["expiry_date"])
     if expiry <= utcnow():
@@ -32,6 +36,8 @@ async def reserve_now(target: Target) -> dict[str, Any]:
         expiry,
         parent_id_tag=target.data.get("parent_id_tag"),
         reservation_id=target.data.get("reservation_id"),
+        token_type=target.data.get("id_token_type"),
+        connector_type=target.data.get("connector_type"),
     )
 
 

@@ -12,7 +12,7 @@ from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.messages import MessageType
 from ocpp.v16 import call
 
-from .. import commands
+from .. import commands, commands201
 from ..engine.configuration import (
     AUTHORIZATION_KEY,
     PROFILE_REMOTE_TRIGGER,
@@ -22,6 +22,7 @@ from ..engine.configuration import (
 )
 from ..engine.schemas import validator
 from ..errors import invalid
+from ..ports import Hub
 from .targets import Target
 
 # --- handlers -------------------------------------------------------------------------------
@@ -74,17 +75,40 @@ async def change_availability(target: Target) -> dict[str, Any]:
 
 
 async def get_configuration(target: Target) -> dict[str, Any]:
-    """Handle the `get_configuration` action."""
-    return await commands.get_configuration(target.hub, target.charge_point_id, target.data.get("keys"))
+    """Handle the `get_configuration` action (2.0.1: GetVariables on the device model)."""
+    hub, charge_point_id = target.hub, target.charge_point_id
+    return await commands201.by_version(
+        hub, charge_point_id, commands.get_configuration, commands201.get_configuration,
+        hub, charge_point_id, target.data.get("keys"),
+    )
 
 
 async def change_configuration(target: Target) -> dict[str, Any]:
-    """Handle the `change_configuration` action."""
-    key, value = target.data["key"], target.data["value"]
-    if is_authorization_key(key):
-        # Refused before sending: a key the charger took but we refuse would lock it out.
-        password_of_authorization_key(value)
-    return await commands.change_configuration(target.hub, target.charge_point_id, key, value)
+    """Handle the `change_configuration` action (2.0.1: SetVariables on the device model).
+
+    Either command refuses a password it could not expect before sending (AuthorizationKey,
+    BasicAuthPassword): a key the charger took but we refuse would lock it out.
+    """
+    hub, charge_point_id = target.hub, target.charge_point_id
+    return await commands201.by_version(
+        hub, charge_point_id, commands.change_configuration, commands201.change_configuration,
+        hub, charge_point_id, target.data["key"], target.data["value"],
+    )
+
+
+async def get_variables(target: Target) -> dict[str, Any]:
+    """Handle the `get_variables` action (2.0.1 only)."""
+    return await commands201.get_variables(target.hub, target.charge_point_id, target.data["variables"])
+
+
+async def set_variables(target: Target) -> dict[str, Any]:
+    """Handle the `set_variables` action (2.0.1 only)."""
+    return await commands201.set_variables(target.hub, target.charge_point_id, target.data["variables"])
+
+
+async def get_base_report(target: Target) -> dict[str, Any]:
+    """Handle the `get_base_report` action (2.0.1 only)."""
+    return await commands201.get_base_report(target.hub, target.charge_point_id, target.data["report_base"])
 
 
 async def clear_cache(target: Target) -> dict[str, Any]:
@@ -103,12 +127,10 @@ async def trigger_message(target: Target) -> dict[str, Any]:
 
 async def data_transfer(target: Target) -> dict[str, Any]:
     """Handle the `data_transfer` action."""
-    return await commands.data_transfer(
-        target.hub,
-        target.charge_point_id,
-        target.data["vendor_id"],
-        target.data.get("message_id"),
-        target.data.get("data"),
+    hub, charge_point_id = target.hub, target.charge_point_id
+    return await commands201.by_version(
+        hub, charge_point_id, commands.data_transfer, commands201.data_transfer,
+        hub, charge_point_id, target.data["vendor_id"], target.data.get("message_id"), target.data.get("data"),
     )
 
 
@@ -125,14 +147,22 @@ CS_TO_CHARGER_ACTIONS = frozenset(
 
 
 async def call_action(target: Target) -> dict[str, Any]:
-    """Send any central-system action with an OCPP JSON payload, checked against its schema first."""
-    action = target.data["action"]
+    """Send any central-system action of the charger's OCPP version, its payload checked against its schema first."""
+    hub, charge_point_id = target.hub, target.charge_point_id
+    return await commands201.by_version(
+        hub, charge_point_id, _call16, commands201.call_action,
+        hub, charge_point_id, target.data["action"], target.data["payload"],
+    )
+
+
+async def _call16(hub: Hub, charge_point_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """Send any OCPP 1.6 central-system action, its payload checked against the 1.6 schema first."""
     if action not in CS_TO_CHARGER_ACTIONS:
         matches = [name for name in CS_TO_CHARGER_ACTIONS if name.casefold() == action.replace("_", "").casefold()]
         if not matches:
             raise invalid("unknown_action", action=action)
         action = matches[0]
-    camel = snake_to_camel_case(target.data["payload"])
+    camel = snake_to_camel_case(payload)
     payload = json.loads(json.dumps(camel), parse_float=Decimal)
     try:
         validator(MessageType.Call, action).validate(payload)  # read at setup (schemas.preload)
@@ -143,19 +173,27 @@ async def call_action(target: Target) -> dict[str, Any]:
     if action == "ChangeConfiguration" and is_authorization_key(camel["key"]):
         password = password_of_authorization_key(camel["value"])  # the same password as change_configuration's
     request = getattr(call, action)(**camel_to_snake_case(json.loads(json.dumps(camel))))
-    result = await commands.async_call(target.hub, target.charge_point_id, request)
+    result = await commands.async_call(hub, charge_point_id, request)
     if password is not None and str(result.status) in commands.CONFIGURATION_TAKEN:
-        commands.adopt_password(target.hub, target.charge_point_id, password)
+        commands.adopt_password(hub, charge_point_id, password)
     return commands.answer_dict(result)
 
 
 async def set_charger_password(target: Target) -> dict[str, Any]:
-    """Give a charger its own HTTP Basic password; push it first when the charger has AuthorizationKey."""
+    """Give a charger its own HTTP Basic password; push it first (1.6: when the charger has AuthorizationKey)."""
     hub, charge_point_id = target.hub, target.charge_point_id
-    password: str = target.data["password"]
+    return await commands201.by_version(
+        hub, charge_point_id, _set_password16, commands201.set_charger_password,
+        hub, charge_point_id, target.data["password"],
+    )
+
+
+async def _set_password16(hub: Hub, charge_point_id: str, password: str) -> dict[str, Any]:
+    """Give a 1.6 charger its password: AuthorizationKey first when it has the key."""
     # The 1.6 security whitepaper: the password is AuthorizationKey, 16 to 20 bytes, in hexadecimal.
     value = authorization_key_value(password)  # an AuthorizationKeyError is translated (translate_errors)
-    pushed = any(is_authorization_key(key) for key in target.charger.configuration)
+    charger = hub.central.chargers[charge_point_id]
+    pushed = any(is_authorization_key(key) for key in charger.configuration)
     if pushed:
         # Only expect it once the charger took it, or the charger could no longer log in.
         payload = call.ChangeConfiguration(key=AUTHORIZATION_KEY, value=value)

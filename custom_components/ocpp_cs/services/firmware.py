@@ -19,11 +19,13 @@ from homeassistant.helpers.typing import VolDictType
 from homeassistant.util import dt as dt_util
 from ocpp.v16 import call
 from ocpp.v16.enums import Log
+from ocpp.v201 import call as call201
 import probatio as vol
 
-from .. import commands, firmware, transfers
+from .. import commands, commands201, firmware, transfers
 from ..engine.configuration import PROFILE_FIRMWARE, parse_list
 from ..engine.util import format_datetime, snake, utcnow
+from ..engine.v201 import management_requests as requests201
 from ..errors import invalid
 from .fields import bounded_string
 from .targets import Target
@@ -86,7 +88,10 @@ def check_location(target: Target, location: str) -> str:
     scheme = parts.scheme.lower()
     if scheme not in PROTOCOLS or not parts.netloc:
         raise invalid("invalid_location", location=location, protocols=", ".join(PROTOCOLS))
-    supported = target.charger.config_value("SupportedFileTransferProtocols")
+    # 2.0.1's device model names them OCPPCommCtrlr.FileTransferProtocols.
+    supported = target.charger.config_value("SupportedFileTransferProtocols") or target.charger.config_value(
+        "OCPPCommCtrlr/FileTransferProtocols"
+    )
     if supported is not None:
         protocols = [p.lower() for p in parse_list(supported)]
         if protocols and scheme not in protocols:
@@ -142,14 +147,16 @@ def _upload_location(target: Target, kind: str, *, check_own_url: bool) -> tuple
     return location, token
 
 
-async def _call_with_upload(
-    target: Target, payload: Any, token: str | None, accepted: tuple[str, ...] | None = None
-) -> Any:
+# The answers of GetLog (and 2.0.1's UpdateFirmware) that are a success.
+ACCEPTED = ("Accepted", "AcceptedCanceled")
+
+
+async def _call_with_upload(target: Target, payload: Any, token: str | None) -> Any:
     """Send a request that has the charger upload a file; its upload token goes if the request fails."""
     try:
         result = await commands.async_call(target.hub, target.charge_point_id, payload)
-        if accepted is not None:
-            commands.expect_status(target.charge_point_id, type(payload).__name__, result, accepted)
+        if getattr(result, "status", None) is not None:  # (1.6's GetDiagnostics answers no status)
+            commands.expect_status(target.charge_point_id, type(payload).__name__, result, ACCEPTED)
     except Exception:
         if token is not None:
             transfers.transfers_of(target.hub.hass).drop_upload(token)
@@ -164,21 +171,44 @@ async def get_diagnostics(target: Target) -> dict[str, Any]:
     check_period(data.get("start_time"), data.get("stop_time"))
     hass = target.hub.hass
     location, token = _upload_location(target, transfers.KIND_DIAGNOSTICS, check_own_url=True)
-    payload = call.GetDiagnostics(
+    build = commands201.pick(target.hub, target.charge_point_id, _diagnostics16, _diagnostics201)
+    request_id = _request_id(data)
+    result = await _call_with_upload(target, build(data, location, request_id), token)
+    answer = commands.answer_dict(result)
+    if "filename" in answer:
+        # 2.0.1's GetLog: the answer of GetDiagnostics under its names, with the request id.
+        answer["file_name"] = answer.pop("filename")
+        answer["request_id"] = request_id
+    if token is not None:
+        if answer.get("file_name"):
+            transfers.transfers_of(hass).announce(token, answer["file_name"])
+        else:
+            # No file name: the charger has no diagnostics to upload (spec 5.9).
+            transfers.transfers_of(hass).drop_upload(token)
+    return answer
+
+
+def _diagnostics16(data: dict[str, Any], location: str, _request_id: int) -> Any:
+    return call.GetDiagnostics(
         location=location,
         retries=data.get("retries"),
         retry_interval=data.get("retry_interval"),
         start_time=firmware.ocpp_time(data.get("start_time")),
         stop_time=firmware.ocpp_time(data.get("stop_time")),
     )
-    result = await _call_with_upload(target, payload, token)
-    if token is not None:
-        if result.file_name:
-            transfers.transfers_of(hass).announce(token, result.file_name)
-        else:
-            # No file name: the charger has no diagnostics to upload (spec 5.9).
-            transfers.transfers_of(hass).drop_upload(token)
-    return commands.answer_dict(result)
+
+
+def _diagnostics201(data: dict[str, Any], location: str, request_id: int) -> Any:
+    # OCPP 2.0.1 has no GetDiagnostics: the diagnostics log of GetLog (N01) is its upload.
+    return requests201.get_log_request(
+        request_id,
+        "DiagnosticsLog",
+        location,
+        oldest_timestamp=firmware.ocpp_time(data.get("start_time")),
+        latest_timestamp=firmware.ocpp_time(data.get("stop_time")),
+        retries=data.get("retries"),
+        retry_interval=data.get("retry_interval"),
+    )
 
 
 async def update_firmware(target: Target) -> dict[str, Any]:
@@ -208,14 +238,16 @@ async def signed_update_firmware(target: Target) -> dict[str, Any]:
         "signature": data["signature"],
     }
     request_id = _request_id(data)
-    payload = call.SignedUpdateFirmware(
+    # OCPP 2.0.1's UpdateFirmware is signed (L02): the same firmware, under the same names.
+    build = commands201.pick(target.hub, target.charge_point_id, call.SignedUpdateFirmware, call201.UpdateFirmware)
+    payload = build(
         request_id=request_id,
         firmware={key: value for key, value in signed.items() if value is not None},
         retries=data.get("retries"),
         retry_interval=data.get("retry_interval"),
     )
     result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    commands.expect_status(target.charge_point_id, "SignedUpdateFirmware", result, ("Accepted", "AcceptedCanceled"))
+    commands.expect_status(target.charge_point_id, type(payload).__name__, result, ACCEPTED)
     return {**commands.answer_dict(result), "request_id": request_id}
 
 
@@ -230,14 +262,16 @@ async def get_log(target: Target) -> dict[str, Any]:
         "latest_timestamp": firmware.ocpp_time(data.get("latest_timestamp")),
     }
     request_id = _request_id(data)
-    payload = call.GetLog(
+    # The security extension's GetLog is 2.0.1's (N01): the same fields, in the version's module.
+    build = commands201.pick(target.hub, target.charge_point_id, call.GetLog, call201.GetLog)
+    payload = build(
         log={key: value for key, value in log.items() if value is not None},
-        log_type=Log(LOG_TYPES[data["log_type"]]),
+        log_type=Log(LOG_TYPES[data["log_type"]]).value,
         request_id=request_id,
         retries=data.get("retries"),
         retry_interval=data.get("retry_interval"),
     )
-    result = await _call_with_upload(target, payload, token, accepted=("Accepted", "AcceptedCanceled"))
+    result = await _call_with_upload(target, payload, token)
     if token is not None:
         transfers.transfers_of(target.hub.hass).announce(token, result.filename)
     return {**commands.answer_dict(result), "request_id": request_id}

@@ -13,6 +13,7 @@ from ..engine.smart_charging import (
     UNIT_A,
     UNIT_W,
 )
+from ..engine.v201.authorization_requests import CONNECTOR_TYPES, TOKEN_TYPES
 from .fields import (
     ALLOW_UNKNOWN_CONNECTOR,
     ATTR_CONNECTOR_ID,
@@ -20,6 +21,17 @@ from .fields import (
     bounded_string,
     trigger,
 )
+
+# A device model variable as the 2.0.1 actions name it (the station's GetVariables limits).
+_VARIABLE: VolDictType = {
+    vol.Required("component"): bounded_string(50),
+    vol.Required("variable"): bounded_string(50),
+    vol.Optional("attribute_type", default="Actual"): vol.In(["Actual", "Target", "MinSet", "MaxSet"]),
+    vol.Optional("evse"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+    vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=0)),
+    vol.Optional("component_instance"): bounded_string(50),
+    vol.Optional("instance"): bounded_string(50),
+}
 
 CHARGER_SCHEMAS: dict[str, VolDictType] = {
     "remote_start_transaction": {
@@ -43,10 +55,24 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Required("type"): vol.In(["operative", "inoperative"]),
     },
-    "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [bounded_string(50)])},
+    # 2.0.1 names a variable as `Component[instance]@evse.connector/Variable[instance]` (longer than 50).
+    "get_configuration": {vol.Optional("keys"): vol.All(cv.ensure_list, [bounded_string(200)])},
     "change_configuration": {
-        vol.Required("key"): bounded_string(50),
+        vol.Required("key"): bounded_string(200),
         vol.Required("value"): vol.All(cv.string, vol.Length(max=500)),
+    },
+    "get_variables": {vol.Required("variables"): vol.All(cv.ensure_list, vol.Length(min=1), [_VARIABLE])},
+    "set_variables": {
+        vol.Required("variables"): vol.All(
+            cv.ensure_list,
+            vol.Length(min=1),
+            [{**_VARIABLE, vol.Required("value"): vol.All(cv.string, vol.Length(max=1000))}],
+        )
+    },
+    "get_base_report": {
+        vol.Optional("report_base", default="ConfigurationInventory"): vol.In(
+            ["ConfigurationInventory", "FullInventory", "SummaryInventory"]
+        )
     },
     "clear_cache": {},
     "trigger_message": {
@@ -101,6 +127,9 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         vol.Required("expiry_date"): cv.datetime,
         vol.Optional("parent_id_tag"): bounded_string(20),
         vol.Optional("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0)),
+        # OCPP 2.0.1 only: the id tag's idToken type and the connector type wanted.
+        vol.Optional("id_token_type"): vol.In(list(TOKEN_TYPES)),
+        vol.Optional("connector_type"): vol.In(list(CONNECTOR_TYPES)),
     },
     "cancel_reservation": {vol.Required("reservation_id"): vol.All(vol.Coerce(int), vol.Range(min=0))},
     "send_local_list": {

@@ -8,10 +8,12 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import VolDictType
 from ocpp.v16 import call
 from ocpp.v16.enums import CertificateUse, HashAlgorithm, MessageTrigger
+from ocpp.v201 import call as call201
 import probatio as vol
 
-from .. import commands
+from .. import commands, commands201
 from ..engine.util import snake
+from ..engine.v201 import management_requests as requests201
 from ..errors import invalid
 from .fields import ALLOW_UNKNOWN_CONNECTOR, ATTR_CONNECTOR_ID, bounded_string
 from .targets import Target
@@ -28,10 +30,6 @@ EXTENDED_TRIGGERS = (
     "SignChargePointCertificate",
     "StatusNotification",
 )
-
-
-
-
 
 
 def _extended_trigger(value: Any) -> str:
@@ -74,19 +72,23 @@ def _check_pem(text: str, field: str) -> str:
 async def install_certificate(target: Target) -> dict[str, Any]:
     """Handle the `install_certificate` action."""
     data = target.data
-    payload = call.InstallCertificate(
-        certificate_type=CertificateUse(CERTIFICATE_TYPES[data["certificate_type"]]),
-        certificate=_check_pem(data["certificate"], "certificate"),
-    )
+    build = commands201.pick(target.hub, target.charge_point_id, _install16, requests201.install_certificate_request)
+    payload = build(CERTIFICATE_TYPES[data["certificate_type"]], _check_pem(data["certificate"], "certificate"))
     result = await commands.async_call(target.hub, target.charge_point_id, payload)
     commands.expect_status(target.charge_point_id, "InstallCertificate", result)
     return commands.answer_dict(result)
 
 
+def _install16(certificate_type: str, certificate: str) -> Any:
+    return call.InstallCertificate(certificate_type=CertificateUse(certificate_type), certificate=certificate)
+
+
 async def certificate_signed(target: Target) -> dict[str, Any]:
     """Handle the `certificate_signed` action."""
     chain = _check_pem(target.data["certificate_chain"], "certificate_chain")
-    payload = call.CertificateSigned(certificate_chain=chain)
+    # The same request in both versions (2.0.1: A02/A03, its optional certificateType left out).
+    build = commands201.pick(target.hub, target.charge_point_id, call.CertificateSigned, call201.CertificateSigned)
+    payload = build(certificate_chain=chain)
     result = await commands.async_call(target.hub, target.charge_point_id, payload)
     commands.expect_status(target.charge_point_id, "CertificateSigned", result)
     return commands.answer_dict(result)
@@ -94,19 +96,27 @@ async def certificate_signed(target: Target) -> dict[str, Any]:
 
 async def get_installed_certificate_ids(target: Target) -> dict[str, Any]:
     """Handle the `get_installed_certificate_ids` action."""
-    payload = call.GetInstalledCertificateIds(
-        certificate_type=CertificateUse(CERTIFICATE_TYPES[target.data["certificate_type"]])
-    )
-    result = await commands.async_call(target.hub, target.charge_point_id, payload)
+    hub, charge_point_id = target.hub, target.charge_point_id
+    build = commands201.pick(hub, charge_point_id, _installed16, requests201.installed_certificate_ids_request)
+    result = await commands.async_call(hub, charge_point_id, build(CERTIFICATE_TYPES[target.data["certificate_type"]]))
     # NotFound is an answer, not a refusal: no certificate of that type is installed.
-    commands.expect_status(target.charge_point_id, "GetInstalledCertificateIds", result, ("Accepted", "NotFound"))
+    commands.expect_status(charge_point_id, "GetInstalledCertificateIds", result, ("Accepted", "NotFound"))
+    if hasattr(result, "certificate_hash_data_chain"):
+        # 2.0.1: each chain's own hash data is 1.6's list; the chains (with children) beside it.
+        return requests201.installed_certificate_ids_answer(str(result.status), result.certificate_hash_data_chain)
     return {"status": str(result.status), "certificate_hash_data": list(result.certificate_hash_data or [])}
+
+
+def _installed16(certificate_type: str) -> Any:
+    return call.GetInstalledCertificateIds(certificate_type=CertificateUse(certificate_type))
 
 
 async def delete_certificate(target: Target) -> dict[str, Any]:
     """Handle the `delete_certificate` action."""
     data = target.data
-    payload = call.DeleteCertificate(
+    # The same request in both versions (2.0.1: M04).
+    build = commands201.pick(target.hub, target.charge_point_id, call.DeleteCertificate, call201.DeleteCertificate)
+    payload = build(
         certificate_hash_data={
             "hash_algorithm": HASH_ALGORITHMS[data["hash_algorithm"]],
             "issuer_name_hash": data["issuer_name_hash"],
@@ -122,9 +132,13 @@ async def delete_certificate(target: Target) -> dict[str, Any]:
 async def extended_trigger_message(target: Target) -> dict[str, Any]:
     """Handle the `extended_trigger_message` action."""
     connector_id = target.connector_id(default=None, minimum=0)
-    payload = call.ExtendedTriggerMessage(
-        requested_message=MessageTrigger(target.data["requested_message"]), connector_id=connector_id or None
-    )
+    # 2.0.1's TriggerMessage (F06) has the security extension's triggers; a connector is its EVSE.
+    build = commands201.pick(target.hub, target.charge_point_id, _extended_trigger16, requests201.trigger_request)
+    payload = build(target.data["requested_message"], connector_id or None)
     result = await commands.async_call(target.hub, target.charge_point_id, payload)
-    commands.expect_status(target.charge_point_id, "ExtendedTriggerMessage", result)
+    commands.expect_status(target.charge_point_id, type(payload).__name__, result)
     return commands.answer_dict(result)
+
+
+def _extended_trigger16(requested_message: str, connector_id: int | None) -> Any:
+    return call.ExtendedTriggerMessage(requested_message=MessageTrigger(requested_message), connector_id=connector_id)

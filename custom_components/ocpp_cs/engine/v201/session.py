@@ -81,6 +81,9 @@ class V201Session(FramedSession):
         self.transaction_ended: set[int] = set()
         # Reports (GetBaseReport, GetReport) asked for, by request id: set once complete.
         self._reports: dict[int, asyncio.Event] = {}
+        # The reportData of reports an action collects (get_base_report), as received (camelCase):
+        # an empty list put here by the action, which takes it back once the report is complete.
+        self.report_data: dict[int, list[dict[str, Any]]] = {}
 
     async def call(
         self, payload: Any, suppress: bool = True, unique_id: str | None = None, skip_schema_validation: bool = False
@@ -164,6 +167,8 @@ class V201Session(FramedSession):
     async def on_notify_report(self, payload: dict[str, Any]) -> Any:
         """Keep a report's part in the device model (B07, B08); its last part completes it."""
         answer = await notify_report(self.central, self.id, payload)
+        if (parts := self.report_data.get(int(payload["requestId"]))) is not None:
+            parts.extend(payload.get("reportData") or ())
         if not payload.get("tbc"):
             complete = self._reports.pop(int(payload["requestId"]), None)
             if complete is not None:
