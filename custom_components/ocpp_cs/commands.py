@@ -27,6 +27,8 @@ from .engine.configuration import (
 from .engine.quirks import NO_QUIRKS
 from .engine.session import DisconnectedBeforeAnswer, WrongOcppVersion
 from .engine.state import Transaction
+from .engine.v201.checks import OCPP_VERSION as OCPP_V201
+from .engine.v201.requests import from_v201, to_v201
 from .errors import error
 from .ports import Hub
 from .settings import entry_config
@@ -47,10 +49,15 @@ async def async_call(
     session = hub.central.sessions.get(charge_point_id)
     if session is None:
         raise error("not_connected", charge_point_id=charge_point_id, action=action)
+    # The one place where the version is chosen: callers build 1.6 requests and read 1.6-shaped
+    # answers; a 2.0.1 station gets the 2.0.1 equivalent, always checked against its schema.
+    v201 = session.ocpp_version == OCPP_V201
     try:
+        if v201:
+            return from_v201(await session.call(to_v201(payload), suppress=False))
         return await session.call(payload, suppress=False, skip_schema_validation=skip_schema_validation)
     except WrongOcppVersion as err:
-        # Until the actions speak 2.0.1 (issue 17, item 4): said plainly, and nothing is sent.
+        # An action without a 2.0.1 form (yet): said plainly, and nothing is sent.
         raise error("not_for_v201", charge_point_id=charge_point_id, action=action) from err
     except TimeoutError as err:
         raise error(

@@ -50,7 +50,7 @@ async def remote_stop(target: Target) -> dict[str, Any]:
         if not open_transactions:
             raise invalid("no_transaction", charge_point_id=target.charge_point_id)
         transaction_id = max(open_transactions, key=lambda t: t.transaction_id).transaction_id
-    return await commands.remote_stop(target.hub, target.charge_point_id, int(transaction_id))
+    return await commands.remote_stop(target.hub, target.charge_point_id, transaction_id)
 
 
 async def unlock(target: Target) -> dict[str, Any]:

@@ -25,6 +25,16 @@ def trigger(value: Any) -> str:
     raise vol.Invalid(f"must be one of {', '.join(t.value for t in MessageTrigger)}")
 
 
+def transaction_id(value: Any) -> int | str:
+    """Accept a 1.6 transaction id (an integer) or a 2.0.1 one (a string of up to 36 characters)."""
+    text = str(value).strip()
+    if text.isdigit() and str(int(text)) == text:
+        return int(text)
+    if not 1 <= len(text) <= 36:
+        raise vol.Invalid("must be an integer or a 2.0.1 transaction id of 1 to 36 characters")
+    return text
+
+
 def bounded_string(length: int) -> vol.All[str]:
     """Return a validator of a string of 1 to `length` characters."""
     return vol.All(cv.string, vol.Length(min=1, max=length))

@@ -18,6 +18,7 @@ from .fields import (
     ATTR_CONNECTOR_ID,
     CONNECTOR,
     bounded_string,
+    transaction_id,
     trigger,
 )
 
@@ -29,7 +30,7 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         vol.Optional("charging_profile"): dict,
     },
     "remote_stop_transaction": {
-        vol.Optional("transaction_id"): vol.Coerce(int),
+        vol.Optional("transaction_id"): transaction_id,
         vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
