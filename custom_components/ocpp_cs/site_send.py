@@ -119,12 +119,8 @@ class ProfileSender:
         transaction = connector.transaction if connector is not None else None
         # Many chargers apply TxDefaultProfiles to new transactions only, and the user's manual
         # limit sets a TxProfile: the running transaction gets the limit as its TxProfile too.
-        # (1.6 transaction ids are integers; a 2.0.1 charger's string ids never reach a 1.6 profile.)
-        tx_payload = (
-            failsafe.transaction_profile(decision, transaction.transaction_id, wall)
-            if transaction is not None and isinstance(transaction.transaction_id, int)
-            else None
-        )
+        # (A 2.0.1 station's string id goes into its 2.0.1 TxProfile: commands.async_call translates.)
+        tx_payload = failsafe.transaction_profile(decision, transaction.transaction_id, wall) if transaction else None
         if decision.urgent:
             await self._set_tx_profile(charge_point_id, tx_payload)
             await self._set_profile(charge_point_id, failsafe.steering_profile(decision, wall))
