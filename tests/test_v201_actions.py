@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 
+from .charger import charger
 from .charger201 import Sim201Charger, charger201
 from .conftest import EntryFactory, port_of
+from .control_charger import ControlCharger
 from .helpers import action, device_id
+from .test_control import booted as booted16
 
 
 async def booted(hass: HomeAssistant, cs: Sim201Charger, evses: int = 2) -> None:
@@ -140,3 +143,35 @@ async def test_remote_start_with_a_profile_sends_a_201_tx_profile(
                 {"id": 7, "charging_rate_unit": "A", "charging_schedule_period": [{"start_period": 0, "limit": 10}]}
             ],
         }
+
+
+async def test_evse_reset_and_transaction_event_trigger_are_201_only(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger201(port_of(entry), "CS-R") as cs:
+        await booted(hass, cs)
+        station = device_id(hass, "CS-R")
+        assert await action(hass, "reset", device_id=station, type="hard", evse_id=2) == {"status": "Accepted"}
+        assert sent(cs, "Reset") == [{"type": "Immediate", "evse_id": 2}]
+        before = len(sent(cs, "TriggerMessage"))
+        answer = await action(
+            hass, "trigger_message", device_id=device_id(hass, "CS-R_1"), requested_message="transaction_event"
+        )
+        assert answer == {"status": "Accepted"}
+        assert sent(cs, "TriggerMessage")[before:] == [{"requested_message": "TransactionEvent", "evse": {"id": 1}}]
+
+    async with charger(port_of(entry), "CP-16", cls=ControlCharger) as cp:
+        await booted16(hass, cp)
+        charger_device = device_id(hass, "CP-16")
+        received = len(cp.received)
+        with pytest.raises(ServiceValidationError) as evse_reset:
+            await action(hass, "reset", device_id=charger_device, evse_id=1)
+        assert evse_reset.value.translation_key == "v201_only"
+        with pytest.raises(ServiceValidationError) as trigger:
+            await action(hass, "trigger_message", device_id=charger_device, requested_message="TransactionEvent")
+        assert trigger.value.translation_placeholders["what"] == "TransactionEvent"
+        # Nothing was sent; the 1.6 reset of a connector's device still resets the whole charger.
+        assert len(cp.received) == received
+        assert await action(hass, "reset", device_id=device_id(hass, "CP-16_1")) == {"status": "Accepted"}
+        assert ("Reset", {"type": "Soft"}) in cp.received

@@ -15,7 +15,7 @@ from homeassistant.const import CONF_PASSWORD
 from homeassistant.exceptions import HomeAssistantError
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
-from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
+from ocpp.v16.enums import AvailabilityType, ResetType
 from websockets.exceptions import ConnectionClosed
 
 from .const import DOMAIN
@@ -28,8 +28,8 @@ from .engine.quirks import NO_QUIRKS
 from .engine.session import DisconnectedBeforeAnswer, WrongOcppVersion
 from .engine.state import Transaction
 from .engine.v201.checks import OCPP_VERSION as OCPP_V201
-from .engine.v201.requests import from_v201, to_v201
-from .errors import error
+from .engine.v201.requests import V201_TRIGGERS, from_v201, reset_evse, to_v201
+from .errors import error, invalid
 from .ports import Hub
 from .settings import entry_config
 
@@ -51,7 +51,7 @@ async def async_call(
         raise error("not_connected", charge_point_id=charge_point_id, action=action)
     # The one place where the version is chosen: callers build 1.6 requests and read 1.6-shaped
     # answers; a 2.0.1 station gets the 2.0.1 equivalent, always checked against its schema.
-    v201 = session.ocpp_version == OCPP_V201
+    v201 = speaks_v201(hub, charge_point_id)
     try:
         if v201:
             return from_v201(await session.call(to_v201(payload), suppress=False))
@@ -75,6 +75,18 @@ async def async_call(
             code=getattr(err, "code", type(err).__name__),
             description=err.description or "",
         ) from err
+
+
+def speaks_v201(hub: Hub, charge_point_id: str) -> bool:
+    """Return True when the charger's connection speaks OCPP 2.0.1."""
+    session = hub.central.sessions.get(charge_point_id)
+    return session is not None and session.ocpp_version == OCPP_V201
+
+
+def require_v201(hub: Hub, charge_point_id: str, action: str, what: str) -> None:
+    """Refuse (before sending) what only a 2.0.1 station can do, asked of a connected 1.6 charger."""
+    if charge_point_id in hub.central.sessions and not speaks_v201(hub, charge_point_id):
+        raise invalid("v201_only", charge_point_id=charge_point_id, action=action, what=what)
 
 
 def expect_status(charge_point_id: str, action: str, result: Any, accepted: tuple[str, ...] = ("Accepted",)) -> str:
@@ -213,9 +225,12 @@ async def unlock_connector(hub: Hub, charge_point_id: str, connector_id: int) ->
     return answer_dict(result)
 
 
-async def reset(hub: Hub, charge_point_id: str, hard: bool) -> dict[str, Any]:
-    """Ask the charger to reboot (Reset Soft or Hard)."""
-    payload = call.Reset(type=ResetType.hard if hard else ResetType.soft)
+async def reset(hub: Hub, charge_point_id: str, hard: bool, evse_id: int | None = None) -> dict[str, Any]:
+    """Ask the charger to reboot (Reset Soft or Hard); only a 2.0.1 station resets one EVSE."""
+    payload: Any = call.Reset(type=ResetType.hard if hard else ResetType.soft)
+    if evse_id is not None:
+        require_v201(hub, charge_point_id, "Reset", "evse_id")
+        payload = reset_evse(payload, evse_id)
     result = await async_call(hub, charge_point_id, payload)
     expect_status(charge_point_id, "Reset", result)
     return answer_dict(result)
@@ -245,7 +260,10 @@ async def trigger_message(
     hub: Hub, charge_point_id: str, requested_message: str, connector_id: int | None = None
 ) -> dict[str, Any]:
     """Ask the charger to send a message now (TriggerMessage)."""
-    payload = call.TriggerMessage(requested_message=MessageTrigger(requested_message), connector_id=connector_id)
+    if requested_message in V201_TRIGGERS:
+        require_v201(hub, charge_point_id, "TriggerMessage", requested_message)
+    # The name as given: to_v201 spells it for a 2.0.1 station.
+    payload = call.TriggerMessage(requested_message=requested_message, connector_id=connector_id)
     result = await async_call(hub, charge_point_id, payload)
     expect_status(charge_point_id, "TriggerMessage", result)
     return answer_dict(result)

@@ -61,8 +61,9 @@ async def unlock(target: Target) -> dict[str, Any]:
 
 
 async def reset(target: Target) -> dict[str, Any]:
-    """Handle the `reset` action."""
-    return await commands.reset(target.hub, target.charge_point_id, target.data["type"] == "hard")
+    """Handle the `reset` action (of one EVSE of a 2.0.1 station when `evse_id` is given)."""
+    hard = target.data["type"] == "hard"
+    return await commands.reset(target.hub, target.charge_point_id, hard, target.data.get("evse_id"))
 
 
 async def change_availability(target: Target) -> dict[str, Any]:

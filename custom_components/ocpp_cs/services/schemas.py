@@ -38,7 +38,10 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
-    "reset": {vol.Optional("type", default="soft"): vol.In(["soft", "hard"])},
+    "reset": {
+        vol.Optional("type", default="soft"): vol.In(["soft", "hard"]),
+        vol.Optional("evse_id"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+    },
     "change_availability": {
         vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,

@@ -25,6 +25,8 @@ from ocpp.v201 import call
 
 # 1.6 names whose 2.0.1 spelling differs (chargingProfilePurpose, requestedMessage).
 PURPOSES = {"ChargePointMaxProfile": "ChargingStationMaxProfile"}
+# What only 2.0.1 stations can be asked for (commands refuse them for 1.6 chargers).
+V201_TRIGGERS = ("TransactionEvent",)
 TRIGGERS = {
     "DiagnosticsStatusNotification": "LogStatusNotification",
     "SignChargePointCertificate": "SignChargingStationCertificate",
@@ -84,6 +86,11 @@ def _unlock(request: call16.UnlockConnector) -> call.UnlockConnector:
 def _reset(request: call16.Reset) -> call.Reset:
     # Hard: now, whatever runs (transactions end); Soft: once the station is idle (B11/B12).
     return call.Reset(type="Immediate" if str(request.type) == "Hard" else "OnIdle")
+
+
+def reset_evse(request: call16.Reset, evse_id: int) -> call.Reset:
+    """Return the 2.0.1 Reset of one EVSE (B11/B12); a 1.6 Reset has no connector."""
+    return call.Reset(type=_reset(request).type, evse_id=evse_id)
 
 
 def _change_availability(request: call16.ChangeAvailability) -> call.ChangeAvailability:
