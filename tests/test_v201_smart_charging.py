@@ -77,6 +77,9 @@ async def test_limit_numbers_send_201_profiles_and_again_after_a_reboot(
             (0, "ChargingStationMaxProfile"),
             (1, "TxDefaultProfile"),
         ]
+        # Each accepted limit reads its EVSEs' composite schedules back: 1 and 2, then 1.
+        await wait_for(lambda: len(sent(cs, "GetCompositeSchedule")) >= 3, what="the composite schedules")
+        await hass.async_block_till_done()
 
 
 async def test_profile_actions_in_201_shapes(hass: HomeAssistant, setup_entry: EntryFactory) -> None:
