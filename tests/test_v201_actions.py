@@ -171,6 +171,9 @@ async def test_evse_reset_and_transaction_event_trigger_are_201_only(
         with pytest.raises(ServiceValidationError) as trigger:
             await action(hass, "trigger_message", device_id=charger_device, requested_message="TransactionEvent")
         assert trigger.value.translation_placeholders["what"] == "TransactionEvent"
+        with pytest.raises(ServiceValidationError) as string_id:
+            await action(hass, "remote_stop_transaction", device_id=charger_device, transaction_id="TX-1")
+        assert string_id.value.translation_key == "v201_only"
         # Nothing was sent; the 1.6 reset of a connector's device still resets the whole charger.
         assert len(cp.received) == received
         assert await action(hass, "reset", device_id=device_id(hass, "CP-16_1")) == {"status": "Accepted"}

@@ -212,7 +212,9 @@ async def _profile_after_start(hub: Hub, watch: _StartWatch, profile: dict[str, 
 
 
 async def remote_stop(hub: Hub, charge_point_id: str, transaction_id: int | str) -> dict[str, Any]:
-    """Ask the charger to stop a transaction (RemoteStopTransaction)."""
+    """Ask the charger to stop a transaction (RemoteStopTransaction); a string id is a 2.0.1 one."""
+    if isinstance(transaction_id, str):
+        require_v201(hub, charge_point_id, "RemoteStopTransaction", f"transaction_id {transaction_id}")
     result = await async_call(hub, charge_point_id, call.RemoteStopTransaction(transaction_id=transaction_id))
     expect_status(charge_point_id, "RemoteStopTransaction", result)
     return answer_dict(result)
