@@ -44,6 +44,13 @@ async def test_core_actions_send_their_201_requests(hass: HomeAssistant, setup_e
             "evse_id": 2,
         }
         assert isinstance(start["remote_start_id"], int)
+        cs.answers["transaction_id"] = None
+        answer = await action(
+            hass, "remote_start_transaction", device_id=evse_2, id_tag="04A2B3C4", id_token_type="ISO14443"
+        )
+        assert answer == {"status": "Accepted"}
+        assert sent(cs, "RequestStartTransaction")[1]["id_token"] == {"id_token": "04A2B3C4", "type": "ISO14443"}
+        assert sent(cs, "RequestStartTransaction")[1]["remote_start_id"] != start["remote_start_id"]
 
         assert await action(hass, "remote_stop_transaction", device_id=station, transaction_id="TX-remote") == {
             "status": "Accepted"
@@ -171,6 +178,9 @@ async def test_evse_reset_and_transaction_event_trigger_are_201_only(
         with pytest.raises(ServiceValidationError) as trigger:
             await action(hass, "trigger_message", device_id=charger_device, requested_message="TransactionEvent")
         assert trigger.value.translation_placeholders["what"] == "TransactionEvent"
+        with pytest.raises(ServiceValidationError) as typed:
+            await action(hass, "remote_start_transaction", device_id=charger_device, id_token_type="Local")
+        assert typed.value.translation_placeholders["what"] == "id_token_type"
         with pytest.raises(ServiceValidationError) as string_id:
             await action(hass, "remote_stop_transaction", device_id=charger_device, transaction_id="TX-1")
         assert string_id.value.translation_key == "v201_only"

@@ -28,7 +28,7 @@ from .engine.quirks import NO_QUIRKS
 from .engine.session import DisconnectedBeforeAnswer, WrongOcppVersion
 from .engine.state import Transaction
 from .engine.v201.checks import OCPP_VERSION as OCPP_V201
-from .engine.v201.requests import V201_TRIGGERS, from_v201, reset_evse, to_v201
+from .engine.v201.requests import V201_TRIGGERS, from_v201, remote_start_typed, reset_evse, to_v201
 from .errors import error, invalid
 from .ports import Hub
 from .settings import entry_config
@@ -107,8 +107,10 @@ async def remote_start(
     connector_id: int | None,
     id_tag: str | None = None,
     charging_profile: dict[str, Any] | None = None,
+    *,
+    id_token_type: str | None = None,
 ) -> dict[str, Any]:
-    """Ask the charger to start a transaction (RemoteStartTransaction).
+    """Ask the charger to start a transaction (RemoteStartTransaction; a typed id token: 2.0.1 only).
 
     Quirk profiles (engine/quirk_table.py): a charger may take only the id tag of one of its
     configuration keys, or fail when the profile comes with the request (it follows as the
@@ -124,11 +126,15 @@ async def remote_start(
         connector_id=connector_id,
         charging_profile=None if later is not None else charging_profile,
     )
+    request: Any = payload
+    if id_token_type is not None:
+        require_v201(hub, charge_point_id, "RemoteStartTransaction", "id_token_type")
+        request = remote_start_typed(payload, id_token_type)
     # Watching before asking: the charger may start the transaction before its answer is read.
     watch = _StartWatch(hub, charge_point_id, connector_id, payload.id_tag) if later is not None else None
     handed_over = False
     try:
-        result = await async_call(hub, charge_point_id, payload)
+        result = await async_call(hub, charge_point_id, request)
         expect_status(charge_point_id, "RemoteStartTransaction", result)
         if watch is not None and later is not None:
             hub.hass.async_create_background_task(

@@ -33,7 +33,12 @@ async def remote_start(target: Target) -> dict[str, Any]:
     """Handle the `remote_start_transaction` action."""
     connector_id = target.connector_id(default=1)
     return await commands.remote_start(
-        target.hub, target.charge_point_id, connector_id, target.data.get("id_tag"), target.data.get("charging_profile")
+        target.hub,
+        target.charge_point_id,
+        connector_id,
+        target.data.get("id_tag"),
+        target.data.get("charging_profile"),
+        id_token_type=target.data.get("id_token_type"),
     )
 
 

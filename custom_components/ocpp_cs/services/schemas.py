@@ -13,6 +13,7 @@ from ..engine.smart_charging import (
     UNIT_A,
     UNIT_W,
 )
+from ..engine.v201.requests import ID_TOKEN_TYPES
 from .fields import (
     ALLOW_UNKNOWN_CONNECTOR,
     ATTR_CONNECTOR_ID,
@@ -28,6 +29,7 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Optional("charging_profile"): dict,
+        vol.Optional("id_token_type"): vol.In(ID_TOKEN_TYPES),
     },
     "remote_stop_transaction": {
         vol.Optional("transaction_id"): transaction_id,

@@ -25,6 +25,8 @@ from ocpp.v201 import call
 
 # 1.6 names whose 2.0.1 spelling differs (chargingProfilePurpose, requestedMessage).
 PURPOSES = {"ChargePointMaxProfile": "ChargingStationMaxProfile"}
+# IdTokenEnumType: what an id token is (a remote start's is Central unless the action says).
+ID_TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization")
 # What only 2.0.1 stations can be asked for (commands refuse them for 1.6 chargers).
 V201_TRIGGERS = ("TransactionEvent",)
 TRIGGERS = {
@@ -73,6 +75,13 @@ def _remote_start(request: call16.RemoteStartTransaction) -> call.RequestStartTr
         evse_id=request.connector_id,
         charging_profile=charging_profile(profile, in_request=True) if profile else None,
     )
+
+
+def remote_start_typed(request: call16.RemoteStartTransaction, id_token_type: str) -> call.RequestStartTransaction:
+    """Return the RequestStartTransaction of a 1.6 request with an id token of another type than Central."""
+    converted = _remote_start(request)
+    converted.id_token = {"id_token": request.id_tag, "type": id_token_type}
+    return converted
 
 
 def _remote_stop(request: call16.RemoteStopTransaction) -> call.RequestStopTransaction:
