@@ -252,6 +252,50 @@ class Sim201Charger(ChargePoint):
         self.received.append(("TriggerMessage", {"requested_message": requested_message, "evse": evse}))
         return call_result.TriggerMessage(status=self.answers.get("TriggerMessage", "Accepted"))
 
+    def record(self, action: str, **payload: Any) -> str:
+        """Remember a request (its fields as the station received them) and return the status to answer."""
+        self.received.append((action, {key: value for key, value in payload.items() if value is not None}))
+        return str(self.answers.get(action, "Accepted"))
+
+    @on(Action.request_start_transaction)
+    def on_request_start_transaction(self, **payload: Any) -> Any:
+        status = self.record("RequestStartTransaction", **payload)
+        return call_result.RequestStartTransaction(status=status, transaction_id=self.answers.get("transaction_id"))
+
+    @on(Action.request_stop_transaction)
+    def on_request_stop_transaction(self, **payload: Any) -> Any:
+        return call_result.RequestStopTransaction(status=self.record("RequestStopTransaction", **payload))
+
+    @on(Action.unlock_connector)
+    def on_unlock_connector(self, **payload: Any) -> Any:
+        self.answers.setdefault("UnlockConnector", "Unlocked")
+        return call_result.UnlockConnector(status=self.record("UnlockConnector", **payload))
+
+    @on(Action.reset)
+    def on_reset(self, **payload: Any) -> Any:
+        return call_result.Reset(status=self.record("Reset", **payload))
+
+    @on(Action.change_availability)
+    def on_change_availability(self, **payload: Any) -> Any:
+        return call_result.ChangeAvailability(status=self.record("ChangeAvailability", **payload))
+
+    @on(Action.clear_cache)
+    def on_clear_cache(self, **payload: Any) -> Any:
+        return call_result.ClearCache(status=self.record("ClearCache", **payload))
+
+    @on(Action.set_charging_profile)
+    def on_set_charging_profile(self, **payload: Any) -> Any:
+        return call_result.SetChargingProfile(status=self.record("SetChargingProfile", **payload))
+
+    @on(Action.clear_charging_profile)
+    def on_clear_charging_profile(self, **payload: Any) -> Any:
+        return call_result.ClearChargingProfile(status=self.record("ClearChargingProfile", **payload))
+
+    @on(Action.get_composite_schedule)
+    def on_get_composite_schedule(self, **payload: Any) -> Any:
+        status = self.record("GetCompositeSchedule", **payload)
+        return call_result.GetCompositeSchedule(status=status, schedule=self.answers.get("schedule"))
+
 
 @contextlib.asynccontextmanager
 async def charger201(

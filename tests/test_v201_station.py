@@ -151,13 +151,16 @@ async def test_a_mixed_site_and_1_6_actions_refused_for_2_0_1(hass: HomeAssistan
         await hass.async_block_till_done()
         assert (state(hass, "CP-16_0_ocpp_version"), state(hass, "CS-201_0_ocpp_version")) == ("1.6", "2.0.1")
         assert (state(hass, "CP-16_1_status"), state(hass, "CS-201_1_status")) == ("charging", "preparing")
-        # Until the actions speak 2.0.1: a clear error, and no 1.6 message reaches the station.
+        # An action with its 2.0.1 form sends it (tests/test_v201_actions.py); one without: a clear
+        # error, and no 1.6 message reaches the station.
+        assert await action(hass, "reset", device_id=device_id(hass, "CS-201")) == {"status": "Accepted"}
+        assert ("Reset", {"type": "OnIdle"}) in cs.received
         with pytest.raises(HomeAssistantError) as raised:
-            await action(hass, "reset", device_id=device_id(hass, "CS-201"))
+            await action(hass, "get_configuration", device_id=device_id(hass, "CS-201"))
         assert raised.value.translation_key == "not_for_v201"
         assert "not available for OCPP 2.0.1 chargers yet" in str(raised.value)
         frames = hub_of(entry).central.message_logs.log_for("CS-201").entries()
-        assert frames and all('"Reset"' not in str(frame) for frame in frames)
+        assert frames and all('"GetConfiguration"' not in str(frame) for frame in frames)
 
 
 async def test_basic_auth_applies_to_2_0_1(hass: HomeAssistant, setup_entry: EntryFactory) -> None:

@@ -57,16 +57,17 @@ async def apply_meter_value_options(hub: Hub, charge_point_id: str) -> None:
 
 async def after_accepted_boot(hub: Hub, limits: LimitController, session: AnySession) -> None:
     """After BootNotification: read the configuration, apply options, ask for statuses."""
+    charge_point_id = session.id
     if isinstance(session, V201Session):
         await boot201.after_accepted_boot(hub, session)
-        return
-    charge_point_id = session.id
-    await read_all_configuration(hub, charge_point_id)
-    limits.configuration_read(charge_point_id)
-    await apply_meter_value_options(hub, charge_point_id)
-    if not session.status_seen:
-        # Chargers report their statuses after booting; ask only the ones that did not.
-        await _trigger_statuses(hub, charge_point_id)
+    else:
+        await read_all_configuration(hub, charge_point_id)
+        limits.configuration_read(charge_point_id)
+        await apply_meter_value_options(hub, charge_point_id)
+        if not session.status_seen:
+            # Chargers report their statuses after booting; ask only the ones that did not.
+            await _trigger_statuses(hub, charge_point_id)
+    # A station may lose volatile profiles on reboot, whatever its OCPP version.
     await limits.async_resend(charge_point_id)
 
 

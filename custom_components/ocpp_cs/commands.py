@@ -15,7 +15,7 @@ from homeassistant.const import CONF_PASSWORD
 from homeassistant.exceptions import HomeAssistantError
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
-from ocpp.v16.enums import AvailabilityType, MessageTrigger, ResetType
+from ocpp.v16.enums import AvailabilityType, ResetType
 from websockets.exceptions import ConnectionClosed
 
 from .const import DOMAIN
@@ -27,7 +27,9 @@ from .engine.configuration import (
 from .engine.quirks import NO_QUIRKS
 from .engine.session import DisconnectedBeforeAnswer, WrongOcppVersion
 from .engine.state import Transaction
-from .errors import error
+from .engine.v201.checks import OCPP_VERSION as OCPP_V201
+from .engine.v201.requests import V201_TRIGGERS, from_v201, remote_start_typed, reset_evse, to_v201
+from .errors import error, invalid
 from .ports import Hub
 from .settings import entry_config
 
@@ -47,10 +49,15 @@ async def async_call(
     session = hub.central.sessions.get(charge_point_id)
     if session is None:
         raise error("not_connected", charge_point_id=charge_point_id, action=action)
+    # The one place where the version is chosen: callers build 1.6 requests and read 1.6-shaped
+    # answers; a 2.0.1 station gets the 2.0.1 equivalent, always checked against its schema.
+    v201 = speaks_v201(hub, charge_point_id)
     try:
+        if v201:
+            return from_v201(await session.call(to_v201(payload), suppress=False))
         return await session.call(payload, suppress=False, skip_schema_validation=skip_schema_validation)
     except WrongOcppVersion as err:
-        # Until the actions speak 2.0.1 (issue 17, item 4): said plainly, and nothing is sent.
+        # An action without a 2.0.1 form (yet): said plainly, and nothing is sent.
         raise error("not_for_v201", charge_point_id=charge_point_id, action=action) from err
     except TimeoutError as err:
         raise error(
@@ -68,6 +75,18 @@ async def async_call(
             code=getattr(err, "code", type(err).__name__),
             description=err.description or "",
         ) from err
+
+
+def speaks_v201(hub: Hub, charge_point_id: str) -> bool:
+    """Return True when the charger's connection speaks OCPP 2.0.1."""
+    session = hub.central.sessions.get(charge_point_id)
+    return session is not None and session.ocpp_version == OCPP_V201
+
+
+def require_v201(hub: Hub, charge_point_id: str, action: str, what: str) -> None:
+    """Refuse (before sending) what only a 2.0.1 station can do, asked of a connected 1.6 charger."""
+    if charge_point_id in hub.central.sessions and not speaks_v201(hub, charge_point_id):
+        raise invalid("v201_only", charge_point_id=charge_point_id, action=action, what=what)
 
 
 def expect_status(charge_point_id: str, action: str, result: Any, accepted: tuple[str, ...] = ("Accepted",)) -> str:
@@ -88,8 +107,10 @@ async def remote_start(
     connector_id: int | None,
     id_tag: str | None = None,
     charging_profile: dict[str, Any] | None = None,
+    *,
+    id_token_type: str | None = None,
 ) -> dict[str, Any]:
-    """Ask the charger to start a transaction (RemoteStartTransaction).
+    """Ask the charger to start a transaction (RemoteStartTransaction; a typed id token: 2.0.1 only).
 
     Quirk profiles (engine/quirk_table.py): a charger may take only the id tag of one of its
     configuration keys, or fail when the profile comes with the request (it follows as the
@@ -105,11 +126,15 @@ async def remote_start(
         connector_id=connector_id,
         charging_profile=None if later is not None else charging_profile,
     )
+    request: Any = payload
+    if id_token_type is not None:
+        require_v201(hub, charge_point_id, "RemoteStartTransaction", "id_token_type")
+        request = remote_start_typed(payload, id_token_type)
     # Watching before asking: the charger may start the transaction before its answer is read.
     watch = _StartWatch(hub, charge_point_id, connector_id, payload.id_tag) if later is not None else None
     handed_over = False
     try:
-        result = await async_call(hub, charge_point_id, payload)
+        result = await async_call(hub, charge_point_id, request)
         expect_status(charge_point_id, "RemoteStartTransaction", result)
         if watch is not None and later is not None:
             hub.hass.async_create_background_task(
@@ -193,7 +218,9 @@ async def _profile_after_start(hub: Hub, watch: _StartWatch, profile: dict[str, 
 
 
 async def remote_stop(hub: Hub, charge_point_id: str, transaction_id: int | str) -> dict[str, Any]:
-    """Ask the charger to stop a transaction (RemoteStopTransaction)."""
+    """Ask the charger to stop a transaction (RemoteStopTransaction); a string id is a 2.0.1 one."""
+    if isinstance(transaction_id, str):
+        require_v201(hub, charge_point_id, "RemoteStopTransaction", f"transaction_id {transaction_id}")
     result = await async_call(hub, charge_point_id, call.RemoteStopTransaction(transaction_id=transaction_id))
     expect_status(charge_point_id, "RemoteStopTransaction", result)
     return answer_dict(result)
@@ -206,9 +233,12 @@ async def unlock_connector(hub: Hub, charge_point_id: str, connector_id: int) ->
     return answer_dict(result)
 
 
-async def reset(hub: Hub, charge_point_id: str, hard: bool) -> dict[str, Any]:
-    """Ask the charger to reboot (Reset Soft or Hard)."""
-    payload = call.Reset(type=ResetType.hard if hard else ResetType.soft)
+async def reset(hub: Hub, charge_point_id: str, hard: bool, evse_id: int | None = None) -> dict[str, Any]:
+    """Ask the charger to reboot (Reset Soft or Hard); only a 2.0.1 station resets one EVSE."""
+    payload: Any = call.Reset(type=ResetType.hard if hard else ResetType.soft)
+    if evse_id is not None:
+        require_v201(hub, charge_point_id, "Reset", "evse_id")
+        payload = reset_evse(payload, evse_id)
     result = await async_call(hub, charge_point_id, payload)
     expect_status(charge_point_id, "Reset", result)
     return answer_dict(result)
@@ -238,7 +268,10 @@ async def trigger_message(
     hub: Hub, charge_point_id: str, requested_message: str, connector_id: int | None = None
 ) -> dict[str, Any]:
     """Ask the charger to send a message now (TriggerMessage)."""
-    payload = call.TriggerMessage(requested_message=MessageTrigger(requested_message), connector_id=connector_id)
+    if requested_message in V201_TRIGGERS:
+        require_v201(hub, charge_point_id, "TriggerMessage", requested_message)
+    # The name as given: to_v201 spells it for a 2.0.1 station.
+    payload = call.TriggerMessage(requested_message=requested_message, connector_id=connector_id)
     result = await async_call(hub, charge_point_id, payload)
     expect_status(charge_point_id, "TriggerMessage", result)
     return answer_dict(result)

@@ -119,13 +119,11 @@ class ProfileSender:
         transaction = connector.transaction if connector is not None else None
         # Many chargers apply TxDefaultProfiles to new transactions only, and the user's manual
         # limit sets a TxProfile: the running transaction gets the limit as its TxProfile too.
-        # (1.6 transaction ids are integers: a 2.0.1 charger's string ids never reach a 1.6 profile;
-        # a transaction the charger may no longer have after a reboot gets none: engine/orphans.py.)
+        # (A 2.0.1 station's string id goes into its 2.0.1 TxProfile: commands.async_call translates.
+        # A transaction the charger may no longer have after a reboot gets none: engine/orphans.py.)
         tx_payload = (
             failsafe.transaction_profile(decision, transaction.transaction_id, wall)
-            if transaction is not None
-            and isinstance(transaction.transaction_id, int)
-            and not self.hub.central.transaction_in_doubt(transaction)
+            if transaction is not None and not self.hub.central.transaction_in_doubt(transaction)
             else None
         )
         if decision.urgent:

@@ -34,7 +34,12 @@ async def remote_start(target: Target) -> dict[str, Any]:
     """Handle the `remote_start_transaction` action."""
     connector_id = target.connector_id(default=1)
     return await commands.remote_start(
-        target.hub, target.charge_point_id, connector_id, target.data.get("id_tag"), target.data.get("charging_profile")
+        target.hub,
+        target.charge_point_id,
+        connector_id,
+        target.data.get("id_tag"),
+        target.data.get("charging_profile"),
+        id_token_type=target.data.get("id_token_type"),
     )
 
 
@@ -51,7 +56,7 @@ async def remote_stop(target: Target) -> dict[str, Any]:
         if not open_transactions:
             raise invalid("no_transaction", charge_point_id=target.charge_point_id)
         transaction_id = max(open_transactions, key=lambda t: t.transaction_id).transaction_id
-    return await commands.remote_stop(target.hub, target.charge_point_id, int(transaction_id))
+    return await commands.remote_stop(target.hub, target.charge_point_id, transaction_id)
 
 
 async def unlock(target: Target) -> dict[str, Any]:
@@ -62,8 +67,9 @@ async def unlock(target: Target) -> dict[str, Any]:
 
 
 async def reset(target: Target) -> dict[str, Any]:
-    """Handle the `reset` action."""
-    return await commands.reset(target.hub, target.charge_point_id, target.data["type"] == "hard")
+    """Handle the `reset` action (of one EVSE of a 2.0.1 station when `evse_id` is given)."""
+    hard = target.data["type"] == "hard"
+    return await commands.reset(target.hub, target.charge_point_id, hard, target.data.get("evse_id"))
 
 
 async def change_availability(target: Target) -> dict[str, Any]:

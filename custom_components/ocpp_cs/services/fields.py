@@ -8,6 +8,8 @@ from homeassistant.helpers import config_validation as cv
 from ocpp.v16.enums import MessageTrigger
 import probatio as vol
 
+from ..engine.v201.requests import V201_TRIGGERS
+
 ATTR_DEVICE_ID = "device_id"
 ATTR_CONNECTOR_ID = "connector_id"
 # Every action with a connector_id takes it: send to a connector the charger has not reported
@@ -17,12 +19,23 @@ ALLOW_UNKNOWN_CONNECTOR = vol.Optional(ATTR_ALLOW_UNKNOWN_CONNECTOR, default=Fal
 
 
 def trigger(value: Any) -> str:
-    """Accept a MessageTrigger in the spec's spelling or in snake_case."""
+    """Accept a MessageTrigger (or a 2.0.1-only one) in the spec's spelling or in snake_case."""
     text = str(value).replace("_", "").lower()
-    for trigger in MessageTrigger:
-        if trigger.value.lower() == text:
-            return str(trigger.value)
-    raise vol.Invalid(f"must be one of {', '.join(t.value for t in MessageTrigger)}")
+    names = [str(t.value) for t in MessageTrigger] + list(V201_TRIGGERS)
+    for name in names:
+        if name.lower() == text:
+            return name
+    raise vol.Invalid(f"must be one of {', '.join(names)}")
+
+
+def transaction_id(value: Any) -> int | str:
+    """Accept a 1.6 transaction id (an integer) or a 2.0.1 one (a string of up to 36 characters)."""
+    text = str(value).strip()
+    if text.isdigit() and str(int(text)) == text:
+        return int(text)
+    if not 1 <= len(text) <= 36:
+        raise vol.Invalid("must be an integer or a 2.0.1 transaction id of 1 to 36 characters")
+    return text
 
 
 def bounded_string(length: int) -> vol.All[str]:

@@ -19,6 +19,7 @@ from .fields import (
     ATTR_CONNECTOR_ID,
     CONNECTOR,
     bounded_string,
+    transaction_id,
     trigger,
 )
 
@@ -39,9 +40,10 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
         vol.Optional("charging_profile"): dict,
+        vol.Optional("id_token_type"): vol.In(TOKEN_TYPES),
     },
     "remote_stop_transaction": {
-        vol.Optional("transaction_id"): vol.Coerce(int),
+        vol.Optional("transaction_id"): transaction_id,
         vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
@@ -49,7 +51,10 @@ CHARGER_SCHEMAS: dict[str, VolDictType] = {
         vol.Optional(ATTR_CONNECTOR_ID): vol.All(vol.Coerce(int), vol.Range(min=1)),
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,
     },
-    "reset": {vol.Optional("type", default="soft"): vol.In(["soft", "hard"])},
+    "reset": {
+        vol.Optional("type", default="soft"): vol.In(["soft", "hard"]),
+        vol.Optional("evse_id"): vol.All(vol.Coerce(int), vol.Range(min=1)),
+    },
     "change_availability": {
         vol.Optional(ATTR_CONNECTOR_ID): CONNECTOR,
         ALLOW_UNKNOWN_CONNECTOR: cv.boolean,

@@ -124,7 +124,9 @@ class FailSafe:
             schedule["charging_schedule_period"] = self._expiring_periods(decision)
         return {"connector_id": decision.connector_id, "cs_charging_profiles": profile}
 
-    def transaction_profile(self, decision: ConnectorDecision, transaction_id: int, now: datetime) -> dict[str, Any]:
+    def transaction_profile(
+        self, decision: ConnectorDecision, transaction_id: int | str, now: datetime
+    ) -> dict[str, Any]:
         """Return the running transaction's TxProfile for a decision: its limit, then the fallback."""
         profile = {
             "charging_profile_id": TRANSACTION_PROFILE_ID + decision.connector_id,
