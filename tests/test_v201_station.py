@@ -9,10 +9,12 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from ocpp.exceptions import OCPPError
 from ocpp.messages import CallError
+from ocpp.v16 import call as call16
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus, NegotiationError
 
+from custom_components.ocpp_cs import commands
 from custom_components.ocpp_cs.engine.negotiation import choose_subprotocol
 
 from .charger import charger
@@ -155,8 +157,10 @@ async def test_a_mixed_site_and_1_6_actions_refused_for_2_0_1(hass: HomeAssistan
         # error, and no 1.6 message reaches the station.
         assert await action(hass, "reset", device_id=device_id(hass, "CS-201")) == {"status": "Accepted"}
         assert ("Reset", {"type": "OnIdle"}) in cs.received
+        # Every action has its 2.0.1 form now; a 1.6 request without one (here a raw GetConfiguration,
+        # which the get_configuration action replaces by GetVariables) is refused before sending.
         with pytest.raises(HomeAssistantError) as raised:
-            await action(hass, "get_configuration", device_id=device_id(hass, "CS-201"))
+            await commands.async_call(hub_of(entry), "CS-201", call16.GetConfiguration())
         assert raised.value.translation_key == "not_for_v201"
         assert "not available for OCPP 2.0.1 chargers yet" in str(raised.value)
         frames = hub_of(entry).central.message_logs.log_for("CS-201").entries()
