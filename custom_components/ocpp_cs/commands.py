@@ -7,12 +7,17 @@ fail into a translated HomeAssistantError that names the charger and its answer.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Collection
 from dataclasses import asdict
+from decimal import Decimal
+import json
 import logging
 from typing import Any
 
 from homeassistant.const import CONF_PASSWORD
 from homeassistant.exceptions import HomeAssistantError
+from jsonschema.exceptions import ValidationError as SchemaValidationError
+from ocpp.charge_point import snake_to_camel_case
 from ocpp.exceptions import OCPPError
 from ocpp.v16 import call
 from ocpp.v16.enums import AvailabilityType, ResetType
@@ -343,3 +348,31 @@ async def change_configuration(hub: Hub, charge_point_id: str, key: str, value: 
         )
     expect_status(charge_point_id, "ChangeConfiguration", result)
     return answer_dict(result)
+
+
+def checked_payload(
+    action: str,
+    payload: dict[str, Any],
+    known: Collection[str],
+    schema_of: Callable[[str], Any],
+    *,
+    unknown_key: str,
+    invalid_key: str,
+) -> tuple[str, dict[str, Any]]:
+    """Return a `call` action's name as the spec spells it and its payload in camelCase, schema-checked.
+
+    `remote_start_transaction` and `RemoteStartTransaction` name the same action; a payload the
+    charger would refuse is a validation error naming the field, before anything is sent.
+    """
+    if action not in known:
+        matches = [name for name in known if name.casefold() == action.replace("_", "").casefold()]
+        if not matches:
+            raise invalid(unknown_key, action=action)
+        action = matches[0]
+    camel: dict[str, Any] = json.loads(json.dumps(snake_to_camel_case(payload)), parse_float=Decimal)
+    try:
+        schema_of(action).validate(camel)
+    except SchemaValidationError as err:
+        field = ".".join(str(part) for part in err.absolute_path) or "payload"
+        raise invalid(invalid_key, action=action, field=field, error=err.message) from err
+    return action, camel

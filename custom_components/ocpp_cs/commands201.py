@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
-from decimal import Decimal
 import json
 from typing import Any
 
-from jsonschema.exceptions import ValidationError as SchemaValidationError
 from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.messages import MessageType
 from ocpp.v201 import call as call201
@@ -286,17 +284,14 @@ CSMS_ACTIONS = frozenset(
 
 async def call_action(hub: Hub, charge_point_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Send any 2.0.1 CSMS action with a payload checked against the library's 2.0.1 request schema."""
-    if action not in CSMS_ACTIONS:
-        matches = [name for name in CSMS_ACTIONS if name.casefold() == action.replace("_", "").casefold()]
-        if not matches:
-            raise invalid("unknown_action_v201", action=action)
-        action = matches[0]
-    camel = json.loads(json.dumps(snake_to_camel_case(payload)), parse_float=Decimal)
-    try:
-        validator(MessageType.Call, action).validate(camel)
-    except SchemaValidationError as err:
-        field = ".".join(str(part) for part in err.absolute_path) or "payload"
-        raise invalid("invalid_payload_v201", action=action, field=field, error=err.message) from err
+    action, camel = commands.checked_payload(
+        action,
+        payload,
+        CSMS_ACTIONS,
+        lambda name: validator(MessageType.Call, name),
+        unknown_key="unknown_action_v201",
+        invalid_key="invalid_payload_v201",
+    )
     if action == "SetVariables":
         _refuse_password([requests.variable_ref(_flat(item)) for item in payload_items(camel)])
     request = getattr(call201, action)(**camel_to_snake_case(json.loads(json.dumps(snake_to_camel_case(payload)))))

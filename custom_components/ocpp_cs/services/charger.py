@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 import json
 from typing import Any
 
-from jsonschema.exceptions import ValidationError as SchemaValidationError
 from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case
 from ocpp.messages import MessageType
 from ocpp.v16 import call
@@ -163,22 +161,18 @@ async def call_action(target: Target) -> dict[str, Any]:
 
 async def _call16(hub: Hub, charge_point_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Send any OCPP 1.6 central-system action, its payload checked against the 1.6 schema first."""
-    if action not in CS_TO_CHARGER_ACTIONS:
-        matches = [name for name in CS_TO_CHARGER_ACTIONS if name.casefold() == action.replace("_", "").casefold()]
-        if not matches:
-            raise invalid("unknown_action", action=action)
-        action = matches[0]
-    camel = snake_to_camel_case(payload)
-    payload = json.loads(json.dumps(camel), parse_float=Decimal)
-    try:
-        validator(MessageType.Call, action).validate(payload)  # read at setup (schemas.preload)
-    except SchemaValidationError as err:
-        field = ".".join(str(part) for part in err.absolute_path) or "payload"
-        raise invalid("invalid_payload", action=action, field=field, error=err.message) from err
+    action, camel = commands.checked_payload(
+        action,
+        payload,
+        CS_TO_CHARGER_ACTIONS,
+        lambda name: validator(MessageType.Call, name),  # read at setup (schemas.preload)
+        unknown_key="unknown_action",
+        invalid_key="invalid_payload",
+    )
     password = None
     if action == "ChangeConfiguration" and is_authorization_key(camel["key"]):
         password = password_of_authorization_key(camel["value"])  # the same password as change_configuration's
-    request = getattr(call, action)(**camel_to_snake_case(json.loads(json.dumps(camel))))
+    request = getattr(call, action)(**camel_to_snake_case(json.loads(json.dumps(snake_to_camel_case(payload)))))
     result = await commands.async_call(hub, charge_point_id, request)
     if password is not None and str(result.status) in commands.CONFIGURATION_TAKEN:
         commands.adopt_password(hub, charge_point_id, password)
