@@ -247,8 +247,7 @@ async def get_base_report(hub: Hub, charge_point_id: str, report_base: str) -> d
         raise error("not_connected", charge_point_id=charge_point_id, action="GetBaseReport")
     request_id = next(requests.REQUEST_IDS)
     # Expected before asking: the first part may come before the answer is read.
-    complete = session.expect_report(request_id)
-    session.report_data[request_id] = []
+    complete = session.expect_report(request_id, collect=True)
     try:
         result = await commands.async_call(
             hub, charge_point_id, requests.base_report_request(request_id, report_base)
@@ -260,7 +259,7 @@ async def get_base_report(hub: Hub, charge_point_id: str, report_base: str) -> d
         finally:
             waiting.cancel()
     finally:
-        parts = session.report_data.pop(request_id, [])
+        parts = session.collected_report(request_id)
     return {"status": str(result.status), "complete": complete.is_set(), "report_data": camel_to_snake_case(parts)}
 
 

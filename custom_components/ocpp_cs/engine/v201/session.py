@@ -99,9 +99,18 @@ class V201Session(FramedSession):
         """Ask the station to send BootNotification again (TriggerMessage, F06; a CALLERROR is logged)."""
         await self.call(call.TriggerMessage(requested_message="BootNotification"))
 
-    def expect_report(self, request_id: int) -> asyncio.Event:
-        """Return the event set once the report of `request_id` (its NotifyReport messages) is complete."""
+    def expect_report(self, request_id: int, *, collect: bool = False) -> asyncio.Event:
+        """Return the event set once the report of `request_id` (its NotifyReport messages) is complete.
+
+        With `collect`, the parts' reportData are kept for `collected_report` (get_base_report).
+        """
+        if collect:
+            self.report_data[request_id] = []
         return self._reports.setdefault(request_id, asyncio.Event())
+
+    def collected_report(self, request_id: int) -> list[dict[str, Any]]:
+        """Return (and forget) the reportData collected for `request_id`."""
+        return self.report_data.pop(request_id, [])
 
     def _check(self, msg: Call) -> Handler:
         """Return the request's handler, or raise the CALLERROR it earns (action, registration, payload)."""
