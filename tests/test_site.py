@@ -538,7 +538,7 @@ async def limit_number(hass: HomeAssistant, charge_point_id: str, connector_id: 
 
 
 async def test_the_users_limit_never_replaces_the_base_profile_of_a_steered_connector(
-    hass: HomeAssistant, setup_entry: EntryFactory
+    hass: HomeAssistant, setup_entry: EntryFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Same stack level and purpose replace each other (OCPP 1.6 3.13.2): the site's base must win."""
     grid(hass, 5, 5, 5)
@@ -569,6 +569,7 @@ async def test_the_users_limit_never_replaces_the_base_profile_of_a_steered_conn
         await wait_for(lambda: runtime.site.sender.idle, what="the answers")
         await hass.async_block_till_done()
         assert limits(cp, user_limit) == [16.0]
+        assert "could not restore" not in caplog.text  # skipped, not tried and refused
         base_level = profiles(cp, BASE)[-1]["stack_level"]
         tx_defaults = [
             p["charging_profile_id"]
