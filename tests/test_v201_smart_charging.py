@@ -14,7 +14,7 @@ from custom_components.ocpp_cs.smart_charging import REFUSALS_BEFORE_UNSUPPORTED
 
 from .charger201 import Sim201Charger, charger201, sampled201
 from .conftest import EntryFactory, hub_of, port_of, runtime_of
-from .helpers import action, device_id, state, wait_for
+from .helpers import action, device_id, has_entity, state, wait_for
 from .test_site import BASE, SITE, STEERING, TRANSACTION, grid, set_mode
 from .test_smart_charging import set_number
 from .test_v201_actions import booted, sent
@@ -214,7 +214,9 @@ async def test_a_201_station_refusing_site_profiles_is_not_steered(
     runtime = runtime_of(entry)
     async with charger201(port_of(entry), "CS-NO") as cs:
         cs.answers["SetChargingProfile"] = "Rejected"
-        await booted(hass, cs, evses=1)
+        await booted(hass, cs, evses=2)
+        # Every EVSE has its charging mode.
+        assert all(has_entity(hass, f"CS-NO_{evse}_charging_mode", "select") for evse in (1, 2))
         await cs.transaction_event("Started", "TX-no", "CablePluggedIn", charging_state="Charging")
         await cs.meter(1, [sampled201(16, "Current.Import", "A", phase=p) for p in ("L1", "L2", "L3")])
         await hass.async_block_till_done()
