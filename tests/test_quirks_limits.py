@@ -18,9 +18,10 @@ from custom_components.ocpp_cs.engine.quirks import PROFILES
 from custom_components.ocpp_cs.smart_charging import REFUSALS_BEFORE_UNSUPPORTED
 
 from .charger import charger
-from .conftest import EntryFactory, hub_of, port_of
+from .conftest import EntryFactory, hub_of, port_of, runtime_of
 from .helpers import action, device_id, has_entity, state, wait_for
 from .quirk_charger import QuirkCharger, playing
+from .test_site import BASE, SITE, grid, limits, profiles, set_mode
 from .test_smart_charging import set_number
 
 
@@ -186,3 +187,26 @@ async def test_refusal_hint(hass: HomeAssistant, setup_entry: EntryFactory) -> N
         issue = ir.async_get(hass).async_get_issue(DOMAIN, "smart_charging_unsupported_CP-S")
         assert issue is not None and issue.translation_key == "smart_charging_refused"
         assert "EM controlled by external system" in (issue.translation_placeholders or {})["hint"]
+
+
+async def test_the_spread_charger_wide_limit_skips_connectors_the_site_steers(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """As each connector's TxDefaultProfile it would replace the site's base profile there."""
+    grid(hass, 5, 5, 5)
+    entry = await setup_entry(**SITE)
+    sender = runtime_of(entry).site.sender
+    async with charger(port_of(entry), "CP-E", cls=playing("evbox_elvi", connectors=2)) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp, connectors=2)
+        await set_mode(hass, "CP-E", "fast")
+        await wait_for(lambda: bool(profiles(cp, BASE)) and sender.idle, what="the site's profiles")
+        await set_number(hass, "CP-E_0_current_limit", 16)
+        targets = [request["connector_id"] for name, request in cp.received if name == "SetChargingProfile"]
+        assert targets.count(2) == 1 and profiles(cp, 1001) == []
+        assert float(state(hass, "CP-E_0_current_limit", "number")) == 16
+
+        # Given back: connector 1 gets the charger-wide limit it skipped.
+        await set_mode(hass, "CP-E", "manual")
+        await wait_for(lambda: bool(profiles(cp, 1001)), what="the charger-wide limit on connector 1")
+        assert limits(cp, 1001) == [16.0]

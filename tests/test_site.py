@@ -11,6 +11,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import pytest
@@ -525,3 +526,107 @@ async def test_solar_switches_to_one_phase_where_the_charger_can(
         else:
             assert limits(cp)[-1] == pytest.approx(2500 / 230, abs=0.1)
             assert phases_sent(cp)[-1] == 1
+
+
+async def limit_number(hass: HomeAssistant, charge_point_id: str, connector_id: int, value: float) -> None:
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": entity_id(hass, f"{charge_point_id}_{connector_id}_current_limit", "number"), "value": value},
+        blocking=True,
+    )
+
+
+async def test_the_users_limit_never_replaces_the_base_profile_of_a_steered_connector(
+    hass: HomeAssistant, setup_entry: EntryFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Same stack level and purpose replace each other (OCPP 1.6 3.13.2): the site's base must win."""
+    grid(hass, 5, 5, 5)
+    entry = await setup_entry(**SITE)
+    runtime = runtime_of(entry)
+    async with charger(port_of(entry), "CP-1", cls=SiteCharger) as cp:
+        assert isinstance(cp, SiteCharger)
+        await plugged_in(hass, entry, cp)
+        await limit_number(hass, "CP-1", 1, 16)
+        await limit_number(hass, "CP-1", 0, 20)
+        user_limit, charger_wide = runtime.limits.limit_profile_id(1), runtime.limits.limit_profile_id(0)
+        await set_mode(hass, "CP-1", "fast")
+        await wait_for(lambda: bool(profiles(cp, BASE)) and runtime.site.sender.idle, what="the base profile")
+
+        # Moving the limit of a steered connector says why it cannot, and sends nothing.
+        with pytest.raises(ServiceValidationError) as raised:
+            await limit_number(hass, "CP-1", 1, 10)
+        assert raised.value.translation_key == "connector_steered"
+        assert raised.value.translation_placeholders == {"charge_point_id": "CP-1", "connector_id": "1", "mode": "fast"}
+        assert limits(cp, user_limit) == [16.0]
+        assert float(state(hass, "CP-1_1_current_limit", "number")) == 16
+
+        # The charger reboots on the same connection: the site's base goes out again, the user's
+        # connector limit does not (the charger-wide ChargePointMaxProfile replaces no TxDefault: it does).
+        await cp.boot()
+        await wait_for(lambda: len(profiles(cp, BASE)) == 2, what="the base profile again")
+        await wait_for(lambda: len(limits(cp, charger_wide)) == 2, what="the charger-wide limit again")
+        await wait_for(lambda: runtime.site.sender.idle, what="the answers")
+        await hass.async_block_till_done()
+        assert limits(cp, user_limit) == [16.0]
+        assert "could not restore" not in caplog.text  # skipped, not tried and refused
+        base_level = profiles(cp, BASE)[-1]["stack_level"]
+        tx_defaults = [
+            p["charging_profile_id"]
+            for name, request in cp.received
+            if name == "SetChargingProfile"
+            and (p := request["profile"])["charging_profile_purpose"] == "TxDefaultProfile"
+            and p["stack_level"] == base_level
+            and request["connector_id"] == 1
+        ]
+        assert tx_defaults[-1] == BASE
+
+        # Given back: the user's stored limit is sent again.
+        await set_mode(hass, "CP-1", "manual")
+        await wait_for(lambda: len(limits(cp, user_limit)) == 2, what="the user's limit again")
+        assert limits(cp, user_limit)[-1] == 16.0
+
+
+async def test_taking_a_connector_over_clears_the_users_tx_profile(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """It overrides every TxDefaultProfile: left in force, a refused site TxProfile would leave it ruling."""
+    grid(hass, 5, 5, 5)
+    entry = await setup_entry(**SITE)
+    runtime = runtime_of(entry)
+    async with charger(port_of(entry), "CP-1", cls=SiteCharger) as cp:
+        assert isinstance(cp, SiteCharger)
+        await plugged_in(hass, entry, cp)
+        await cp.start_transaction(1, "CARD", 1000)
+        await cp.status(1, "Charging")
+        await limit_number(hass, "CP-1", 1, 16)
+        users_tx = runtime.limits.tx_profile_id(1)
+        assert limits(cp, users_tx) == [16.0]
+        seen = len(cp.received)
+        await set_mode(hass, "CP-1", "fast")
+        await wait_for(lambda: bool(profiles(cp, TRANSACTION)) and runtime.site.sender.idle, what="the site limits")
+        requests = [(name, request) for name, request in cp.received[seen:] if "ChargingProfile" in name]
+        assert requests[0] == ("ClearChargingProfile", {"id": users_tx})
+
+
+async def test_a_fallback_of_0_a_and_solar_delays_of_0_s_are_kept(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """0 A pauses the car when Home Assistant is gone (the safest): it is not the 6 A default."""
+    grid(hass, 5, 5, 5)
+    entry = await setup_entry(**SITE, fallback_current=0, solar_start_delay=0, solar_stop_delay=0)
+    runtime = runtime_of(entry)
+    controller = runtime.site.controller
+    assert controller is not None
+    assert (controller.config.fallback_current, controller.config.solar_start_delay) == (0.0, 0.0)
+    assert controller.config.solar_stop_delay == 0.0
+    async with charger(port_of(entry), "CP-1", cls=SiteCharger) as cp:
+        assert isinstance(cp, SiteCharger)
+        await plugged_in(hass, entry, cp)
+        await set_mode(hass, "CP-1", "fast")
+        await wait_for(lambda: bool(profiles(cp, BASE)), what="the base profile")
+        assert limits(cp, BASE) == [0.0]
+
+        form = await options_step(hass, entry, "site")
+        values = form_values(form)
+        assert (values["fallback_current"], values["solar_start_delay"], values["solar_stop_delay"]) == (0, 0, 0)

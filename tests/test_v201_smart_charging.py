@@ -6,11 +6,15 @@ import logging
 from typing import Any
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 import pytest
 
-from .charger201 import Sim201Charger, charger201
+from custom_components.ocpp_cs.const import DOMAIN
+from custom_components.ocpp_cs.smart_charging import REFUSALS_BEFORE_UNSUPPORTED
+
+from .charger201 import Sim201Charger, charger201, sampled201
 from .conftest import EntryFactory, hub_of, port_of, runtime_of
-from .helpers import action, device_id, state, wait_for
+from .helpers import action, device_id, has_entity, state, wait_for
 from .test_site import BASE, SITE, STEERING, TRANSACTION, grid, set_mode
 from .test_smart_charging import set_number
 from .test_v201_actions import booted, sent
@@ -199,3 +203,43 @@ async def test_site_decisions_reach_a_201_station(
         await wait_for(lambda: runtime_of(entry).site.sender.idle, what="the answers")
         assert not [r for r in caplog.records if r.levelno >= logging.WARNING and "ocpp_cs" in r.name]
         assert hub_of(entry).central.chargers["CS-SITE"].ocpp_version == "2.0.1"
+
+
+async def test_a_201_station_refusing_site_profiles_is_not_steered(
+    hass: HomeAssistant, setup_entry: EntryFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Its draw stays in the house load, its limits are reported unsupported, one warning only."""
+    grid(hass, 20, 20, 20)
+    entry = await setup_entry(**SITE)
+    runtime = runtime_of(entry)
+    async with charger201(port_of(entry), "CS-NO") as cs:
+        cs.answers["SetChargingProfile"] = "Rejected"
+        await booted(hass, cs, evses=2)
+        # Every EVSE has its charging mode.
+        assert all(has_entity(hass, f"CS-NO_{evse}_charging_mode", "select") for evse in (1, 2))
+        await cs.transaction_event("Started", "TX-no", "CablePluggedIn", charging_state="Charging")
+        await cs.meter(1, [sampled201(16, "Current.Import", "A", phase=p) for p in ("L1", "L2", "L3")])
+        await hass.async_block_till_done()
+        await set_mode(hass, "CS-NO", "fast")
+        # Every grid update is a step that tries again, until the refusals say it takes no profiles.
+        for step in range(REFUSALS_BEFORE_UNSUPPORTED + 3):
+            await wait_for(lambda: runtime.site.sender.idle, what="the answers")
+            grid(hass, 20 + step / 10, 20, 20)
+            await hass.async_block_till_done()
+        await wait_for(lambda: runtime.site.sender.idle, what="the answers")
+        assert profiles(cs, BASE)  # it was tried
+        assert not runtime.limits.supported("CS-NO")
+        issue = ir.async_get(hass).async_get_issue(DOMAIN, "smart_charging_unsupported_CS-NO")
+        assert issue is not None and issue.translation_key == "smart_charging_refused"
+        # Not steered: its 16 A are house load, not a draw the site could lower.
+        decision = runtime.site.decision
+        assert decision is not None
+        assert ("CS-NO", 1) not in decision.targets
+        assert decision.charging_power == 0
+        tries = len(profiles(cs))
+        grid(hass, 21, 21, 21)
+        await hass.async_block_till_done()
+        await wait_for(lambda: runtime.site.sender.idle, what="the answers")
+        assert len(profiles(cs)) == tries
+        warnings = [r for r in caplog.records if r.levelno >= logging.WARNING and "site limit" in r.getMessage()]
+        assert len(warnings) == 1

@@ -13,14 +13,13 @@ and sends nothing.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 import logging
 from typing import Any
 
-from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
-from homeassistant.core import CALLBACK_TYPE, CoreState, Event, HomeAssistant, State, callback
+from homeassistant.core import CALLBACK_TYPE, CoreState, Event, HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import (
     async_track_state_change_event,
@@ -30,19 +29,11 @@ from homeassistant.helpers.event import (
 from homeassistant.util import dt as dt_util
 
 from .const import (
-    CONF_FALLBACK_CURRENT,
     CONF_GRID_CURRENT_ENTITIES,
     CONF_GRID_POWER_ENTITY,
-    CONF_MAIN_FUSE_CURRENT,
-    CONF_SITE_PHASES,
-    CONF_SOLAR_START_DELAY,
-    CONF_SOLAR_STOP_DELAY,
-    DEFAULT_FALLBACK_CURRENT,
-    DEFAULT_SITE_PHASES,
-    DEFAULT_SOLAR_START_DELAY,
-    DEFAULT_SOLAR_STOP_DELAY,
     DOMAIN,
 )
+from .engine.session import AnySession
 from .engine.site import (
     ConnectorInput,
     GridReading,
@@ -51,10 +42,10 @@ from .engine.site import (
     SiteController,
     SiteDecision,
 )
-from .engine.state import ChargerState, ConnectorState
 from .plans import PlanKeeper
 from .ports import Hub
 from .settings import entry_config
+from .site_inputs import grid_entities, measured_current, sensor_number, site_config, watts
 from .site_send import ProfileSender
 from .smart_charging import LimitController
 
@@ -64,74 +55,16 @@ type Key = tuple[str, int]
 
 # The timer: solar delays, stale readings and refreshes are noticed within this.
 STEP_INTERVAL = timedelta(seconds=5)
-# A MeterValues current older than this is not used: the controller assumes the last limit.
-METER_FRESH_SECONDS = 30.0
 DEFAULT_PRIORITY = 5
 # A car is plugged in (OCPP 1.6 statuses between Preparing and Finishing).
 PLUGGED_IN = frozenset({"Preparing", "Charging", "SuspendedEV", "SuspendedEVSE", "Finishing"})
 # Changes of a charger after which the controller looks again.
 STEP_KEYS = frozenset({"status", "transaction", "connected", "settings", "configuration", "limit_support"})
-CURRENT_KEYS = ("current_import_l1", "current_import_l2", "current_import_l3")
 
 
 def grid_stale_issue_id(entry_id: str) -> str:
     """Return the repair issue id of an entry whose grid sensor is stale or unavailable."""
     return f"site_grid_stale_{entry_id}"
-
-
-def grid_entities(config: Mapping[str, Any]) -> list[str]:
-    """Return the grid sensors of an entry's Site options: the current sensors, then the power sensor."""
-    found = [str(e) for e in config.get(CONF_GRID_CURRENT_ENTITIES) or []]
-    if power := config.get(CONF_GRID_POWER_ENTITY):
-        found.append(str(power))
-    return found
-
-
-def site_config(config: Mapping[str, Any]) -> SiteConfig | None:
-    """Return the controller's settings from an entry's Site options; None without fuse and grid sensor."""
-    fuse = config.get(CONF_MAIN_FUSE_CURRENT)
-    if not fuse or not grid_entities(config):
-        return None
-    return SiteConfig(
-        main_fuse_current=float(fuse),
-        site_phases=int(config.get(CONF_SITE_PHASES) or DEFAULT_SITE_PHASES),
-        fallback_current=float(config.get(CONF_FALLBACK_CURRENT) or DEFAULT_FALLBACK_CURRENT),
-        solar_start_delay=float(config.get(CONF_SOLAR_START_DELAY) or DEFAULT_SOLAR_START_DELAY),
-        solar_stop_delay=float(config.get(CONF_SOLAR_STOP_DELAY) or DEFAULT_SOLAR_STOP_DELAY),
-    )
-
-
-def _number(state: State | None) -> float | None:
-    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-        return None
-    try:
-        return float(state.state)
-    except ValueError:
-        return None
-
-
-def _watts(state: State, value: float) -> float:
-    """Return a power sensor's value in W (it may be in kW or MW)."""
-    unit = state.attributes.get("unit_of_measurement")
-    if unit == UnitOfPower.KILO_WATT:
-        return value * 1000.0
-    if unit == UnitOfPower.MEGA_WATT:
-        return value * 1_000_000.0
-    return value
-
-
-def _measured_current(charger: ChargerState, connector: ConnectorState, now: datetime) -> tuple[float, ...] | None:
-    """Return a connector's Current.Import per charger phase from recent MeterValues, else None."""
-    readings = [connector.meters.get(key) for key in CURRENT_KEYS]
-    found = [r for r in readings if r is not None]
-    if not found:
-        total = connector.meters.get("current_import")
-        # Without phases: taken as the current of each phase the charger uses.
-        found = [total] * charger.phases if total is not None else []
-        readings = list(found)
-    if not found or any((now - r.timestamp).total_seconds() > METER_FRESH_SECONDS for r in found):
-        return None
-    return tuple(r.value if r is not None else 0.0 for r in readings[: charger.phases])
 
 
 class SiteManager:
@@ -148,6 +81,7 @@ class SiteManager:
         self.priorities: dict[Key, int] = {}
         self._steered: set[Key] = set()
         self.sender = ProfileSender(hub, limits, lambda key: key in self._steered)
+        limits.steered_by = self.steered_by
         self.controller: SiteController | None = None
         self.decision: SiteDecision | None = None
         # Called after every step (the site sensors).
@@ -166,6 +100,9 @@ class SiteManager:
     def start(self) -> None:
         """Follow the chargers and the options' grid sensors; step on a timer."""
         self.hub.on_change.append(self._charger_changed)
+        # First: whatever runs after a boot (the user's limits, a step) finds the charger's
+        # site profiles forgotten, so the base profile goes out again.
+        self.hub.on_accepted_boot.insert(0, self._booted)
         self._unsubscribe.append(
             async_track_time_interval(
                 self.hass, self._tick, STEP_INTERVAL, name=f"{DOMAIN} site", cancel_on_shutdown=True
@@ -177,6 +114,8 @@ class SiteManager:
     def stop(self) -> None:
         """Stop following and sending (the entry unloads): the chargers fall back on their own."""
         self._stopped = True
+        if self._booted in self.hub.on_accepted_boot:
+            self.hub.on_accepted_boot.remove(self._booted)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
@@ -246,6 +185,16 @@ class SiteManager:
         """Return a connector's charging priority (5 until set)."""
         return self.priorities.get((charge_point_id, connector_id), DEFAULT_PRIORITY)
 
+    def steered_by(self, charge_point_id: str, connector_id: int) -> str | None:
+        """Return a connector's mode while the site controller steers it, else None.
+
+        Steered: the site is on, the mode is not `manual` and the charger takes profiles.
+        """
+        mode = self.mode(charge_point_id, connector_id)
+        if self.controller is None or mode is Mode.MANUAL or not self.limits.supported(charge_point_id):
+            return None
+        return mode.value
+
     @callback
     def set_mode(self, charge_point_id: str, connector_id: int, mode: Mode) -> None:
         """Set a connector's charging mode and decide again."""
@@ -263,6 +212,11 @@ class SiteManager:
     @callback
     def _grid_updated(self, event: Event[Any]) -> None:
         # At once, not soon: a lowering for the fuse goes out at the update that shows it.
+        self.step()
+
+    async def _booted(self, session: AnySession) -> None:
+        # A charger that booted may have lost its profiles (and said nothing of it).
+        self.sender.forget_charger(session.id)
         self.step()
 
     @callback
@@ -340,7 +294,7 @@ class SiteManager:
                     max_current=charger.max_current,
                     wired_phases=tuple(range(1, charger.phases + 1)),
                     can_switch_phases=charger.can_switch_phases,
-                    measured_current=_measured_current(charger, connector, wall),
+                    measured_current=measured_current(charger, connector, wall),
                     sent=self.sender.sent.get(key),
                     vehicle_connected=connector.transaction is not None or connector.status in PLUGGED_IN,
                 )
@@ -354,7 +308,7 @@ class SiteManager:
         currents: list[float] = []
         for entity_id in config.get(CONF_GRID_CURRENT_ENTITIES) or []:
             state = self.hass.states.get(entity_id)
-            value = _number(state)
+            value = sensor_number(state)
             if state is None or value is None:
                 return None
             currents.append(value)
@@ -362,10 +316,10 @@ class SiteManager:
         power: float | None = None
         if power_entity := config.get(CONF_GRID_POWER_ENTITY):
             state = self.hass.states.get(power_entity)
-            value = _number(state)
+            value = sensor_number(state)
             if state is None or value is None:
                 return None
-            power = _watts(state, value)
+            power = watts(state, value)
             at = min(at, state.last_reported.timestamp())
         if not currents and power is None:
             return None

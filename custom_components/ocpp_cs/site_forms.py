@@ -29,6 +29,12 @@ SITE_PHASES = ["1", "3"]
 GRID_POWER_UNITS = ("W", "kW")
 
 
+def _or_default(config: Mapping[str, Any], key: str, default: Any) -> Any:
+    """Return an option's value, the default only when it is unset (0 A and 0 s are values)."""
+    value = config.get(key)
+    return default if value is None else value
+
+
 def site_schema(config: Mapping[str, Any]) -> vol.Schema:
     """Return the Site step's form, filled with the current values (every field optional)."""
     amperes = vol.All(vol.Coerce(float), vol.Range(min=1, max=2000))
@@ -46,13 +52,13 @@ def site_schema(config: Mapping[str, Any]) -> vol.Schema:
                 selector.EntitySelectorConfig(domain="sensor")
             ),
             vol.Required(
-                CONF_FALLBACK_CURRENT, default=config.get(CONF_FALLBACK_CURRENT) or DEFAULT_FALLBACK_CURRENT
+                CONF_FALLBACK_CURRENT, default=_or_default(config, CONF_FALLBACK_CURRENT, DEFAULT_FALLBACK_CURRENT)
             ): vol.All(vol.Coerce(float), vol.Range(min=0, max=500)),
             vol.Required(
-                CONF_SOLAR_START_DELAY, default=config.get(CONF_SOLAR_START_DELAY) or DEFAULT_SOLAR_START_DELAY
+                CONF_SOLAR_START_DELAY, default=_or_default(config, CONF_SOLAR_START_DELAY, DEFAULT_SOLAR_START_DELAY)
             ): seconds,
             vol.Required(
-                CONF_SOLAR_STOP_DELAY, default=config.get(CONF_SOLAR_STOP_DELAY) or DEFAULT_SOLAR_STOP_DELAY
+                CONF_SOLAR_STOP_DELAY, default=_or_default(config, CONF_SOLAR_STOP_DELAY, DEFAULT_SOLAR_STOP_DELAY)
             ): seconds,
         }
     )

@@ -32,6 +32,9 @@ _LOGGER = logging.getLogger(__name__)
 
 type Key = tuple[str, int]
 
+# Failures that say the charger will not take the profile (not that it was away or slow).
+REFUSALS = frozenset({"refused", "call_error", "not_for_v201"})
+
 
 class ProfileSender:
     """Sends one entry's site profiles; `sent` is what each steered connector last accepted."""
@@ -49,6 +52,8 @@ class ProfileSender:
         self._sending: dict[Key, asyncio.Task[None]] = {}
         self._in_flight: dict[Key, ConnectorDecision] = {}
         self._pending: dict[Key, ConnectorDecision] = {}
+        # Connectors whose last send failed: warned once, not at every step that tries again.
+        self._failing: set[Key] = set()
         self.stopped = False
 
     @property
@@ -96,7 +101,11 @@ class ProfileSender:
         try:
             await self._set_profiles(decision, wall)
         except HomeAssistantError as err:
-            _LOGGER.warning("%s: site limit of connector %s not set: %s", key[0], key[1], err)
+            level = logging.DEBUG if key in self._failing else logging.WARNING
+            self._failing.add(key)
+            _LOGGER.log(level, "%s: site limit of connector %s not set: %s", key[0], key[1], err)
+        else:
+            self._failing.discard(key)
         finally:
             self._sending.pop(key, None)
             self._in_flight.pop(key, None)
@@ -126,6 +135,8 @@ class ProfileSender:
             if transaction is not None and not self.hub.central.transaction_in_doubt(transaction)
             else None
         )
+        if first and transaction is not None and connector_id in charger.limits:
+            await self._clear_users_tx_profile(charge_point_id, connector_id)
         if decision.urgent:
             await self._set_tx_profile(charge_point_id, tx_payload)
             await self._set_profile(charge_point_id, failsafe.steering_profile(decision, wall))
@@ -139,6 +150,20 @@ class ProfileSender:
         if not decision.urgent:
             await self._set_tx_profile(charge_point_id, tx_payload)
 
+    async def _clear_users_tx_profile(self, charge_point_id: str, connector_id: int) -> None:
+        """Remove the TxProfile the user's limit gave the running transaction, as the site takes over.
+
+        It overrides every TxDefaultProfile: were the site's own TxProfile refused, or not sent
+        (a transaction in doubt), the user's would hold and the site's lowerings do nothing.
+        The user's limit (both profiles) goes out again when the connector is `manual` again.
+        """
+        try:
+            await commands.async_call(
+                self.hub, charge_point_id, call.ClearChargingProfile(id=self.limits.tx_profile_id(connector_id))
+            )
+        except HomeAssistantError as err:
+            _LOGGER.info("%s: the user's TxProfile of connector %s not cleared: %s", charge_point_id, connector_id, err)
+
     async def _set_tx_profile(self, charge_point_id: str, payload: dict[str, Any] | None) -> None:
         """Send a transaction's TxProfile; a refusal is logged (the TxDefaultProfile still holds)."""
         if payload is None:
@@ -150,8 +175,19 @@ class ProfileSender:
             _LOGGER.info("%s: site TxProfile of connector %s not set: %s", charge_point_id, connector_id, err)
 
     async def _set_profile(self, charge_point_id: str, payload: dict[str, Any]) -> None:
-        result = await commands.async_call(self.hub, charge_point_id, call.SetChargingProfile(**payload))
-        commands.expect_status(charge_point_id, "SetChargingProfile", result)
+        """Send one profile; a refusal counts towards the charger's limits being unsupported.
+
+        After a few refusals (and none accepted) `LimitController.supported` says no: the site
+        stops steering the charger, whose draw is then part of the house load it measures.
+        """
+        try:
+            result = await commands.async_call(self.hub, charge_point_id, call.SetChargingProfile(**payload))
+            commands.expect_status(charge_point_id, "SetChargingProfile", result)
+        except HomeAssistantError as err:
+            if err.translation_key in REFUSALS:
+                self.limits.note_refused(charge_point_id)
+            raise
+        self.limits.note_accepted(charge_point_id)
 
     def release(self, key: Key) -> None:
         """Give a connector back to the user: remove the site's profiles, send the user's limit again."""
@@ -179,5 +215,9 @@ class ProfileSender:
             limit = charger.limits.get(connector_id)
             if limit is not None:
                 await self.limits.async_set(charge_point_id, connector_id, limit, force=True)
+            elif charger.quirks.charge_point_max_ignored and (charger_wide := charger.limits.get(0)) is not None:
+                # Such a charger gets the charger-wide limit as each connector's TxDefaultProfile,
+                # which skipped this connector while it was steered.
+                await self.limits.async_set(charge_point_id, 0, charger_wide, force=True)
         except HomeAssistantError as err:
             _LOGGER.warning("%s: connector %s not given back to its own limit: %s", charge_point_id, connector_id, err)

@@ -9,6 +9,7 @@ accepted it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import logging
 import time
@@ -94,6 +95,10 @@ class LimitController:
         self.conversions: dict[tuple[str, int], Conversion] = {}
         # The composite schedule's limit now, per connector.
         self.composite: dict[tuple[str, int], CompositeLimit] = {}
+        # Set by the site controller: the connector's mode when the site steers it, else None.
+        # Its base profile is a TxDefaultProfile at the user's limit's stack level, which the
+        # user's TxDefaultProfile would replace (OCPP 1.6 3.13.2): no user limit goes to it.
+        self.steered_by: Callable[[str, int], str | None] = lambda _cp, _connector: None
 
     # The profile ids and stack level of the limits are entry options, so that they can be
     # chosen to combine with another central system's profiles (local controller mode).
@@ -158,6 +163,8 @@ class LimitController:
     ) -> None:
         """Send a limit (coalesced); return once it is accepted, superseded, or raise."""
         charger = self.hub.central.chargers[charge_point_id]
+        if connector_id > 0 and (mode := self.steered_by(charge_point_id, connector_id)) is not None:
+            raise invalid("connector_steered", charge_point_id=charge_point_id, connector_id=connector_id, mode=mode)
         key = (charge_point_id, connector_id)
         scope = self._scopes.setdefault(key, _Scope())
         idle = scope.task is None or scope.task.done()
@@ -208,6 +215,10 @@ class LimitController:
         level = self.stack_level_of(charger)
         conversion: Conversion | None = None
         for target, purpose, target_limit in limit_targets(charger, connector_id, limit):
+            if purpose == PURPOSE_TX_DEFAULT and self.steered_by(charge_point_id, target) is not None:
+                # The charger-wide limit spread over the connectors (quirk) skips the steered ones:
+                # it would replace the site's base profile. They get it back with `manual`.
+                continue
             voltage = measured_voltage(charger, target)
             phases = phases_in_use(charger, target, charger.phases)
             sent = shape(to_charger_unit(target_limit, allowed_units(charger), voltage, phases), quirks)
@@ -219,13 +230,13 @@ class LimitController:
                 hub, charge_point_id, call.SetChargingProfile(connector_id=target, cs_charging_profiles=profile)
             )
             if result.status != "Accepted":
-                self._refused(charge_point_id)
+                self.note_refused(charge_point_id)
                 self._raise_refused(charge_point_id, result)
-            self._accepted(charge_point_id)
+            self.note_accepted(charge_point_id)
             if target > 0:
                 await self._set_tx_profile(charge_point_id, target, sent, level)
-        assert conversion is not None  # every scope has a target
-        self.conversions[(charge_point_id, connector_id)] = conversion
+        if conversion is not None:  # None: every target is steered by the site
+            self.conversions[(charge_point_id, connector_id)] = conversion
         hub.central.set_limit(charge_point_id, connector_id, limit)
         hub.hass.async_create_background_task(
             self.async_refresh_composite(charge_point_id, connector_id), f"{DOMAIN} composite {charge_point_id}"
@@ -273,7 +284,8 @@ class LimitController:
             hint=hint,
         )
 
-    def _refused(self, charge_point_id: str) -> None:
+    def note_refused(self, charge_point_id: str) -> None:
+        """Count a SetChargingProfile the charger refused (the site's too): limits unsupported after a few."""
         count = self._refusals.get(charge_point_id, 0) + 1
         self._refusals[charge_point_id] = count
         if count >= REFUSALS_BEFORE_UNSUPPORTED and charge_point_id not in self._accepted_once:
@@ -281,7 +293,8 @@ class LimitController:
             hint = self.hub.central.chargers[charge_point_id].quirks.refusal_hint or ""
             self._report_unsupported(charge_point_id, "smart_charging_refused", count=str(count), hint=hint)
 
-    def _accepted(self, charge_point_id: str) -> None:
+    def note_accepted(self, charge_point_id: str) -> None:
+        """Count a SetChargingProfile the charger accepted (the site's too): it takes profiles."""
         self._refusals.pop(charge_point_id, None)
         self._accepted_once.add(charge_point_id)
         if charge_point_id in self.refused:
@@ -314,11 +327,18 @@ class LimitController:
         self.hub.central.changed(charge_point_id, 0, frozenset({"limit_support"}))
 
     async def async_resend(self, charge_point_id: str) -> None:
-        """Send every stored limit again (a charger may lose volatile profiles on reboot)."""
+        """Send every stored limit again (a charger may lose volatile profiles on reboot).
+
+        Not to the connectors the site steers: the user's TxDefaultProfile would replace the
+        site's fail-safe base profile. Theirs stay stored and go out when they are `manual` again.
+        The charger-wide limit (a ChargePointMaxProfile) replaces no TxDefaultProfile: it goes.
+        """
         charger = self.hub.central.chargers.get(charge_point_id)
         if charger is None or not charger.limits or not charger.supports(PROFILE_SMART_CHARGING):
             return
         for connector_id, limit in sorted(charger.limits.items()):
+            if connector_id > 0 and self.steered_by(charge_point_id, connector_id) is not None:
+                continue
             try:
                 await self.async_set(charge_point_id, connector_id, limit, force=True)
             except HomeAssistantError as err:
