@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from . import energy
-from .authorization import PURPOSE_START
+from .authorization import PURPOSE_START, PURPOSE_STOP
 from .id_tag_authority import IdTagAuthority
 from .listener import IdTagPresented
 from .meter import ENERGY_REGISTER
@@ -95,13 +95,21 @@ class StationTransactions:
         self, charge_point_id: str, event: TransactionEvent
     ) -> tuple[dict[str, Any] | None, Transaction | None]:
         """Record a TransactionEvent; return (the id token's answer when one was sent, the transaction)."""
-        info = None
-        if event.id_tag:
-            info = self._id_tags.id_tag_info(
-                event.id_tag, charge_point_id, purpose=PURPOSE_START, connector_id=event.connector_id
-            )
         key = (charge_point_id, event.transaction_id)
         transaction = self._store.observed_transactions.get(key)
+        info = None
+        if event.id_tag:
+            # A token that starts the session (Started, or the first for one begun without it) is
+            # checked as a start (ConcurrentTx); a later one, or one on Ended, as a stop of it.
+            starts = transaction is None or transaction.id_tag is None
+            if starts and event.event_type != "Ended":
+                info = self._id_tags.id_tag_info(
+                    event.id_tag, charge_point_id, purpose=PURPOSE_START, connector_id=event.connector_id or 1
+                )
+            else:
+                info = self._id_tags.id_tag_info(
+                    event.id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=transaction
+                )
         if self._replayed(charge_point_id, event):
             _LOGGER.info(
                 "%s: TransactionEvent %s seqNo %s replayed; recorded once",
