@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from custom_components.ocpp_cs.engine.costs import CostLedger, PriceLog, build_statement
+from custom_components.ocpp_cs.engine.costs.accounting import MAX_PROVISIONAL
 from custom_components.ocpp_cs.engine.orphans import DEFAULT_GRACE
 from custom_components.ocpp_cs.engine.util import utcnow
 
@@ -111,6 +112,18 @@ def test_a_v201_session_s_string_id_is_in_the_statement() -> None:
         {"charge_point_id": "CS-1", "transaction_id": "TX-9", "id_tag": "TAG", "stop": stop_at, "energy": 2.0},
         {"transaction_id": "x", "stop": stop_at},  # no station: not a session
         {"charge_point_id": "CS-1", "transaction_id": "", "stop": stop_at},  # no id: not one either
+        {"charge_point_id": "CS-1", "transaction_id": None, "stop": stop_at},
     ]
     statement = build_statement(records, T0, T0 + timedelta(days=1))
     assert [(s.charge_point_id, s.transaction_id) for s in statement.sessions] == [("CS-1", "TX-9")]
+
+
+def test_only_the_newest_provisional_sessions_keep_their_readings() -> None:
+    ledger = CostLedger(PriceLog({T0: Decimal("0.10")}))
+    for number in range(MAX_PROVISIONAL + 1):
+        ledger.reconstruct(("cp1", number), {T0: 0, T0 + timedelta(minutes=10): 1000}, "tag", final=False)
+    assert not ledger.is_provisional(("cp1", 0))
+    assert ledger.is_provisional(("cp1", MAX_PROVISIONAL))
+    # The oldest keeps its provisional cost: a late stop finds it settled.
+    late = ledger.stop(("cp1", 0), T0 + timedelta(minutes=20), 5000)
+    assert late is not None and not late.first and late.cost == Decimal("0.10")
