@@ -122,6 +122,22 @@ async def test_remote_stop_of_the_running_transaction_and_refusals(
         assert unlock.value.translation_placeholders["status"] == "OngoingAuthorizedTransaction"
 
 
+async def test_remote_stop_of_a_station_picks_its_latest_session(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    entry = await setup_entry()
+    async with charger201(port_of(entry), "CS-N") as cs:
+        await booted(hass, cs)
+        # Its own ids: the later session's sorts first.
+        await cs.transaction_event("Started", "zz-older", "CablePluggedIn", evse_id=1, timestamp="2026-12-04T10:00:00Z")
+        await cs.transaction_event("Started", "aa-newer", "CablePluggedIn", evse_id=2, timestamp="2026-12-04T11:00:00Z")
+        await hass.async_block_till_done()
+        assert await action(hass, "remote_stop_transaction", device_id=device_id(hass, "CS-N")) == {
+            "status": "Accepted"
+        }
+        assert sent(cs, "RequestStopTransaction") == [{"transaction_id": "aa-newer"}]
+
+
 async def test_remote_start_with_a_profile_sends_a_201_tx_profile(
     hass: HomeAssistant, setup_entry: EntryFactory
 ) -> None:

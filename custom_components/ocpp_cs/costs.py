@@ -8,7 +8,8 @@ The engine's `CostLedger` (engine/costs/accounting.py) does the sums; this modul
   its connector. Home Assistant's clock stamps the readings, the price changes and the stop
   alike, so a charger whose clock is off cannot move energy into another price's interval;
 - stops: the history's annotator settles a session when its record is made, once: a replayed
-  or reconstructed stop gets the settled cost back and adds to no total again.
+  stop gets the settled cost back and adds to no total again. A reconstructed end settles it
+  provisionally; its real stop, if it comes, settles it again (the tag's total corrected).
 The ledger and the recent prices go to a Store file of their own
 (`.storage/ocpp_cs.<entry id>.costs`), so a restart in the middle of a session keeps its
 readings. The `session_cost` and `id_tag_cost_<tag>` sensors (cost_sensor.py) register here
@@ -248,17 +249,22 @@ class CostKeeper:
         self._recorded_at.pop(key, None)
         if last is not None and flat is not None:
             self.ledger.reading(key, flat, last)
-        result = self.ledger.stop(key, dt_util.utcnow(), energy)
+        # A record whose end was reconstructed is settled provisionally: the real stop, if it comes,
+        # replaces the record and settles it again with its energy (the tag's total corrected).
+        resettled = record.stop_seen and self.ledger.is_provisional(key)
+        result = self.ledger.stop(key, dt_util.utcnow(), energy, final=record.stop_seen)
         if result is None:
             # Never seen running here (a stop without its start, or no ledger kept): its own ends.
             ends = {}
             if record.start is not None and record.stop is not None and record.stop > record.start:
                 ends = {record.start: Decimal(0), record.stop: energy}
             id_tag = tag_key(record.id_tag) if record.id_tag else None
-            result = self.ledger.reconstruct(key, ends, id_tag)
+            result = self.ledger.reconstruct(key, ends, id_tag, final=record.stop_seen)
         record.cost = float(result.cost)
         record.currency = self.currency
         self._writes.schedule()
+        if resettled and result.id_tag is not None and (sensor := self.tag_entities.get(result.id_tag)):
+            sensor.async_write_ha_state()
         if not result.first:
             return
         if result.id_tag is not None and (sensor := self.tag_entities.get(result.id_tag)):

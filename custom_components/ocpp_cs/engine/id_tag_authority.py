@@ -41,9 +41,13 @@ class IdTagAuthority:
         )
 
     def running_transactions(self) -> list[Transaction]:
-        """Return the open transactions that are their connector's current one (not superseded)."""
+        """Return the open transactions that are their connector's current one (not superseded).
+
+        Ours (1.6) and 2.0.1 stations' (string ids); a relayed charger's are its upstream's to check.
+        """
         running = []
-        for transaction in self._store.open_transactions.values():
+        stations = [t for t in self._store.observed_transactions.values() if isinstance(t.transaction_id, str)]
+        for transaction in [*self._store.open_transactions.values(), *stations]:
             charger = self._store.chargers.get(transaction.charge_point_id)
             connector = charger.connectors.get(transaction.connector_id) if charger else None
             if connector is None or connector.transaction is transaction:

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import logging
 
 from . import energy
+from .history import HistoryRecord
 from .id_tag_authority import IdTagAuthority
 from .live_readings import DRAWING_STATUSES
 from .metering import Metering
@@ -41,6 +42,47 @@ DEFAULT_GRACE = timedelta(seconds=60)
 MAX_GRACE = timedelta(minutes=15)
 # Statuses that say a connector has no transaction.
 _NO_TRANSACTION_STATUSES = frozenset({"Available", "Preparing"})
+
+
+def reconstruct_end(transaction: Transaction, moment: datetime) -> datetime:
+    """End a transaction whose stop never came at `moment`, at the last register seen; return its stop."""
+    seen, start = transaction.last_register_wh, transaction.meter_start
+    transaction.meter_stop = round(seen) if seen is not None and (start is None or seen >= start) else start
+    transaction.stop = max(moment, transaction.start) if transaction.start is not None else moment
+    transaction.reason = RECONSTRUCTED
+    transaction.stop_reconstructed = True
+    return transaction.stop
+
+
+def reconstructed_transaction(record: HistoryRecord | None, observed: bool) -> Transaction | None:
+    """
+    Return the transaction of a history record whose end was reconstructed (None for any other).
+
+    For the late stop of a session that has left the recent transactions: it completes the
+    session as if it were still there. The base register is what the record implies
+    (meterStop - energy), so the energy goes on from what was counted.
+    """
+    if record is None or record.stop_seen or not record.start_seen:
+        return None
+    counted = record.energy_wh or 0.0
+    transaction = Transaction(
+        transaction_id=record.transaction_id,
+        charge_point_id=record.charge_point_id,
+        connector_id=record.connector_id,
+        id_tag=record.id_tag,
+        meter_start=record.meter_start,
+        start=record.start,
+        stop=record.stop,
+        meter_stop=None if record.meter_stop is None else round(record.meter_stop),
+        last_register_wh=record.meter_stop,
+        stop_reconstructed=True,
+        observed=observed,
+        counted_wh=counted,
+    )
+    base = (record.meter_stop or 0.0) - counted
+    if not record.meter_start and base > 0:
+        transaction.first_register_wh = transaction.register_before_wh = base
+    return transaction
 
 
 def grace(charger: ChargerState) -> timedelta:
@@ -141,14 +183,10 @@ class OrphanedTransactions:
         del self._store.open_transactions[transaction_id]
         connector.transaction = None
         connector.pending_restart = None
-        seen, start = transaction.last_register_wh, transaction.meter_start
-        transaction.meter_stop = round(seen) if seen is not None and (start is None or seen >= start) else start
-        transaction.stop = max(moment, transaction.start) if transaction.start is not None else moment
-        transaction.reason = RECONSTRUCTED
-        transaction.stop_reconstructed = True
+        stopped_at = reconstruct_end(transaction, moment)
         energy.count_stopped(connector, transaction)
         keys = TRANSACTION_KEYS | self._metering.energy_changed(charger, connector.connector_id)
-        keys |= self._metering.transaction_ended(connector, transaction.stop)
+        keys |= self._metering.transaction_ended(connector, stopped_at)
         self._store.remember_stopped(transaction)
         self._store.history.add(transaction, self._id_tags.id_tag_name(transaction.id_tag))
         self._store.save_later()

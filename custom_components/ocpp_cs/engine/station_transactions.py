@@ -10,14 +10,17 @@ repeated after a lost answer) are recognised by transaction id and sequence numb
 from __future__ import annotations
 
 from collections import OrderedDict
+from datetime import datetime
 import logging
 from typing import Any
 
-from .authorization import PURPOSE_START
+from . import energy
+from .authorization import PURPOSE_START, PURPOSE_STOP
 from .id_tag_authority import IdTagAuthority
 from .listener import IdTagPresented
 from .meter import ENERGY_REGISTER
 from .metering import Metering
+from .orphans import reconstruct_end
 from .registry import ChargerRegistry
 from .reports import Readings, TransactionEvent, TransactionStop
 from .reservation_book import ReservationBook
@@ -92,13 +95,21 @@ class StationTransactions:
         self, charge_point_id: str, event: TransactionEvent
     ) -> tuple[dict[str, Any] | None, Transaction | None]:
         """Record a TransactionEvent; return (the id token's answer when one was sent, the transaction)."""
-        info = None
-        if event.id_tag:
-            info = self._id_tags.id_tag_info(
-                event.id_tag, charge_point_id, purpose=PURPOSE_START, connector_id=event.connector_id
-            )
         key = (charge_point_id, event.transaction_id)
         transaction = self._store.observed_transactions.get(key)
+        info = None
+        if event.id_tag:
+            # A token that starts the session (Started, or the first for one begun without it) is
+            # checked as a start (ConcurrentTx); a later one, or one on Ended, as a stop of it.
+            starts = transaction is None or transaction.id_tag is None
+            if starts and event.event_type != "Ended":
+                info = self._id_tags.id_tag_info(
+                    event.id_tag, charge_point_id, purpose=PURPOSE_START, connector_id=event.connector_id or 1
+                )
+            else:
+                info = self._id_tags.id_tag_info(
+                    event.id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=transaction
+                )
         if self._replayed(charge_point_id, event):
             _LOGGER.info(
                 "%s: TransactionEvent %s seqNo %s replayed; recorded once",
@@ -141,9 +152,10 @@ class StationTransactions:
         """Start a session under the station's id; saved before the answer, as a 1.6 start."""
         charger = self._registry.accepted_charger(charge_point_id)
         connector = self._registry.connector(charger, event.connector_id or 1)
+        # Without a reading in the Started event meterStart is unknown (0, as a 1.6 charger's):
+        # the register shown before (`register_before_wh`) tells a lifetime register from one
+        # that restarts per session; taken as the start it would swallow a restarted session.
         meter_start = register_wh(event.readings)
-        if meter_start is None:
-            meter_start = self._shown_register(connector)
         transaction = Transaction(
             transaction_id=event.transaction_id,
             charge_point_id=charge_point_id,
@@ -161,10 +173,7 @@ class StationTransactions:
                 "%s EVSE %s: transaction %s started while %s had not ended",
                 charge_point_id, connector.connector_id, event.transaction_id, connector.transaction.transaction_id,
             )
-            superseded = connector.transaction
-            self._store.history.add(
-                superseded, self._id_tags.id_tag_name(superseded.id_tag), reconstructed_stop=transaction.start
-            )
+            self._close_superseded(connector, connector.transaction, transaction.start or utcnow())
         connector.transaction = transaction
         self._metering.register_at_start(charger, connector, transaction)
         self._reservations.end_on_start(transaction)
@@ -175,10 +184,19 @@ class StationTransactions:
         self._store.listener.charger_changed(charge_point_id, connector.connector_id, TRANSACTION_KEYS)
         return transaction
 
-    @staticmethod
-    def _shown_register(connector: ConnectorState) -> float | None:
-        shown = connector.meters.get(ENERGY_REGISTER)
-        return shown.as_wh() if shown is not None else None
+    def _close_superseded(self, connector: ConnectorState, superseded: Transaction, moment: datetime) -> None:
+        """
+        Close a session a new Started on its EVSE superseded, as reconstructed: its energy counted.
+
+        It leaves the running ones (a restart would put it back on the EVSE) for the recent
+        ones, where a late Ended still completes it (transactions.py). `transaction_stopped`
+        is not announced: the station never said it stopped.
+        """
+        self._store.observed_transactions.pop((superseded.charge_point_id, superseded.transaction_id), None)
+        reconstruct_end(superseded, moment)
+        energy.count_stopped(connector, superseded)
+        self._store.remember_stopped(superseded)
+        self._store.history.add(superseded, self._id_tags.id_tag_name(superseded.id_tag))
 
     async def _end(
         self, charge_point_id: str, event: TransactionEvent, transaction: Transaction | None

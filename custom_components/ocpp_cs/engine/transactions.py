@@ -10,8 +10,9 @@ from . import energy
 from .authorization import PURPOSE_START, PURPOSE_STOP
 from .id_tag_authority import IdTagAuthority
 from .listener import IdTagPresented
+from .meter import ENERGY_REGISTER
 from .metering import Metering
-from .orphans import OrphanedTransactions
+from .orphans import OrphanedTransactions, reconstructed_transaction
 from .registry import ChargerRegistry
 from .reports import Readings, TransactionStart, TransactionStop
 from .reservation_book import ReservationBook
@@ -244,7 +245,11 @@ class Transactions:
         charger = self._registry.accepted_charger(charge_point_id)
         transaction = self._open_transaction_of(charge_point_id, transaction_id)
         late = self._stopped_transaction(charge_point_id, transaction_id) if transaction is None else None
-        if late is not None and late.stop_reconstructed and not observed:
+        if transaction is None and late is None:
+            # One that left the recent ones: rebuilt from its history record (not as start-less).
+            late = reconstructed_transaction(self._store.history.get(charge_point_id, transaction_id), observed)
+        # (A relayed charger's stop is no late stop of ours; a 2.0.1 station's of its own is.)
+        if late is not None and late.stop_reconstructed and (not observed or late.observed):
             await self._complete_reconstructed(charger, late, stopped, stop)
             return (
                 self._id_tags.id_tag_info(id_tag, charge_point_id, purpose=PURPOSE_STOP, transaction=late)
@@ -288,6 +293,12 @@ class Transactions:
             transaction.transaction_id,
         )
         connector = self._registry.connector(charger, transaction.connector_id)
+        # Its Transaction.End readings (a charger may send meterStop 0 and its end there); only
+        # the session's: the connector shows what it does now.
+        for key, reading in stopped.readings:
+            wh = reading.as_wh() if key == ENERGY_REGISTER else None
+            if wh is not None and (transaction.last_register_wh is None or wh > transaction.last_register_wh):
+                transaction.last_register_wh = wh
         transaction.meter_stop = stopped.meter_stop
         transaction.stop = stop
         transaction.reason = stopped.reason or "Local"

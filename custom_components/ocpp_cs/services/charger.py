@@ -18,7 +18,9 @@ from ..engine.configuration import (
     is_authorization_key,
     password_of_authorization_key,
 )
+from ..engine.history_record import EARLIEST
 from ..engine.schemas import validator
+from ..engine.state import Transaction
 from ..errors import invalid
 from ..ports import Hub
 from .targets import Target
@@ -41,6 +43,14 @@ async def remote_start(target: Target) -> dict[str, Any]:
     )
 
 
+def newest(transactions: list[Transaction]) -> Transaction:
+    """Return the newest of a charger's running transactions: ours count up, a 2.0.1 station's by start."""
+    if all(isinstance(t.transaction_id, int) for t in transactions):
+        return max(transactions, key=lambda t: t.transaction_id)
+    # A station's own ids (strings, often UUIDs) say nothing of their order.
+    return max(transactions, key=lambda t: t.start or EARLIEST)
+
+
 async def remote_stop(target: Target) -> dict[str, Any]:
     """Handle the `remote_stop_transaction` action."""
     transaction_id = target.data.get("transaction_id")
@@ -53,7 +63,7 @@ async def remote_stop(target: Target) -> dict[str, Any]:
         ]
         if not open_transactions:
             raise invalid("no_transaction", charge_point_id=target.charge_point_id)
-        transaction_id = max(open_transactions, key=lambda t: t.transaction_id).transaction_id
+        transaction_id = newest(open_transactions).transaction_id
     return await commands.remote_stop(target.hub, target.charge_point_id, transaction_id)
 
 

@@ -27,7 +27,8 @@ _LOGGER = logging.getLogger(__name__)
 STATEMENT_SCHEMA = vol.Schema(
     {
         vol.Required("config_entry_id"): cv.string,
-        vol.Optional("id_tag"): vol.All(cv.string, vol.Length(min=1, max=20)),
+        # A 2.0.1 idToken is up to 36 characters (1.6's idTag 20).
+        vol.Optional("id_tag"): vol.All(cv.string, vol.Length(min=1, max=36)),
         vol.Required("start"): period_start,
         vol.Required("end"): period_end,
         vol.Optional("file", default=False): cv.boolean,

@@ -12,6 +12,10 @@ Replay safety: the ledger is keyed by (charge point id, transaction id). Reading
 their timestamp (a repeated reading changes nothing; readings may arrive in any order, they are
 sorted when costed). A stop settles the session once; a replayed or reconstructed stop gets the
 settled result back with `first=False`, and readings after the stop are ignored.
+
+A stop that was not the charger's own (its end reconstructed, `final=False`) settles the
+session provisionally: its readings are kept, and when the real stop comes later the session is
+settled again with the real energy and its tag's total moves by the difference (once).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .prices import PriceInterval, to_decimal
 
 CENT = Decimal("0.01")
 MAX_SETTLED = 10_000  # settled sessions remembered for replays (the history keeps 5000 records)
+MAX_PROVISIONAL = 100  # provisionally settled sessions whose readings are kept for their real stop
 _WH_PER_KWH = Decimal(1000)
 
 
@@ -139,6 +144,7 @@ class CostLedger:
         self._max_settled = max_settled
         self._open: dict[SessionKey, _OpenSession] = {}
         self._settled: dict[SessionKey, SessionCost] = {}
+        self._provisional: dict[SessionKey, _OpenSession] = {}
         self._tag_costs: dict[str, Decimal] = {}
 
     def start(self, key: SessionKey, at: datetime, meter_start_wh: float | Decimal, id_tag: str | None = None) -> None:
@@ -168,20 +174,32 @@ class CostLedger:
             return None
         return self._cost(session)
 
-    def stop(self, key: SessionKey, at: datetime, meter_stop_wh: float | Decimal) -> SessionCost | None:
+    def stop(
+        self, key: SessionKey, at: datetime, meter_stop_wh: float | Decimal, *, final: bool = True
+    ) -> SessionCost | None:
         """Settle a session at its meterStop; a replayed stop returns the settled cost with first=False.
 
+        `final=False`: the stop was reconstructed, the session is settled provisionally. The real
+        stop of a provisional session settles it again (`resettled`) and returns the new cost with
+        first=False: the ledger's tag total has moved by the difference, nothing is to be added.
         None when the session was never started here (the glue may then `reconstruct` it).
         """
         if (settled := self._settled.get(key)) is not None:
+            if final and key in self._provisional:
+                return self._resettle(key, at, meter_stop_wh)
             return replace(settled, first=False)
         if key not in self._open:
             return None
         self.reading(key, at, meter_stop_wh)
-        return self._settle(key, self._open.pop(key))
+        return self._settle(key, self._open.pop(key), final=final)
 
     def reconstruct(
-        self, key: SessionKey, readings: Mapping[datetime, float | Decimal], id_tag: str | None = None
+        self,
+        key: SessionKey,
+        readings: Mapping[datetime, float | Decimal],
+        id_tag: str | None = None,
+        *,
+        final: bool = True,
     ) -> SessionCost:
         """Settle a session from readings recovered elsewhere (history), with any seen here; once only."""
         if (settled := self._settled.get(key)) is not None:
@@ -189,7 +207,28 @@ class CostLedger:
         self._open.setdefault(key, _OpenSession(id_tag))
         for at, value in readings.items():
             self.reading(key, at, value)
-        return self._settle(key, self._open.pop(key))
+        return self._settle(key, self._open.pop(key), final=final)
+
+    def is_provisional(self, key: SessionKey) -> bool:
+        """Return True while a session is settled provisionally (its end reconstructed)."""
+        return key in self._provisional
+
+    def _resettle(self, key: SessionKey, at: datetime, meter_stop_wh: float | Decimal) -> SessionCost:
+        """Settle a provisional session again at its real stop; its tag's total moves by the difference."""
+        session = self._provisional.pop(key)
+        value = to_decimal(meter_stop_wh)
+        last = max(session.readings, default=None)
+        if value is not None and last is not None and at <= last:
+            # The real stop is no later than the last reading: the rest went in the last interval.
+            session.readings[last] = max(session.readings[last], value)
+        elif value is not None:
+            session.readings[at] = value
+        before = self._settled[key]
+        result = self._cost(session)
+        self._settled[key] = result
+        if session.id_tag is not None:
+            self._tag_costs[session.id_tag] = self.tag_cost(session.id_tag) + result.cost - before.cost
+        return replace(result, first=False)
 
     def settled(self, key: SessionKey) -> SessionCost | None:
         """Return a settled session's cost."""
@@ -204,15 +243,21 @@ class CostLedger:
         firsts = [min(session.readings) for session in self._open.values() if session.readings]
         return min(firsts, default=None)
 
-    def _settle(self, key: SessionKey, session: _OpenSession) -> SessionCost:
+    def _settle(self, key: SessionKey, session: _OpenSession, *, final: bool = True) -> SessionCost:
         result = self._cost(session)
         self._settled[key] = result
+        if not final:
+            self._provisional[key] = session
+            while len(self._provisional) > MAX_PROVISIONAL:
+                del self._provisional[next(iter(self._provisional))]
         if session.id_tag is not None:
             self._tag_costs[session.id_tag] = self.tag_cost(session.id_tag) + result.cost
         # Only the newest sessions are remembered: a stop is replayed within hours (a charger's
         # offline queue), and the history's own record stops older replays.
         while len(self._settled) > self._max_settled:
-            del self._settled[next(iter(self._settled))]
+            forgotten = next(iter(self._settled))
+            del self._settled[forgotten]
+            self._provisional.pop(forgotten, None)
         return result
 
     def _cost(self, session: _OpenSession) -> SessionCost:
@@ -224,14 +269,8 @@ class CostLedger:
     def snapshot(self) -> dict[str, Any]:
         """Return the ledger as JSON-able data (Decimals as strings, so nothing is lost)."""
         return {
-            "open": [
-                {
-                    "key": list(key),
-                    "id_tag": session.id_tag,
-                    "readings": [[at.isoformat(), str(value)] for at, value in sorted(session.readings.items())],
-                }
-                for key, session in self._open.items()
-            ],
+            "open": _sessions(self._open),
+            "provisional": _sessions(self._provisional),
             "settled": [
                 {
                     "key": list(key),
@@ -254,9 +293,27 @@ class CostLedger:
             self._settled[key] = SessionCost(
                 Decimal(item["energy_wh"]), Decimal(item["energy_cost"]), Decimal(item["fee"]), True, item.get("id_tag")
             )
-        for item in data.get("open", []):
-            key = (str(item["key"][0]), _transaction_id(item["key"][1]))
-            session = self._open[key] = _OpenSession(item.get("id_tag"))
-            for at, value in item.get("readings", []):
-                session.readings[datetime.fromisoformat(at)] = Decimal(value)
+        _restore_sessions(self._open, data.get("open", []))
+        _restore_sessions(self._provisional, data.get("provisional", []))
         self._tag_costs = {tag: Decimal(cost) for tag, cost in data.get("tag_costs", {}).items()}
+
+
+def _sessions(sessions: Mapping[SessionKey, _OpenSession]) -> list[dict[str, Any]]:
+    """Return sessions with their readings as JSON-able data."""
+    return [
+        {
+            "key": list(key),
+            "id_tag": session.id_tag,
+            "readings": [[at.isoformat(), str(value)] for at, value in sorted(session.readings.items())],
+        }
+        for key, session in sessions.items()
+    ]
+
+
+def _restore_sessions(into: dict[SessionKey, _OpenSession], items: Sequence[Mapping[str, Any]]) -> None:
+    """Load sessions that `_sessions` returned."""
+    for item in items:
+        key = (str(item["key"][0]), _transaction_id(item["key"][1]))
+        session = into[key] = _OpenSession(item.get("id_tag"))
+        for at, value in item.get("readings", []):
+            session.readings[datetime.fromisoformat(at)] = Decimal(value)

@@ -111,7 +111,14 @@ def _energy_kwh(record: Mapping[str, Any]) -> Decimal:
 def _session(record: Mapping[str, Any]) -> StatementSession | None:
     stop = _moment(record.get("stop"))
     transaction_id = record.get("transaction_id")
-    if stop is None or not isinstance(transaction_id, int):
+    # 1.6 sessions under our integer ids; a 2.0.1 station's under its own string, which means
+    # nothing without the station (every history record names it).
+    if isinstance(transaction_id, str):
+        if not (transaction_id and record.get("charge_point_id")):
+            return None
+    elif not isinstance(transaction_id, int):
+        return None
+    if stop is None:
         return None
     connector_id = record.get("connector_id")
     return StatementSession(
