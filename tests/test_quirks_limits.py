@@ -210,3 +210,23 @@ async def test_the_spread_charger_wide_limit_skips_connectors_the_site_steers(
         await set_mode(hass, "CP-E", "manual")
         await wait_for(lambda: bool(profiles(cp, 1001)), what="the charger-wide limit on connector 1")
         assert limits(cp, 1001) == [16.0]
+
+
+async def test_taking_over_clears_the_tx_profile_the_spread_charger_wide_limit_gave(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    """Its TxProfile would outrank the site's TxDefaultProfiles were the site's own TxProfile refused."""
+    grid(hass, 5, 5, 5)
+    entry = await setup_entry(**SITE)
+    sender = runtime_of(entry).site.sender
+    async with charger(port_of(entry), "CP-E", cls=playing("evbox_elvi", connectors=2)) as cp:
+        assert isinstance(cp, QuirkCharger)
+        await ready(hass, entry, cp, connectors=2)
+        await cp.start_transaction(1, "CARD", 0)
+        await set_number(hass, "CP-E_0_current_limit", 16)
+        tx_profile = runtime_of(entry).limits.tx_profile_id(1)
+        await wait_for(lambda: bool(profiles(cp, tx_profile)), what="the charger-wide limit as connector 1's TxProfile")
+        await set_mode(hass, "CP-E", "fast")
+        await wait_for(lambda: bool(profiles(cp, BASE)) and sender.idle, what="the site's profiles")
+        clears = [request for name, request in cp.received if name == "ClearChargingProfile"]
+        assert {"id": tx_profile} in clears

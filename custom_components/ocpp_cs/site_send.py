@@ -135,7 +135,10 @@ class ProfileSender:
             if transaction is not None and not self.hub.central.transaction_in_doubt(transaction)
             else None
         )
-        if first and transaction is not None and connector_id in charger.limits:
+        # The user's TxProfile: of the connector's own limit, or of the charger-wide one where the
+        # charger takes that as each connector's profiles (the charge_point_max_ignored quirk).
+        users_tx = connector_id in charger.limits or (charger.quirks.charge_point_max_ignored and 0 in charger.limits)
+        if first and transaction is not None and users_tx:
             await self._clear_users_tx_profile(charge_point_id, connector_id)
         if decision.urgent:
             await self._set_tx_profile(charge_point_id, tx_payload)
