@@ -9,7 +9,10 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from ocpp.v16 import call
 
+from custom_components.ocpp_cs.cost_display import FINAL_COST_DELAY
 from custom_components.ocpp_cs.engine.costs.display import VENDOR_ID
+from custom_components.ocpp_cs.engine.orphans import DEFAULT_GRACE
+from custom_components.ocpp_cs.engine.util import utcnow
 
 from .charger import charger
 from .conftest import EntryFactory, hub_of, port_of
@@ -76,3 +79,33 @@ async def test_no_final_cost_for_a_charger_that_does_not_show_it(
         await session(hass, entry, cp)
         await asyncio.sleep(1.2)  # past the moment FinalCost would go out
         assert cost_messages(cp) == []
+
+
+async def test_a_reconstructed_session_shows_its_real_cost_once_the_real_stop_comes(
+    hass: HomeAssistant, setup_entry: EntryFactory
+) -> None:
+    hass.config.currency = "EUR"
+    entry = await setup_entry(fixed_price=0.25)
+    central = hub_of(entry).central
+    async with charger(port_of(entry), "CP-R", cls=DisplayCharger) as cp:
+        assert isinstance(cp, DisplayCharger)
+        await cp.boot()
+        await cp.status(1, "Charging")
+        state = central.chargers[cp.id]
+        await wait_for(lambda: "NumberOfConnectors" in state.configuration, what="the configuration")
+        started = await cp.start_transaction(1, "CARD", 10_000)
+        await cp.boot()  # it rebooted on its own: the transaction is in doubt
+        await cp.status(1, "Available")
+        await hass.async_block_till_done()
+        central.close_overdue_transactions(utcnow() + DEFAULT_GRACE)
+        await hass.async_block_till_done()
+        record = central.history.get("CP-R", started.transaction_id)
+        assert record is not None and not record.stop_seen
+        await asyncio.sleep(FINAL_COST_DELAY + 0.2)
+        assert cost_messages(cp) == []  # a provisional cost is not the charger's to show
+        # Its queued StopTransaction after all: 4 kWh at 0.25.
+        await cp.stop_transaction(started.transaction_id, 14_000)
+        await hass.async_block_till_done()
+        await wait_for(lambda: bool(cost_messages(cp)), what="FinalCost")
+        [message] = cost_messages(cp)
+        assert json.loads(message["data"])["cost"] == 1.0

@@ -263,14 +263,16 @@ class CostKeeper:
         record.cost = float(result.cost)
         record.currency = self.currency
         self._writes.schedule()
-        if resettled and result.id_tag is not None and (sensor := self.tag_entities.get(result.id_tag)):
-            sensor.async_write_ha_state()
-        if not result.first:
+        if not (result.first or resettled):
             return
         if result.id_tag is not None and (sensor := self.tag_entities.get(result.id_tag)):
             sensor.async_write_ha_state()
-        for listener in self.on_settled:
-            listener(record, result)
+        if resettled:
+            self._write(record.charge_point_id, record.connector_id)
+        if record.stop_seen:
+            # Settled for good (a provisional settlement is not: the charger is told the real cost).
+            for listener in self.on_settled:
+                listener(record, result)
 
     # --- reading ----------------------------------------------------------------------------
 
