@@ -13,6 +13,8 @@ from typing import Any
 
 from ocpp.v201 import call
 
+from .requests import trigger_message
+
 
 def _present(values: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
@@ -94,13 +96,6 @@ def installed_certificate_ids_answer(status: str, chains: list[dict[str, Any]] |
     }
 
 
-# ExtendedTriggerMessage's triggers that 2.0.1's TriggerMessage names otherwise.
-TRIGGERS = {"SignChargePointCertificate": "SignChargingStationCertificate"}
-
-
 def trigger_request(requested_message: str, evse_id: int | None) -> call.TriggerMessage:
     """Return the TriggerMessage call (F06) of an ExtendedTriggerMessage; a connector is its EVSE."""
-    return call.TriggerMessage(
-        requested_message=TRIGGERS.get(requested_message, requested_message),
-        evse={"id": evse_id} if evse_id else None,
-    )
+    return trigger_message(requested_message, evse_id)

@@ -105,12 +105,16 @@ def _change_availability(request: call16.ChangeAvailability) -> call.ChangeAvail
     return call.ChangeAvailability(operational_status=str(request.type), evse=evse(request.connector_id))
 
 
-def _trigger(request: call16.TriggerMessage) -> call.TriggerMessage:
-    message = str(request.requested_message)
-    target = evse(request.connector_id)
+def trigger_message(message: str, connector_id: int | None) -> call.TriggerMessage:
+    """Return 2.0.1's TriggerMessage (F06) for a 1.6 trigger name and connector (its EVSE)."""
+    target = evse(connector_id)
     if target is not None and message == "StatusNotification":
         target["connector_id"] = 1  # F06: a StatusNotification is about one connector of the EVSE
     return call.TriggerMessage(requested_message=TRIGGERS.get(message, message), evse=target)
+
+
+def _trigger(request: call16.TriggerMessage) -> call.TriggerMessage:
+    return trigger_message(str(request.requested_message), request.connector_id)
 
 
 def _clear_cache(_request: call16.ClearCache) -> call.ClearCache:
