@@ -226,10 +226,14 @@ async def set_variables(hub: Hub, charge_point_id: str, items: list[dict[str, An
     _refuse_password(refs)
     values = [(ref, str(item["value"])) for ref, item in zip(refs, items, strict=True)]
     results = await _set_variables(hub, charge_point_id, values)
+    # Matched by the variable each result names: 2.0.1 does not promise the request's order.
+    requested = {ref.name: value for ref, value in values if ref.attribute_type == "Actual"}
     taken = {
-        ref.name: value
-        for (ref, value), item in zip(values, results, strict=False)
-        if item["attribute_status"] in commands.CONFIGURATION_TAKEN and ref.attribute_type == "Actual"
+        entry["key"]: requested[entry["key"]]
+        for entry in requests.variable_results(results)
+        if entry["attribute_status"] in commands.CONFIGURATION_TAKEN
+        and entry["attribute_type"] == "Actual"
+        and entry["key"] in requested
     }
     _keep(hub, charge_point_id, taken)
     return {"set_variable_result": requests.variable_results(results)}
