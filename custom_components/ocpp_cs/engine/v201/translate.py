@@ -115,7 +115,7 @@ def parse_meter_values(
             unit_of_measure = sampled.get("unitOfMeasure") or {}
             try:
                 value = float(sampled["value"]) * 10.0 ** int(unit_of_measure.get("multiplier") or 0)
-            except KeyError, TypeError, ValueError, OverflowError:
+            except (KeyError, TypeError, ValueError, OverflowError):
                 _LOGGER.debug("Skipping non-numeric sampled value %r", sampled.get("value"))
                 continue
             if not math.isfinite(value):
