@@ -25,7 +25,6 @@ from decimal import Decimal
 import logging
 from typing import Any
 
-from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
 from homeassistant.core import CALLBACK_TYPE, Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.event import async_track_state_change_event
@@ -37,6 +36,7 @@ from .engine.costs import CostLedger, PriceInterval, SessionCost, current_price,
 from .engine.history import HistoryRecord, tag_key
 from .engine.persist import DelayedSave
 from .engine.records import TransactionId
+from .history import flush_when_stopping
 from .ports import Hub
 from .settings import entry_config
 
@@ -312,13 +312,7 @@ async def async_setup_costs(hub: Hub) -> CostKeeper:
     """Load an entry's cost ledger (before its history, whose missed stops it settles)."""
     keeper = CostKeeper(hub)
     await keeper.async_load()
-    hub.entry.async_on_unload(keeper.async_flush)
-
-    async def _final_write(_event: Event) -> None:
-        await keeper.async_flush()
-
-    # async_listen, not once: see history.async_setup_entry_history.
-    hub.entry.async_on_unload(hub.hass.bus.async_listen(EVENT_HOMEASSISTANT_FINAL_WRITE, _final_write))
+    flush_when_stopping(hub, keeper.async_flush)
     return keeper
 
 

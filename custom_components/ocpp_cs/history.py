@@ -9,6 +9,7 @@ and fast to save), answers `get_transactions` and `export_transactions`, and kee
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 import logging
 from typing import Any
 
@@ -179,15 +180,20 @@ async def async_setup_entry_history(hub: Hub) -> HistoryKeeper:
     keeper = HistoryKeeper(hub)
     await keeper.async_load()
     hub.central.observe_id_tags(keeper.refresh_sensors)
-    hub.entry.async_on_unload(keeper.async_flush)
+    flush_when_stopping(hub, keeper.async_flush)
+    return keeper
+
+
+def flush_when_stopping(hub: Hub, flush: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run `flush` when the entry unloads and at Home Assistant's final write."""
+    hub.entry.async_on_unload(flush)
 
     async def _final_write(_event: Event) -> None:
-        await keeper.async_flush()
+        await flush()
 
     # async_listen, not async_listen_once: the entry may unload after Home Assistant stopped, and
     # removing a once-listener that already fired logs an error. The event fires once anyway.
     hub.entry.async_on_unload(hub.hass.bus.async_listen(EVENT_HOMEASSISTANT_FINAL_WRITE, _final_write))
-    return keeper
 
 
 async def async_remove_history(hass: HomeAssistant, entry_id: str) -> None:
